@@ -1,0 +1,66 @@
+"""Runtime settings from `LAURELS_*` environment variables and an optional TOML file.
+
+Nothing here touches the network or the database at import time; `load_settings()` is
+called by the runner once.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+__all__ = ["Settings", "load_settings"]
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///laurels.db"
+
+
+class Settings(BaseSettings):
+    """Everything an operator can set. Secrets are `SecretStr` so they never print."""
+
+    model_config = SettingsConfigDict(env_prefix="LAURELS_", extra="ignore")
+
+    database_url: str = DEFAULT_DATABASE_URL
+    default_timezone: str = "UTC"
+    log_level: str = "INFO"
+    # "memory" keeps an in-process rank index (one bot process); "sql" asks the database
+    # each time (several bot processes sharing PostgreSQL).
+    rank_index: str = Field(default="memory", pattern="^(memory|sql)$")
+
+    discord_token: SecretStr | None = None
+    discord_guilds: str = ""
+    discord_api_base: str | None = None
+    discord_gateway_url: str | None = None
+
+    slack_bot_token: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_api_url: str | None = None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Precedence: explicit arguments, then environment, then the TOML file.
+        toml_path = os.environ.get("LAURELS_CONFIG_FILE", "laurels.toml")
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if Path(toml_path).is_file():
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_path))
+        return tuple(sources)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings from the environment (and `laurels.toml` if present)."""
+    return Settings(**overrides)  # type: ignore[arg-type]

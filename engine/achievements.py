@@ -1,0 +1,288 @@
+"""Achievements and badges from a data catalog, unlocked in the transaction that earns them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select
+
+from engine import outbox
+from engine.context import Tx
+from engine.errors import InvalidInput
+from engine.ledger import Posting, balance, post
+from engine.messages import Card, Field
+from storage.dialect import insert_for
+from storage.tables import Achievement, Badge, Member, MemberStat, Streak
+
+__all__ = [
+    "AchievementDef",
+    "Catalog",
+    "Progress",
+    "bump_stat",
+    "check",
+    "progress",
+]
+
+KINDS = ("count", "first", "threshold", "streak", "cumulative")
+RARITIES = ("common", "rare", "epic", "legendary")
+STATS = (
+    "entries", "votes_cast", "votes_received", "wins", "podiums", "featured",
+    "goals_reached", "progress_logs", "progress_total", "challenges_joined",
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class AchievementDef:
+    key: str
+    name: str
+    description: str
+    kind: str
+    target: float
+    stat: str | None = None
+    rarity: str = "common"
+    points: int = 0
+    badge: str = "🏅"
+    secret: bool = False
+    repeatable: bool = False
+    requires: tuple[str, ...] = ()
+
+    @property
+    def source(self) -> str:
+        """What the criterion reads: a stat name, 'points' or 'streak'."""
+        if self.kind == "threshold":
+            return "points"
+        if self.kind == "streak":
+            return "streak"
+        return str(self.stat)
+
+
+@dataclass
+class Catalog:
+    """All achievement definitions, indexed by what they read."""
+
+    defs: dict[str, AchievementDef]
+    by_source: dict[str, list[AchievementDef]] = field(default_factory=dict)
+    dependents: dict[str, list[AchievementDef]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for d in self.defs.values():
+            self.by_source.setdefault(d.source, []).append(d)
+            for req in d.requires:
+                self.dependents.setdefault(req, []).append(d)
+
+    @classmethod
+    def from_data(cls, raw: Iterable[dict[str, Any]]) -> Catalog:
+        defs: dict[str, AchievementDef] = {}
+        for item in raw:
+            d = AchievementDef(
+                key=str(item["key"]),
+                name=str(item["name"]),
+                description=str(item.get("description", "")),
+                kind=str(item["kind"]),
+                target=float(item.get("target", 1)),
+                stat=item.get("stat"),
+                rarity=str(item.get("rarity", "common")),
+                points=int(item.get("points", 0)),
+                badge=str(item.get("badge", "🏅")),
+                secret=bool(item.get("secret", False)),
+                repeatable=bool(item.get("repeatable", False)),
+                requires=tuple(item.get("requires", ())),
+            )
+            _validate(d, defs)
+            defs[d.key] = d
+        for d in defs.values():
+            missing = [r for r in d.requires if r not in defs]
+            if missing:
+                raise InvalidInput(f"Achievement '{d.key}' requires unknown {missing}.")
+        return cls(defs)
+
+
+def _validate(d: AchievementDef, seen: dict[str, AchievementDef]) -> None:
+    if d.key in seen:
+        raise InvalidInput(f"Achievement '{d.key}' is defined twice.")
+    if d.kind not in KINDS:
+        raise InvalidInput(f"Achievement '{d.key}': kind must be one of {', '.join(KINDS)}.")
+    if d.rarity not in RARITIES:
+        raise InvalidInput(f"Achievement '{d.key}': rarity must be one of {', '.join(RARITIES)}.")
+    if d.kind in ("count", "first", "cumulative") and d.stat not in STATS:
+        raise InvalidInput(f"Achievement '{d.key}': stat must be one of {', '.join(STATS)}.")
+    if d.target <= 0:
+        raise InvalidInput(f"Achievement '{d.key}': target must be positive.")
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    definition: AchievementDef
+    value: float
+    unlocked: bool
+    times: int
+
+    @property
+    def label(self) -> str:
+        return f"{_fmt(min(self.value, self.definition.target))}/{_fmt(self.definition.target)}"
+
+
+def _fmt(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:.1f}"
+
+
+async def bump_stat(tx: Tx, member_id: int, stat: str, amount: float = 1.0) -> None:
+    """Add to a member's counter and unlock whatever it completes."""
+    stmt = insert_for(tx.session, MemberStat).values(
+        community_id=tx.community_id, member_id=member_id, stat=stat, value=amount
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["community_id", "member_id", "stat"],
+        set_={"value": MemberStat.value + amount},
+    )
+    await tx.session.execute(stmt)
+    if amount > 0:
+        await check(tx, member_id, [stat])
+
+
+async def source_value(tx: Tx, member_id: int, source: str) -> float:
+    if source == "points":
+        return float(await balance(tx, member_id))
+    if source == "streak":
+        longest = await tx.session.scalar(
+            select(Streak.longest).where(
+                Streak.community_id == tx.community_id, Streak.member_id == member_id
+            )
+        )
+        return float(longest or 0)
+    value = await tx.session.scalar(
+        select(MemberStat.value).where(
+            MemberStat.community_id == tx.community_id,
+            MemberStat.member_id == member_id,
+            MemberStat.stat == source,
+        )
+    )
+    return float(value or 0)
+
+
+async def check(tx: Tx, member_id: int, sources: Sequence[str]) -> list[AchievementDef]:
+    """Unlock every achievement reading `sources` whose criterion the member now meets.
+
+    Rewards move points, which can complete point thresholds and dependants in turn;
+    the loop runs until nothing more unlocks.
+    """
+    unlocked: list[AchievementDef] = []
+    pending = list(dict.fromkeys(sources))
+    values: dict[str, float] = {}
+    while pending:
+        source = pending.pop(0)
+        values.pop(source, None)
+        for d in tx.catalog.by_source.get(source, ()):
+            if d.source not in values:
+                values[d.source] = await source_value(tx, member_id, d.source)
+            if await _try_unlock(tx, member_id, d, values[d.source]):
+                unlocked.append(d)
+                if d.points and "points" not in pending:
+                    pending.append("points")
+                for dep in tx.catalog.dependents.get(d.key, ()):
+                    if dep.source not in pending:
+                        pending.append(dep.source)
+    return unlocked
+
+
+async def _try_unlock(tx: Tx, member_id: int, d: AchievementDef, value: float) -> bool:
+    earned = int(value // d.target) if d.repeatable else int(value >= d.target)
+    if earned == 0:
+        return False
+    row = await tx.session.get(Achievement, (tx.community_id, member_id, d.key))
+    have = row.times if row is not None else 0
+    if have >= earned or not await _requirements_met(tx, member_id, d):
+        return False
+    if row is None:
+        row = Achievement(community_id=tx.community_id, member_id=member_id, key=d.key, times=0)
+        tx.session.add(row)
+    for n in range(have + 1, earned + 1):
+        row.times = n
+        row.unlocked_at = tx.now
+        await _grant(tx, member_id, d, n)
+    await tx.session.flush()
+    return True
+
+
+async def _requirements_met(tx: Tx, member_id: int, d: AchievementDef) -> bool:
+    if not d.requires:
+        return True
+    have = await tx.session.scalar(
+        select(func.count()).where(
+            Achievement.community_id == tx.community_id,
+            Achievement.member_id == member_id,
+            Achievement.key.in_(d.requires),
+            Achievement.times > 0,
+        )
+    )
+    return int(have or 0) == len(d.requires)
+
+
+async def _grant(tx: Tx, member_id: int, d: AchievementDef, times: int) -> None:
+    tx.session.add(
+        Badge(
+            community_id=tx.community_id,
+            member_id=member_id,
+            key=d.key,
+            name=d.name,
+            icon=d.badge,
+            reason=d.description,
+            awarded_at=tx.now,
+        )
+    )
+    if d.points:
+        await post(
+            tx,
+            [
+                Posting(
+                    member_id=member_id,
+                    delta=d.points,
+                    reason="achievement",
+                    key=f"ach:{d.key}:{member_id}:{times}",
+                    reference=f"achievement:{d.key}",
+                )
+            ],
+        )
+    member = await tx.session.get(Member, member_id)
+    who = member.external_id if member else str(member_id)
+    name = member.display_name if member and member.display_name else who
+    reward = f" (+{d.points} points)" if d.points else ""
+    await outbox.enqueue(
+        tx,
+        "achievement",
+        Card(
+            title=f"{d.badge} Achievement unlocked: {d.name}",
+            text=f"{name} earned **{d.name}**: {d.description}{reward}",
+            fields=(Field("Rarity", d.rarity.title()),),
+            color="gold",
+            mention=who,
+        ),
+        dedupe_key=f"ach:{d.key}:{member_id}:{times}",
+    )
+
+
+async def progress(tx: Tx, member_id: int, *, include_secret: bool = False) -> list[Progress]:
+    """Progress toward each achievement the member may see (secret ones once earned)."""
+    rows = {
+        a.key: a
+        for a in (
+            await tx.session.scalars(
+                select(Achievement).where(
+                    Achievement.community_id == tx.community_id,
+                    Achievement.member_id == member_id,
+                )
+            )
+        ).all()
+    }
+    values: dict[str, float] = {}
+    result: list[Progress] = []
+    for d in tx.catalog.defs.values():
+        times = rows[d.key].times if d.key in rows else 0
+        if d.secret and times == 0 and not include_secret:
+            continue
+        if d.source not in values:
+            values[d.source] = await source_value(tx, member_id, d.source)
+        result.append(Progress(d, values[d.source], times > 0, times))
+    return result

@@ -1,0 +1,56 @@
+"""The state one engine operation carries through its transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.tables import Community
+
+if TYPE_CHECKING:
+    from engine.achievements import Catalog
+
+__all__ = ["RankChange", "Tx"]
+
+
+@dataclass(frozen=True, slots=True)
+class RankChange:
+    """A standing moved from `old` (None: newly on the board) to `new` points."""
+
+    community_id: int
+    period: str
+    old: int | None
+    new: int
+
+
+@dataclass
+class Tx:
+    """One unit of work: a session, the community it is scoped to, and the time."""
+
+    session: AsyncSession
+    community: Community
+    now: datetime
+    points: dict[str, int]
+    catalog: Catalog
+    rank_changes: list[RankChange] = field(default_factory=list)
+
+    @property
+    def community_id(self) -> int:
+        return self.community.id
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.community.timezone)
+
+    def local(self, when: datetime) -> datetime:
+        return when.astimezone(self.tz)
+
+    def local_day(self, when: datetime | None = None) -> date:
+        return self.local(when or self.now).date()
+
+    def rule(self, name: str) -> int:
+        return int(self.points[name])

@@ -1,0 +1,37 @@
+"""Canonical emoji: one spelling for 👍, 👍🏽, :+1:, thumbsup and <:name:id>."""
+
+from __future__ import annotations
+
+import re
+
+import emoji as emoji_lib
+
+__all__ = ["canonical_emoji"]
+
+_SKIN_TONES = re.compile("[\U0001f3fb-\U0001f3ff\ufe0f]")
+_DISCORD_CUSTOM = re.compile(r"^<a?:([A-Za-z0-9_~\-]+):\d+>$")
+_SLACK_SKIN = re.compile(r"::skin-tone-\d$")
+
+
+def canonical_emoji(raw: str) -> str:
+    """A unicode emoji without skin tone or variation selector, or a custom emoji's name.
+
+    Platforms spell the same reaction differently (Slack sends `+1::skin-tone-3`,
+    Discord sends `👍🏽` or `<:laurel:123>`); votes compare canonical forms.
+    """
+    text = raw.strip()
+    custom = _DISCORD_CUSTOM.match(text)
+    if custom:
+        text = custom.group(1)
+    text = _SLACK_SKIN.sub("", text.strip(":"))
+    text = text.strip(":")
+    if not text:
+        return ""
+    if emoji_lib.is_emoji(_SKIN_TONES.sub("", text)) or emoji_lib.emoji_count(text):
+        return _SKIN_TONES.sub("", text)
+    name = text.lower()
+    for language in ("alias", "en"):
+        char = emoji_lib.emojize(f":{name}:", language=language)
+        if char != f":{name}:":
+            return _SKIN_TONES.sub("", char)
+    return name

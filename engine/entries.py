@@ -1,0 +1,154 @@
+"""Entries to submission challenges: submitting, featuring, disqualifying."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from engine import outbox
+from engine.achievements import bump_stat
+from engine.challenges import _text, check_url
+from engine.context import Tx
+from engine.errors import Conflict, InvalidInput, NotFound, WrongPhase
+from engine.ledger import Posting, post, reverse
+from engine.messages import Card, Field
+from engine.streaks import record_activity
+from engine.timefmt import ago_or_in
+from storage.tables import Challenge, Entry, Member
+
+__all__ = ["disqualify", "feature", "find_entry", "submit"]
+
+MAX_TITLE = 100
+
+
+async def submit(
+    tx: Tx, member: Member, challenge: Challenge, title: str, link: str | None,
+    image_url: str | None,
+) -> Entry:
+    """Add an entry and queue its post in the entries channel, where votes happen."""
+    c = challenge
+    if c.kind != "submission":
+        raise WrongPhase(f"{c.name} is a goal challenge: log progress instead of submitting.")
+    if c.phase != "open":
+        raise WrongPhase(_closed_message(c, tx))
+    if c.submissions_close_at is not None and tx.now >= c.submissions_close_at:
+        raise WrongPhase(
+            f"Submissions to {c.name} closed {ago_or_in(c.submissions_close_at, tx.now)}."
+        )
+    title = _text(title, "title", MAX_TITLE, required=True)
+    link = check_url(link, "link")
+    image_url = check_url(image_url, "image link")
+    count = await tx.session.scalar(
+        select(func.count()).where(
+            Entry.community_id == tx.community_id,
+            Entry.challenge_id == c.id,
+            Entry.member_id == member.id,
+        )
+    )
+    if int(count or 0) >= c.max_entries:
+        raise Conflict(
+            f"You have already submitted {count} of {c.max_entries} entries to {c.name}."
+        )
+    entry = Entry(
+        community_id=tx.community_id, challenge_id=c.id, member_id=member.id, title=title,
+        link=link, image_url=image_url, submitted_at=tx.now, votes=0, featured=False,
+    )
+    tx.session.add(entry)
+    await tx.session.flush()
+    ref = f"entry:{entry.id}"
+    postings = [Posting(member.id, tx.rule("entry_submitted"), "entry_submitted",
+                        f"{ref}:submit", ref)]
+    if tx.now < c.starts_at + timedelta(hours=tx.rule("early_entry_hours")):
+        postings.append(Posting(member.id, tx.rule("early_entry"), "early_entry",
+                                f"{ref}:early", ref))
+    await post(tx, postings)
+    await bump_stat(tx, member.id, "entries")
+    await record_activity(tx, member.id)
+    await outbox.enqueue(
+        tx, "entry", entry_card(c, entry, member),
+        dedupe_key=f"entry:{entry.id}",
+        channel_id=c.channel_id or tx.community.entries_channel or tx.community.announce_channel,
+        entry_id=entry.id,
+    )
+    return entry
+
+
+def entry_card(c: Challenge, entry: Entry, member: Member) -> Card:
+    return Card(
+        title=f"{entry.title}",
+        text=f"Entry #{entry.id} by {member.display_name} for **{c.name}**"
+        + (f"\n{entry.link}" if entry.link else ""),
+        image_url=entry.image_url,
+        url=entry.link,
+        footer=f"React with {c.vote_emoji} to vote",
+        mention=member.external_id,
+        react_with=c.vote_emoji,
+    )
+
+
+def _closed_message(c: Challenge, tx: Tx) -> str:
+    if c.phase in ("draft", "scheduled"):
+        return f"{c.name} hasn't started yet; it opens {ago_or_in(c.starts_at, tx.now)}."
+    if c.phase == "voting":
+        return f"Submissions to {c.name} are closed; voting is on."
+    return f"{c.name} is {c.phase}; it no longer takes entries."
+
+
+async def find_entry(tx: Tx, entry_id: int | str, *, for_update: bool = False) -> Entry:
+    text = str(entry_id).strip().lstrip("#")
+    if not text.isdigit():
+        raise InvalidInput("Give the entry's number, like #12.")
+    query = select(Entry).where(Entry.community_id == tx.community_id, Entry.id == int(text))
+    if for_update:
+        query = query.with_for_update()
+    entry = await tx.session.scalar(query)
+    if entry is None:
+        raise NotFound(f"There is no entry #{text}.")
+    return entry
+
+
+async def feature(tx: Tx, entry: Entry, moderator: Member) -> Entry:
+    """Editor's pick: a badge of honour and points, once per entry."""
+    if entry.disqualified_reason:
+        raise Conflict(f"Entry #{entry.id} is disqualified; it can't be featured.")
+    if entry.featured:
+        raise Conflict(f"Entry #{entry.id} is already featured.")
+    entry.featured = True
+    ref = f"entry:{entry.id}"
+    await post(tx, [Posting(entry.member_id, tx.rule("featured"), "featured",
+                            f"{ref}:featured", ref, awarded_by=moderator.id)])
+    await bump_stat(tx, entry.member_id, "featured")
+    author = await tx.session.get(Member, entry.member_id)
+    assert author is not None
+    await outbox.enqueue(
+        tx, "featured",
+        Card(title=f"📌 Editor's pick: {entry.title}",
+             text=f"Entry #{entry.id} by {author.display_name} was featured by the moderators.",
+             image_url=entry.image_url, url=entry.link, color="gold",
+             mention=author.external_id),
+        dedupe_key=f"featured:{entry.id}",
+    )
+    return entry
+
+
+async def disqualify(tx: Tx, entry: Entry, moderator: Member, reason: str) -> Entry:
+    """Remove an entry from the results; the points it earned its author are reversed."""
+    reason = _text(reason, "reason", 300, required=True)
+    if entry.disqualified_reason:
+        raise Conflict(f"Entry #{entry.id} is already disqualified.")
+    challenge = await tx.session.get(Challenge, entry.challenge_id)
+    if challenge is not None and challenge.phase in ("tallying", "completed"):
+        raise WrongPhase("Results are already out; this entry can no longer be disqualified.")
+    entry.disqualified_reason = reason
+    await reverse(tx, f"entry:{entry.id}", reason_suffix="disqualified", awarded_by=moderator.id)
+    author = await tx.session.get(Member, entry.member_id)
+    assert author is not None
+    await outbox.enqueue(
+        tx, "disqualified",
+        Card(title=f"Entry #{entry.id} disqualified",
+             text=f"Your entry “{entry.title}” was disqualified: {reason}",
+             fields=(Field("Challenge", challenge.name if challenge else "?"),)),
+        dedupe_key=f"disqualified:{entry.id}", to_member=author.external_id,
+    )
+    return entry

@@ -1,0 +1,177 @@
+"""Leaderboards: pages of a board, a member's own rank and percentile, period figures."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from engine.context import Tx
+from engine.errors import InvalidInput
+from engine.periods import period_key, period_label
+from engine.ranking import RankIndex
+from storage.tables import Challenge, Entry, Member, Participant, Standing, Team
+
+__all__ = ["Board", "BoardRow", "Standings", "ViewerRank", "challenge_standings", "leaderboard",
+           "viewer_rank"]
+
+MAX_PAGE_SIZE = 50
+
+
+@dataclass(frozen=True, slots=True)
+class BoardRow:
+    rank: int
+    name: str
+    points: float
+    member_external_id: str | None = None
+    detail: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ViewerRank:
+    rank: int
+    points: int
+    members: int
+
+    @property
+    def top_percent(self) -> float:
+        """'top 3%': the share of the board at or above this rank."""
+        return max(0.1, math.ceil(1000 * self.rank / self.members) / 10)
+
+
+@dataclass(frozen=True, slots=True)
+class Board:
+    period: str
+    label: str
+    rows: list[BoardRow]
+    page: int
+    pages: int
+    members: int
+    average: float
+    median: float
+    viewer: ViewerRank | None
+
+
+async def viewer_rank(tx: Tx, ranks: RankIndex, member_id: int, key: str) -> ViewerRank | None:
+    points = await tx.session.scalar(
+        select(Standing.points).where(Standing.community_id == tx.community_id,
+                                      Standing.period == key, Standing.member_id == member_id)
+    )
+    if points is None:
+        return None
+    above = await ranks.count_above(tx.session, tx.community_id, key, points)
+    stats = await ranks.stats(tx.session, tx.community_id, key)
+    return ViewerRank(above + 1, int(points), max(stats.members, 1))
+
+
+async def leaderboard(
+    tx: Tx, ranks: RankIndex, period: str, page: int = 1, page_size: int = 10,
+    viewer_id: int | None = None,
+) -> Board:
+    """One page of the points board; ties share a rank (1, 2, 2, 4)."""
+    if page < 1:
+        raise InvalidInput("Pages start at 1.")
+    if not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise InvalidInput(f"A page holds 1 to {MAX_PAGE_SIZE} rows.")
+    key = period_key(period, tx.now, tx.tz)
+    stats = await ranks.stats(tx.session, tx.community_id, key)
+    pages = max(1, math.ceil(stats.members / page_size))
+    if page > pages:
+        raise InvalidInput(f"The board has {pages} page{'s' if pages != 1 else ''}.")
+    rows = await _page_rows(tx, ranks, key, (page - 1) * page_size, page_size)
+    viewer = await viewer_rank(tx, ranks, viewer_id, key) if viewer_id is not None else None
+    return Board(period, period_label(period, tx.now, tx.tz), rows, page, pages, stats.members,
+                 stats.average, stats.median, viewer)
+
+
+async def _page_rows(tx: Tx, ranks: RankIndex, key: str, offset: int, limit: int
+                     ) -> list[BoardRow]:
+    query = (
+        select(Standing.points, Member.external_id, Member.display_name)
+        .join(Member, Member.id == Standing.member_id)
+        .where(Standing.community_id == tx.community_id, Standing.period == key)
+        .order_by(Standing.points.desc(), Standing.member_id)
+    )
+    if offset:
+        # Deep pages: jump to the first score on the page through the index instead of
+        # letting the database walk `offset` rows.
+        first = await ranks.points_at(tx.session, tx.community_id, key, offset)
+        if first is None:
+            return []
+        above = await ranks.count_above(tx.session, tx.community_id, key, first)
+        query = query.where(Standing.points <= first).offset(offset - above)
+    result = (await tx.session.execute(query.limit(limit))).all()
+    rank_of: dict[int, int] = {}
+    rows = []
+    for points, external_id, name in result:
+        if points not in rank_of:
+            rank_of[points] = 1 + await ranks.count_above(tx.session, tx.community_id, key, points)
+        rows.append(BoardRow(rank_of[points], name or external_id, points, external_id))
+    return rows
+
+
+@dataclass(frozen=True, slots=True)
+class Standings:
+    challenge: Challenge
+    rows: list[BoardRow]
+    page: int
+    pages: int
+    total: int
+
+
+async def challenge_standings(tx: Tx, c: Challenge, page: int = 1, page_size: int = 10
+                              ) -> Standings:
+    """Entries by votes, or participants (teams aggregated) by progress."""
+    if page < 1:
+        raise InvalidInput("Pages start at 1.")
+    if c.kind == "submission":
+        data = [
+            (float(votes), f"#{eid} {title}", ext, f"by {name}")
+            for eid, title, votes, ext, name in (
+                await tx.session.execute(
+                    select(Entry.id, Entry.title, Entry.votes, Member.external_id,
+                           Member.display_name)
+                    .join(Member, Member.id == Entry.member_id)
+                    .where(Entry.challenge_id == c.id, Entry.community_id == tx.community_id,
+                           Entry.disqualified_reason.is_(None))
+                    .order_by(Entry.votes.desc(), Entry.submitted_at, Entry.id)
+                )
+            ).all()
+        ]
+    else:
+        data = await _progress_rows(tx, c)
+    rows: list[BoardRow] = []
+    for i, (score, name, ext, detail) in enumerate(data):
+        rank = rows[-1].rank if rows and rows[-1].points == score else i + 1
+        rows.append(BoardRow(rank, name, score, ext, detail))
+    pages = max(1, math.ceil(len(rows) / page_size))
+    start = (page - 1) * page_size
+    return Standings(c, rows[start:start + page_size], min(page, pages), pages, len(rows))
+
+
+async def _progress_rows(tx: Tx, c: Challenge) -> list[tuple[float, str, str | None, str | None]]:
+    parts = (
+        await tx.session.execute(
+            select(Participant, Member.external_id, Member.display_name)
+            .join(Member, Member.id == Participant.member_id)
+            .where(Participant.challenge_id == c.id, Participant.community_id == tx.community_id,
+                   Participant.active.is_(True))
+        )
+    ).all()
+    if c.team_mode == "team":
+        names = {t.id: t.name for t in (await tx.session.scalars(
+            select(Team).where(Team.challenge_id == c.id))).all()}
+        totals: dict[int, float] = defaultdict(float)
+        counts: dict[int, int] = defaultdict(int)
+        for p, _, _ in parts:
+            if p.team_id is not None:
+                totals[p.team_id] += p.progress
+                counts[p.team_id] += 1
+        ordered = sorted(totals.items(), key=lambda kv: (-kv[1], names.get(kv[0], "")))
+        return [(score, f"Team {names.get(tid, '?')}", None, f"{counts[tid]} members")
+                for tid, score in ordered]
+    ordered_parts = sorted(parts, key=lambda r: (-r[0].progress, r[0].id))
+    return [(p.progress, name or ext, ext, "finished" if p.finished_at else None)
+            for p, ext, name in ordered_parts]

@@ -1,0 +1,38 @@
+"""Plain identity values the engine takes from adapters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["CommunityRef", "MemberRef", "MessageRef"]
+
+
+@dataclass(frozen=True, slots=True)
+class CommunityRef:
+    """A Discord guild, a Slack workspace (team) or a console session."""
+
+    platform: str
+    external_id: str
+    name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MemberRef:
+    """A member of a community, by the platform's user id."""
+
+    community: CommunityRef
+    user_id: str
+    display_name: str | None = None
+    is_bot: bool = False
+    # What the platform says about the member's rights: server/workspace admin, and the
+    # roles or user groups they hold (matched against the community's moderator role).
+    is_admin: bool = False
+    roles: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRef:
+    """A posted message: what a reaction points at."""
+
+    channel_id: str
+    message_id: str

@@ -1,0 +1,156 @@
+"""Closing a challenge: ranking, placement points and the results announcement, once."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from sqlalchemy import insert, select
+
+from engine import outbox
+from engine.achievements import bump_stat
+from engine.challenges import _num, transition
+from engine.context import Tx
+from engine.ledger import Posting, post
+from engine.messages import Card, Field
+from storage.tables import Challenge, Entry, Member, Participant, Placement, Team
+
+__all__ = ["TIEBREAK_RULE", "Ranked", "place_points", "tally"]
+
+TIEBREAK_RULE = "Ties on votes go to the earlier submission."
+MEDALS = {1: "🥇", 2: "🥈", 3: "🥉"}
+
+
+@dataclass(frozen=True, slots=True)
+class Ranked:
+    place: int
+    subject: str
+    label: str
+    score: float
+    member_id: int | None
+    entry_id: int | None = None
+    team_id: int | None = None
+    tiebreak: str | None = None
+
+
+def place_points(tx: Tx, place: int) -> int:
+    if place <= 3:
+        return tx.rule(f"place_{place}")
+    return tx.rule("place_4_to_10") if place <= 10 else 0
+
+
+async def tally(tx: Tx, challenge: Challenge) -> list[Ranked] | None:
+    """Rank and pay out. Returns None when another run already closed the challenge."""
+    old = "voting" if challenge.kind == "submission" else "active"
+    if not await transition(tx, challenge, old, "tallying"):
+        return None
+    if challenge.kind == "submission":
+        ranked = await _rank_entries(tx, challenge)
+        await _pay_places(tx, challenge, ranked)
+    else:
+        ranked = await _rank_progress(tx, challenge)
+    if ranked:
+        await tx.session.execute(
+            insert(Placement),
+            [
+                {"community_id": tx.community_id, "challenge_id": challenge.id, "place": r.place,
+                 "subject": r.subject, "member_id": r.member_id, "entry_id": r.entry_id,
+                 "team_id": r.team_id, "score": r.score, "label": r.label[:200],
+                 "tiebreak": r.tiebreak}
+                for r in ranked
+            ],
+        )
+    await transition(tx, challenge, "tallying", "completed")
+    challenge.completed_at = tx.now
+    await outbox.enqueue(tx, "results", await _results_card(tx, challenge, ranked),
+                         dedupe_key=f"results:{challenge.id}",
+                         channel_id=challenge.channel_id or tx.community.announce_channel)
+    return ranked
+
+
+async def _rank_entries(tx: Tx, c: Challenge) -> list[Ranked]:
+    rows = (
+        await tx.session.execute(
+            select(Entry.id, Entry.member_id, Entry.title, Entry.votes, Member.display_name)
+            .join(Member, Member.id == Entry.member_id)
+            .where(Entry.challenge_id == c.id, Entry.community_id == tx.community_id,
+                   Entry.disqualified_reason.is_(None))
+            .order_by(Entry.votes.desc(), Entry.submitted_at, Entry.id)
+        )
+    ).all()
+    ranked: list[Ranked] = []
+    for i, (entry_id, member_id, title, votes, name) in enumerate(rows):
+        tied = (i > 0 and rows[i - 1].votes == votes) or (
+            i + 1 < len(rows) and rows[i + 1].votes == votes
+        )
+        note = f"tied on {votes} votes; earlier submission ranks higher" if tied else None
+        ranked.append(Ranked(i + 1, f"entry:{entry_id}", f"{title} by {name}", votes,
+                             member_id, entry_id=entry_id, tiebreak=note))
+    return ranked
+
+
+async def _pay_places(tx: Tx, c: Challenge, ranked: list[Ranked]) -> None:
+    """Placement points once per member (their best place); wins and podiums counted."""
+    best: dict[int, int] = {}
+    for r in ranked[:10]:
+        if r.member_id is not None and r.member_id not in best:
+            best[r.member_id] = r.place
+    await post(tx, [
+        Posting(member_id, place_points(tx, place), "placement", f"place:{c.id}:{member_id}",
+                f"challenge:{c.id}", note=f"place {place} in {c.name}")
+        for member_id, place in best.items()
+    ])
+    for member_id, place in best.items():
+        if place == 1:
+            await bump_stat(tx, member_id, "wins")
+        if place <= 3:
+            await bump_stat(tx, member_id, "podiums")
+
+
+async def _rank_progress(tx: Tx, c: Challenge) -> list[Ranked]:
+    parts = (
+        await tx.session.execute(
+            select(Participant, Member.display_name)
+            .join(Member, Member.id == Participant.member_id)
+            .where(Participant.challenge_id == c.id, Participant.active.is_(True))
+        )
+    ).all()
+    if c.team_mode == "team":
+        teams = {t.id: t.name for t in (await tx.session.scalars(
+            select(Team).where(Team.challenge_id == c.id))).all()}
+        totals: dict[int, float] = defaultdict(float)
+        for p, _ in parts:
+            if p.team_id is not None:
+                totals[p.team_id] += p.progress
+        order = sorted(totals.items(), key=lambda kv: (-kv[1], kv[0]))
+        return [Ranked(i + 1, f"team:{tid}", teams.get(tid, "?"), score, None, team_id=tid)
+                for i, (tid, score) in enumerate(order)]
+    order = sorted(parts, key=lambda pn: (-pn[0].progress,
+                                          pn[0].finished_at or c.ends_at or tx.now, pn[0].id))
+    return [Ranked(i + 1, f"member:{p.member_id}", name, p.progress, p.member_id)
+            for i, (p, name) in enumerate(order)]
+
+
+async def _results_card(tx: Tx, c: Challenge, ranked: list[Ranked]) -> Card:
+    if not ranked:
+        return Card(title=f"🏆 Results: {c.name}", text="No entries this time.", color="gold",
+                    footer=f"#{c.id} · {c.slug}")
+    unit = "votes" if c.kind == "submission" else (c.unit or "")
+    lines = []
+    for r in ranked[:3]:
+        medal = MEDALS.get(r.place, f"{r.place}.")
+        extra = f" ({r.tiebreak})" if r.tiebreak else ""
+        lines.append(f"{medal} {r.label}: {_num(r.score)} {unit}{extra}".rstrip())
+    fields: list[Field] = []
+    if c.kind == "submission":
+        fields.append(Field("Placement points",
+                            f"{tx.rule('place_1')} / {tx.rule('place_2')} / {tx.rule('place_3')}"
+                            f", 4th-10th {tx.rule('place_4_to_10')}"))
+        fields.append(Field("Tie-break", TIEBREAK_RULE, inline=False))
+    else:
+        finishers = sum(1 for _ in (await tx.session.scalars(
+            select(Participant.id).where(Participant.challenge_id == c.id,
+                                         Participant.finished_at.is_not(None)))).all())
+        fields.append(Field("Finishers", str(finishers)))
+    return Card(title=f"🏆 Results: {c.name}", text="\n".join(lines), fields=tuple(fields),
+                color="gold", footer=f"#{c.id} · {c.slug}")

@@ -1,0 +1,758 @@
+"""`Engine`: the one entry point adapters, commands and the scheduler call.
+
+Every method runs in its own transaction, scoped to one community, and returns plain
+values or raises a `LaurelsError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from datetime import datetime
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from config.catalog import load_default_achievements, load_default_points
+from engine import achievements, challenges, entries, goals, leaderboards, ledger, outbox, votes
+from engine.achievements import Catalog
+from engine.challenges import ChallengeDraft
+from engine.clock import Clock, SystemClock
+from engine.context import Tx
+from engine.errors import Conflict, InvalidInput, NotFound
+from engine.members import (
+    ensure_community,
+    ensure_member,
+    find_member,
+    require_moderator,
+)
+from engine.messages import Card
+from engine.ranking import MemoryRankIndex, RankIndex, SqlRankIndex
+from engine.refs import CommunityRef, MemberRef, MessageRef
+from engine.results import tally
+from engine.views import (
+    BadgeView,
+    ChallengeDetails,
+    ChallengeView,
+    CommunityView,
+    EntryView,
+    LedgerLine,
+    Page,
+    Profile,
+)
+from storage.db import Database
+from storage.tables import (
+    Badge,
+    Challenge,
+    Community,
+    Entry,
+    LedgerRow,
+    Member,
+    Participant,
+    Streak,
+    Team,
+    Vote,
+)
+
+__all__ = ["Engine"]
+
+T = TypeVar("T")
+MAX_AWARD = 100_000
+EDITABLE = ("name", "prompt", "description", "prize", "sponsor_name", "sponsor_url",
+            "submissions_close_at", "voting_close_at", "ends_at", "starts_at", "max_entries",
+            "vote_emoji", "goal", "unit", "channel_id")
+
+
+class Engine:
+    """The rules of Laurels over one database."""
+
+    def __init__(
+        self, db: Database, clock: Clock | None = None, *, catalog: Catalog | None = None,
+        points: dict[str, int] | None = None, rank_index: str = "auto",
+        default_timezone: str = "UTC",
+    ) -> None:
+        self.db = db
+        self.clock = clock or SystemClock()
+        self.catalog = catalog or Catalog.from_data(load_default_achievements())
+        self.default_points = points or load_default_points()
+        if rank_index == "auto":
+            rank_index = "memory" if db.is_sqlite else "sql"
+        self.ranks: RankIndex = MemoryRankIndex(db) if rank_index == "memory" else SqlRankIndex()
+        self.default_timezone = default_timezone
+        self._community_ids: dict[tuple[str, str], int] = {}
+
+    # -- plumbing ---------------------------------------------------------------------
+
+    def _points(self, community: Community) -> dict[str, int]:
+        return {**self.default_points, **{k: int(v) for k, v in community.point_rules.items()}}
+
+    async def _tx(self, session: AsyncSession, ref: CommunityRef) -> Tx:
+        key = (ref.platform, ref.external_id)
+        community_id = self._community_ids.get(key)
+        community = await session.get(Community, community_id) if community_id else None
+        if community is None:
+            community = await session.scalar(
+                select(Community).where(Community.platform == ref.platform,
+                                        Community.external_id == ref.external_id))
+        if community is None:
+            raise NotFound("This community isn't set up yet.")
+        self._community_ids[key] = community.id
+        return Tx(session, community, self.clock.now(), self._points(community), self.catalog)
+
+    async def write(self, ref: CommunityRef, work: Callable[[Tx], Awaitable[T]]) -> T:
+        """Run `work` in one transaction for the community (created on first contact)."""
+        if (ref.platform, ref.external_id) not in self._community_ids:
+            await self.ensure_community(ref)
+        txs: list[Tx] = []
+
+        async def unit(session: AsyncSession) -> T:
+            tx = await self._tx(session, ref)
+            txs.append(tx)
+            return await work(tx)
+
+        return await self.db.run(unit, after_commit=lambda _: self.ranks.apply(txs[-1].rank_changes))
+
+    async def read(self, ref: CommunityRef, work: Callable[[Tx], Awaitable[T]]) -> T:
+        if (ref.platform, ref.external_id) not in self._community_ids:
+            await self.ensure_community(ref)
+        async with self.db.session() as session:
+            return await work(await self._tx(session, ref))
+
+    # -- communities ------------------------------------------------------------------
+
+    async def ensure_community(
+        self, ref: CommunityRef, *, timezone: str | None = None,
+        announce_channel: str | None = None, entries_channel: str | None = None,
+    ) -> CommunityView:
+        """The community for `ref`, created with defaults on first contact."""
+        async def unit(session: AsyncSession) -> Community:
+            return await ensure_community(
+                session, ref, self.clock.now(), timezone=timezone or self.default_timezone,
+                announce_channel=announce_channel, entries_channel=entries_channel)
+
+        community = await self.db.run(unit)
+        self._community_ids[(ref.platform, ref.external_id)] = community.id
+        return self._community_view(community)
+
+    def _community_view(self, c: Community) -> CommunityView:
+        return CommunityView(c.id, c.platform, c.external_id, c.name, c.timezone,
+                             c.announce_channel, c.entries_channel, c.moderator_role,
+                             self._points(c))
+
+    async def community(self, ref: CommunityRef) -> CommunityView:
+        return await self.read(ref, lambda tx: _const(self._community_view(tx.community)))
+
+    async def _moderate(self, tx: Tx, actor: MemberRef) -> Member:
+        member = await ensure_member(tx, actor)
+        require_moderator(tx, member, actor)
+        return member
+
+    async def set_channel(self, actor: MemberRef, which: str, channel_id: str) -> CommunityView:
+        if which not in ("announcements", "entries"):
+            raise InvalidInput("Channel kind must be 'announcements' or 'entries'.")
+        if not channel_id.strip():
+            raise InvalidInput("Which channel?")
+
+        async def work(tx: Tx) -> CommunityView:
+            await self._moderate(tx, actor)
+            if which == "announcements":
+                tx.community.announce_channel = channel_id
+            else:
+                tx.community.entries_channel = channel_id
+            return self._community_view(tx.community)
+
+        return await self.write(actor.community, work)
+
+    async def set_timezone(self, actor: MemberRef, zone: str) -> CommunityView:
+        try:
+            ZoneInfo(zone.strip())
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise InvalidInput(
+                f"'{zone}' is not a time zone I know. Use a name like Europe/Paris or "
+                "America/New_York.") from exc
+
+        async def work(tx: Tx) -> CommunityView:
+            await self._moderate(tx, actor)
+            tx.community.timezone = zone.strip()
+            return self._community_view(tx.community)
+
+        return await self.write(actor.community, work)
+
+    async def set_moderator_role(self, actor: MemberRef, role: str | None) -> CommunityView:
+        async def work(tx: Tx) -> CommunityView:
+            await self._moderate(tx, actor)
+            tx.community.moderator_role = (role or "").strip() or None
+            return self._community_view(tx.community)
+
+        return await self.write(actor.community, work)
+
+    async def set_point_rule(self, actor: MemberRef, rule: str, value: int) -> CommunityView:
+        if rule not in self.default_points:
+            raise InvalidInput(
+                f"Unknown point rule '{rule}'. Rules: {', '.join(sorted(self.default_points))}.")
+        if not 0 <= value <= MAX_AWARD:
+            raise InvalidInput(f"A point rule must be between 0 and {MAX_AWARD:,}.")
+
+        async def work(tx: Tx) -> CommunityView:
+            await self._moderate(tx, actor)
+            tx.community.point_rules = {**tx.community.point_rules, rule: int(value)}
+            return self._community_view(tx.community)
+
+        return await self.write(actor.community, work)
+
+    async def set_member_flags(self, member: MemberRef, *, moderator: bool | None = None,
+                               bot: bool | None = None) -> None:
+        """Platform-level facts about a member (console roles, a Slack admin list)."""
+        async def work(tx: Tx) -> None:
+            row = await ensure_member(tx, member)
+            if moderator is not None:
+                row.is_moderator = moderator
+            if bot is not None:
+                row.is_bot = bot
+
+        await self.write(member.community, work)
+
+    # -- challenges -------------------------------------------------------------------
+
+    async def create_challenge(self, actor: MemberRef, draft: ChallengeDraft) -> ChallengeView:
+        async def work(tx: Tx) -> ChallengeView:
+            creator = await self._moderate(tx, actor)
+            c = await challenges.create(tx, draft, creator.id)
+            return ChallengeView.of(c, challenges.status_line(c, tx.now))
+
+        return await self.write(actor.community, work)
+
+    async def edit_challenge(self, actor: MemberRef, ref: str, **changes: Any) -> ChallengeView:
+        unknown = set(changes) - set(EDITABLE)
+        if unknown:
+            raise InvalidInput(f"These can't be edited: {', '.join(sorted(unknown))}.")
+
+        async def work(tx: Tx) -> ChallengeView:
+            await self._moderate(tx, actor)
+            c = await challenges.find(tx, ref, for_update=True)
+            _check_editable(c, changes, tx.now)
+            draft = replace(_draft_of(c), **changes)
+            checked = challenges.validate(replace(draft, starts_at=draft.starts_at), min(
+                tx.now, draft.starts_at or tx.now))
+            for name in changes:
+                setattr(c, name, getattr(checked, name))
+            return ChallengeView.of(c, challenges.status_line(c, tx.now))
+
+        return await self.write(actor.community, work)
+
+    async def cancel_challenge(self, actor: MemberRef, ref: str, reason: str | None
+                               ) -> ChallengeView:
+        async def work(tx: Tx) -> ChallengeView:
+            await self._moderate(tx, actor)
+            c = await challenges.find(tx, ref, for_update=True)
+            if c.phase in ("completed", "cancelled", "tallying"):
+                raise Conflict(f"{c.name} is already {c.phase}.")
+            if not await challenges.transition(tx, c, c.phase, "cancelled"):
+                raise Conflict(f"{c.name} changed meanwhile; try again.")
+            c.cancel_reason = (reason or "").strip()[:300] or None
+            await challenges.announce_phase(tx, c)
+            return ChallengeView.of(c, "Cancelled")
+
+        return await self.write(actor.community, work)
+
+    async def advance_challenge(self, actor: MemberRef, ref: str) -> ChallengeView:
+        """Move a challenge to its next phase now (a moderator's shortcut)."""
+        async def work(tx: Tx) -> ChallengeView:
+            await self._moderate(tx, actor)
+            c = await challenges.find(tx, ref, for_update=True)
+            await _advance_now(tx, c)
+            return ChallengeView.of(c, challenges.status_line(c, tx.now))
+
+        return await self.write(actor.community, work)
+
+    async def list_challenges(self, community: CommunityRef, phase: str | None = None,
+                              page: int = 1, page_size: int = 10) -> Page[ChallengeView]:
+        if phase is not None and phase not in set(challenges.SUBMISSION_PHASES) | {"active"}:
+            raise InvalidInput("Phase must be one of: draft, scheduled, open, voting, active, "
+                               "completed, cancelled.")
+        if page < 1:
+            raise InvalidInput("Pages start at 1.")
+
+        async def work(tx: Tx) -> Page[ChallengeView]:
+            query = select(Challenge).where(Challenge.community_id == tx.community_id)
+            if phase is not None:
+                query = query.where(Challenge.phase == phase)
+            else:
+                query = query.where(Challenge.phase.not_in(("draft", "cancelled")))
+            total = int(await tx.session.scalar(
+                select(func.count()).select_from(query.subquery())) or 0)
+            rows = (await tx.session.scalars(
+                query.order_by(Challenge.phase.in_(("completed",)), Challenge.id.desc())
+                .offset((page - 1) * page_size).limit(page_size))).all()
+            items = [ChallengeView.of(c, challenges.status_line(c, tx.now)) for c in rows]
+            return Page(items, page, max(1, -(-total // page_size)), total)
+
+        return await self.read(community, work)
+
+    async def challenge_info(self, viewer: MemberRef, ref: str) -> ChallengeDetails:
+        async def work(tx: Tx) -> ChallengeDetails:
+            c = await challenges.find(tx, ref)
+            member = await find_member(tx, viewer.user_id)
+            n_entries, n_votes = (await tx.session.execute(
+                select(func.count(Entry.id), func.coalesce(func.sum(Entry.votes), 0))
+                .where(Entry.challenge_id == c.id, Entry.disqualified_reason.is_(None)))).one()
+            n_parts = await tx.session.scalar(select(func.count()).where(
+                Participant.challenge_id == c.id, Participant.active.is_(True)))
+            if c.kind == "submission":
+                n_parts = await tx.session.scalar(select(func.count(func.distinct(
+                    Entry.member_id))).where(Entry.challenge_id == c.id))
+            mine: list[EntryView] = []
+            my_votes, joined, pace, team = 0, False, None, None
+            if member is not None:
+                mine = [EntryView.of(e) for e in (await tx.session.scalars(select(Entry).where(
+                    Entry.challenge_id == c.id, Entry.member_id == member.id))).all()]
+                my_votes = int(await tx.session.scalar(select(func.count()).where(
+                    Vote.challenge_id == c.id, Vote.voter_id == member.id)) or 0)
+                part = await goals.participant(tx, c, member)
+                joined = bool(part and part.active) or bool(mine)
+                if part is not None and part.active and c.kind == "goal":
+                    pace = await goals.pace(tx, c, part)
+                    if part.team_id:
+                        t = await tx.session.get(Team, part.team_id)
+                        team = t.name if t else None
+            can_submit = (c.kind == "submission" and c.phase == "open"
+                          and len(mine) < c.max_entries)
+            return ChallengeDetails(ChallengeView.of(c, challenges.status_line(c, tx.now)),
+                                    int(n_entries), int(n_parts or 0), int(n_votes), joined, mine,
+                                    my_votes, can_submit, pace, team)
+
+        return await self.read(viewer.community, work)
+
+    async def challenge_names(self, community: CommunityRef, prefix: str = "",
+                              limit: int = 25) -> list[tuple[str, str]]:
+        """(slug, name) pairs for autocompletion, newest first."""
+        async def work(tx: Tx) -> list[tuple[str, str]]:
+            query = select(Challenge.slug, Challenge.name).where(
+                Challenge.community_id == tx.community_id,
+                Challenge.phase.not_in(("cancelled", "draft")))
+            if prefix:
+                query = query.where(Challenge.slug.like(f"{challenges.slugify(prefix)}%"))
+            rows = await tx.session.execute(query.order_by(Challenge.id.desc()).limit(limit))
+            return [(s, n) for s, n in rows.all()]
+
+        return await self.read(community, work)
+
+    async def join(self, member: MemberRef, ref: str, team: str | None = None) -> ChallengeView:
+        async def work(tx: Tx) -> ChallengeView:
+            row = await ensure_member(tx, member)
+            c = await challenges.find(tx, ref)
+            await goals.join(tx, row, c, team)
+            return ChallengeView.of(c, challenges.status_line(c, tx.now))
+
+        return await self.write(member.community, work)
+
+    async def leave(self, member: MemberRef, ref: str) -> ChallengeView:
+        async def work(tx: Tx) -> ChallengeView:
+            row = await ensure_member(tx, member)
+            c = await challenges.find(tx, ref)
+            await goals.leave(tx, row, c)
+            return ChallengeView.of(c, challenges.status_line(c, tx.now))
+
+        return await self.write(member.community, work)
+
+    async def log_progress(self, member: MemberRef, ref: str, amount: float,
+                           note: str | None = None) -> goals.Pace:
+        async def work(tx: Tx) -> goals.Pace:
+            row = await ensure_member(tx, member)
+            c = await challenges.find(tx, ref)
+            part = await goals.log_progress(tx, row, c, amount, note)
+            return await goals.pace(tx, c, part)
+
+        return await self.write(member.community, work)
+
+    async def submit_entry(self, member: MemberRef, ref: str, title: str,
+                           link: str | None = None, image_url: str | None = None) -> EntryView:
+        async def work(tx: Tx) -> EntryView:
+            row = await ensure_member(tx, member)
+            c = await challenges.find(tx, ref)
+            return EntryView.of(await entries.submit(tx, row, c, title, link, image_url))
+
+        return await self.write(member.community, work)
+
+    async def feature_entry(self, actor: MemberRef, entry_id: int | str) -> EntryView:
+        async def work(tx: Tx) -> EntryView:
+            mod = await self._moderate(tx, actor)
+            entry = await entries.find_entry(tx, entry_id, for_update=True)
+            return EntryView.of(await entries.feature(tx, entry, mod))
+
+        return await self.write(actor.community, work)
+
+    async def disqualify_entry(self, actor: MemberRef, entry_id: int | str, reason: str
+                               ) -> EntryView:
+        async def work(tx: Tx) -> EntryView:
+            mod = await self._moderate(tx, actor)
+            entry = await entries.find_entry(tx, entry_id, for_update=True)
+            return EntryView.of(await entries.disqualify(tx, entry, mod, reason))
+
+        return await self.write(actor.community, work)
+
+    async def entry(self, community: CommunityRef, entry_id: int | str) -> EntryView:
+        async def work(tx: Tx) -> EntryView:
+            return EntryView.of(await entries.find_entry(tx, entry_id))
+
+        return await self.read(community, work)
+
+    async def standings(self, community: CommunityRef, ref: str, page: int = 1
+                        ) -> leaderboards.Standings:
+        async def work(tx: Tx) -> leaderboards.Standings:
+            return await leaderboards.challenge_standings(tx, await challenges.find(tx, ref),
+                                                          page)
+
+        return await self.read(community, work)
+
+    # -- votes ------------------------------------------------------------------------
+
+    async def cast_vote(self, voter: MemberRef, message: MessageRef, emoji: str
+                        ) -> votes.VoteResult:
+        """A reaction was added. Replays are no-ops; invalid votes raise with a reason."""
+        async def work(tx: Tx) -> votes.VoteResult:
+            if await votes.entry_for_message(tx, message) is None:
+                return votes.IGNORED
+            return await votes.cast(tx, await ensure_member(tx, voter), message, emoji)
+
+        return await self.write(voter.community, work)
+
+    async def retract_vote(self, voter: MemberRef, message: MessageRef, emoji: str
+                           ) -> votes.VoteResult:
+        async def work(tx: Tx) -> votes.VoteResult:
+            member = await find_member(tx, voter.user_id)
+            if member is None:
+                return votes.IGNORED
+            return await votes.retract(tx, member, message, emoji)
+
+        return await self.write(voter.community, work)
+
+    # -- points -----------------------------------------------------------------------
+
+    async def award_points(self, actor: MemberRef, target: MemberRef, amount: int, reason: str,
+                           *, key: str | None = None) -> LedgerLine:
+        """A moderator's award (negative `amount` deducts). `key` de-duplicates a retry."""
+        reason = (reason or "").strip()
+        if not reason:
+            raise InvalidInput("Give a reason: it is recorded in the ledger.")
+        if len(reason) > 300:
+            raise InvalidInput("The reason is too long (300 characters at most).")
+        if amount == 0 or abs(amount) > MAX_AWARD:
+            raise InvalidInput(f"The amount must be between 1 and {MAX_AWARD:,}.")
+
+        async def work(tx: Tx) -> LedgerLine:
+            mod = await self._moderate(tx, actor)
+            member = await ensure_member(tx, target)
+            if member.is_bot:
+                raise InvalidInput("Bots don't collect points.")
+            if amount < 0:
+                have = await ledger.balance(tx, member.id)
+                if have + amount < 0:
+                    raise InvalidInput(
+                        f"{member.display_name} has only {have} points; you can deduct at "
+                        f"most {have}.")
+            posting_key = key or f"manual:{mod.id}:{member.id}:{tx.now.isoformat()}:{amount}"
+            rows = await ledger.post(tx, [ledger.Posting(
+                member.id, amount, "award" if amount > 0 else "deduction", posting_key,
+                f"manual:{mod.id}", note=reason, awarded_by=mod.id)])
+            if not rows:
+                raise Conflict("That award was already recorded.")
+            await achievements.check(tx, member.id, ["points"])
+            return LedgerLine.of(rows[0], mod.display_name)
+
+        return await self.write(actor.community, work)
+
+    async def points_history(self, viewer: MemberRef, target_user_id: str | None = None,
+                             limit: int = 10) -> list[LedgerLine]:
+        async def work(tx: Tx) -> list[LedgerLine]:
+            member = await find_member(tx, target_user_id or viewer.user_id)
+            if member is None:
+                return []
+            return await _history(tx, member.id, limit)
+
+        return await self.read(viewer.community, work)
+
+    async def leaderboard(self, viewer: MemberRef, period: str = "all", page: int = 1,
+                          page_size: int = 10) -> leaderboards.Board:
+        async def work(tx: Tx) -> leaderboards.Board:
+            member = await find_member(tx, viewer.user_id)
+            return await leaderboards.leaderboard(tx, self.ranks, period, page, page_size,
+                                                  member.id if member else None)
+
+        return await self.read(viewer.community, work)
+
+    async def profile(self, viewer: MemberRef, target_user_id: str | None = None) -> Profile:
+        async def work(tx: Tx) -> Profile:
+            user_id = target_user_id or viewer.user_id
+            member = await find_member(tx, user_id)
+            if member is None:
+                if target_user_id:
+                    raise NotFound("That member hasn't taken part yet.")
+                return Profile(user_id, viewer.display_name or user_id, 0, None, 0, 0, [], 0,
+                               [], [])
+            return await _profile(tx, self.ranks, member)
+
+        return await self.read(viewer.community, work)
+
+    # -- achievements and badges ------------------------------------------------------
+
+    async def achievements(self, viewer: MemberRef) -> list[achievements.Progress]:
+        async def work(tx: Tx) -> list[achievements.Progress]:
+            member = await find_member(tx, viewer.user_id)
+            if member is None:
+                return [achievements.Progress(d, 0, False, 0) for d in tx.catalog.defs.values()
+                        if not d.secret]
+            return await achievements.progress(tx, member.id)
+
+        return await self.read(viewer.community, work)
+
+    async def badges(self, viewer: MemberRef, target_user_id: str | None = None
+                     ) -> list[BadgeView]:
+        async def work(tx: Tx) -> list[BadgeView]:
+            member = await find_member(tx, target_user_id or viewer.user_id)
+            if member is None:
+                return []
+            return await _badges(tx, member)
+
+        return await self.read(viewer.community, work)
+
+    async def award_badge(self, actor: MemberRef, target: MemberRef, badge: str, reason: str
+                          ) -> BadgeView:
+        """A moderator's badge: a catalog achievement's badge or a custom one by name."""
+        reason = (reason or "").strip()
+        badge = (badge or "").strip()
+        if not reason or not badge:
+            raise InvalidInput("Give the badge and a reason.")
+        if len(badge) > 100 or len(reason) > 300:
+            raise InvalidInput("Badge names stop at 100 characters, reasons at 300.")
+
+        async def work(tx: Tx) -> BadgeView:
+            mod = await self._moderate(tx, actor)
+            member = await ensure_member(tx, target)
+            known = tx.catalog.defs.get(badge)
+            row = Badge(community_id=tx.community_id, member_id=member.id,
+                        key=known.key if known else f"custom:{challenges.slugify(badge)}",
+                        name=known.name if known else badge,
+                        icon=known.badge if known else "🎖️", reason=reason,
+                        awarded_by=mod.id, awarded_at=tx.now)
+            tx.session.add(row)
+            await tx.session.flush()
+            await outbox.enqueue(tx, "badge", Card(
+                title=f"{row.icon} Badge awarded: {row.name}",
+                text=f"{member.display_name} received **{row.name}** from "
+                     f"{mod.display_name}: {reason}", color="gold", mention=member.external_id),
+                dedupe_key=f"badge:{row.id}")
+            return BadgeView.of(row, False)
+
+        return await self.write(actor.community, work)
+
+    async def showcase(self, member: MemberRef, badge_ids: list[int]) -> list[BadgeView]:
+        """Pin up to three of one's own badges to the profile."""
+        if len(badge_ids) > 3:
+            raise InvalidInput("You can showcase up to 3 badges.")
+
+        async def work(tx: Tx) -> list[BadgeView]:
+            row = await ensure_member(tx, member)
+            owned = {b.id for b in (await tx.session.scalars(select(Badge).where(
+                Badge.community_id == tx.community_id, Badge.member_id == row.id))).all()}
+            missing = [i for i in badge_ids if i not in owned]
+            if missing:
+                raise NotFound(f"You don't have badge #{missing[0]}. See /badges.")
+            row.showcase = {"badges": list(dict.fromkeys(badge_ids))}
+            return [b for b in await _badges(tx, row) if b.showcased]
+
+        return await self.write(member.community, work)
+
+    async def recompute(self, community: CommunityRef) -> int:
+        """Rebuild standings and counters from history and grant what was missed."""
+        from engine.recompute import recompute
+
+        result = await self.write(community, recompute)
+        if isinstance(self.ranks, MemoryRankIndex):
+            self.ranks.forget(self._community_ids[(community.platform, community.external_id)])
+        return result
+
+    # -- schedule and delivery --------------------------------------------------------
+
+    async def advance_due(self) -> int:
+        """Run every phase change whose time has come, in every community; returns count."""
+        now = self.clock.now()
+        async with self.db.session() as session:
+            due = (await session.execute(
+                select(Challenge.id, Community.platform, Community.external_id)
+                .join(Community, Community.id == Challenge.community_id)
+                .where(
+                    ((Challenge.phase == "scheduled") & (Challenge.starts_at <= now))
+                    | ((Challenge.phase == "open") & (Challenge.submissions_close_at <= now))
+                    | ((Challenge.phase == "voting") & (Challenge.voting_close_at <= now))
+                    | ((Challenge.phase == "active") & (Challenge.ends_at <= now)))
+                .order_by(Challenge.id))).all()
+        done = 0
+        for challenge_id, platform, external_id in due:
+            done += await self.write(CommunityRef(platform, external_id),
+                                     lambda tx, cid=challenge_id: _advance_due(tx, cid))
+        return done
+
+    async def claim_deliveries(self, limit: int = 20) -> list[outbox.Delivery]:
+        async def unit(session: AsyncSession) -> list[outbox.Delivery]:
+            return await outbox.claim(session, self.clock.now(), limit=limit,
+                                      skip_locked=not self.db.is_sqlite)
+
+        return await self.db.run(unit)
+
+    async def delivered(self, outbox_id: int, message: MessageRef | None) -> None:
+        async def unit(session: AsyncSession) -> None:
+            await outbox.mark_sent(session, outbox_id, message, self.clock.now())
+
+        await self.db.run(unit)
+
+    async def delivery_failed(self, outbox_id: int, error: str, *,
+                              retry_after: float | None = None, permanent: bool = False) -> str:
+        async def unit(session: AsyncSession) -> str:
+            return await outbox.mark_failed(session, outbox_id, error, self.clock.now(),
+                                            retry_after=retry_after, permanent=permanent)
+
+        return await self.db.run(unit)
+
+    async def community_of(self, community_id: int) -> CommunityRef:
+        async with self.db.session() as session:
+            c = await session.get(Community, community_id)
+            if c is None:
+                raise NotFound("No such community.")
+            return CommunityRef(c.platform, c.external_id, c.name)
+
+
+async def _const(value: T) -> T:
+    return value
+
+
+def _draft_of(c: Challenge) -> ChallengeDraft:
+    return ChallengeDraft(
+        kind=c.kind, name=c.name, prompt=c.prompt, description=c.description,
+        starts_at=c.starts_at, submissions_close_at=c.submissions_close_at,
+        voting_close_at=c.voting_close_at, ends_at=c.ends_at, max_entries=c.max_entries,
+        vote_emoji=c.vote_emoji, early_votes=c.early_votes, prize=c.prize,
+        sponsor_name=c.sponsor_name, sponsor_url=c.sponsor_url, metric=c.metric, unit=c.unit,
+        goal=c.goal, team_mode=c.team_mode, channel_id=c.channel_id)
+
+
+def _check_editable(c: Challenge, changes: dict[str, Any], now: datetime) -> None:
+    if c.phase in ("tallying", "completed", "cancelled"):
+        raise Conflict(f"{c.name} is {c.phase}; it can no longer be edited.")
+    started = c.phase not in ("draft", "scheduled")
+    if started and "starts_at" in changes:
+        raise Conflict(f"{c.name} has already started; its start can't move.")
+    if c.phase == "voting" and "submissions_close_at" in changes:
+        raise Conflict("Submissions are already closed; that deadline can't move.")
+    if c.phase == "voting" and "vote_emoji" in changes:
+        raise Conflict("Voting has started; the vote emoji can't change now.")
+    for name in ("submissions_close_at", "voting_close_at", "ends_at"):
+        if name in changes and changes[name] is not None and changes[name] <= now:
+            raise InvalidInput("New deadlines must be in the future.")
+
+
+async def _advance_now(tx: Tx, c: Challenge) -> None:
+    if c.phase == "draft":
+        nxt = "scheduled" if c.starts_at > tx.now else ("open" if c.kind == "submission"
+                                                        else "active")
+        await challenges.transition(tx, c, "draft", nxt)
+        if nxt != "scheduled":
+            await challenges.announce_phase(tx, c)
+        return
+    if c.phase == "scheduled":
+        c.starts_at = tx.now
+    elif c.phase == "open":
+        c.submissions_close_at = tx.now
+    elif c.phase == "voting":
+        c.voting_close_at = tx.now
+    elif c.phase == "active":
+        c.ends_at = tx.now
+    else:
+        raise Conflict(f"{c.name} is {c.phase}; there is no next phase.")
+    await tx.session.flush()
+    await _step(tx, c)
+
+
+async def _advance_due(tx: Tx, challenge_id: int) -> int:
+    c = await tx.session.scalar(select(Challenge).where(
+        Challenge.id == challenge_id, Challenge.community_id == tx.community_id
+    ).with_for_update())
+    steps = 0
+    while c is not None:
+        deadline = challenges.next_deadline(c)
+        if deadline is None or deadline[1] > tx.now or not await _step(tx, c):
+            break
+        steps += 1
+    return steps
+
+
+async def _step(tx: Tx, c: Challenge) -> bool:
+    """One phase change, conditional on the phase still being what we read."""
+    if c.phase == "scheduled":
+        new = "open" if c.kind == "submission" else "active"
+        if await challenges.transition(tx, c, "scheduled", new):
+            await challenges.announce_phase(tx, c)
+            return True
+        return False
+    if c.phase == "open":
+        if await challenges.transition(tx, c, "open", "voting"):
+            await challenges.announce_phase(tx, c)
+            return True
+        return False
+    if c.phase in ("voting", "active"):
+        return await tally(tx, c) is not None
+    return False
+
+
+async def _history(tx: Tx, member_id: int, limit: int) -> list[LedgerLine]:
+    rows = (await tx.session.scalars(select(LedgerRow).where(
+        LedgerRow.community_id == tx.community_id, LedgerRow.member_id == member_id)
+        .order_by(LedgerRow.id.desc()).limit(limit))).all()
+    names = {m.id: m.display_name for m in (await tx.session.scalars(select(Member).where(
+        Member.id.in_({r.awarded_by for r in rows if r.awarded_by})))).all()}
+    return [LedgerLine.of(r, names.get(r.awarded_by) if r.awarded_by else None) for r in rows]
+
+
+async def _badges(tx: Tx, member: Member) -> list[BadgeView]:
+    pinned = set(member.showcase.get("badges", []))
+    rows = (await tx.session.scalars(select(Badge).where(
+        Badge.community_id == tx.community_id, Badge.member_id == member.id)
+        .order_by(Badge.id))).all()
+    return [BadgeView.of(b, b.id in pinned) for b in rows]
+
+
+async def _profile(tx: Tx, ranks: RankIndex, member: Member) -> Profile:
+    rank = await leaderboards.viewer_rank(tx, ranks, member.id, "all")
+    streak = await tx.session.get(Streak, (tx.community_id, member.id))
+    badges = await _badges(tx, member)
+    active_rows = (await tx.session.execute(
+        select(Challenge, Participant).join(Participant, Participant.challenge_id == Challenge.id)
+        .where(Participant.member_id == member.id, Participant.active.is_(True),
+               Challenge.phase.in_(("scheduled", "open", "voting", "active"))))).all()
+    active = []
+    for c, part in active_rows:
+        status = (f"{part.progress:g}/{c.goal:g} {c.unit or ''}".strip() if c.kind == "goal"
+                  else "joined")
+        active.append((ChallengeView.of(c, challenges.status_line(c, tx.now)), status))
+    entered = (await tx.session.execute(
+        select(Challenge, func.count(Entry.id)).join(Entry, Entry.challenge_id == Challenge.id)
+        .where(Entry.member_id == member.id, Challenge.phase.in_(("open", "voting")))
+        .group_by(Challenge.id))).all()
+    for c, n in entered:
+        active.append((ChallengeView.of(c, challenges.status_line(c, tx.now)),
+                       f"{n} entr{'y' if n == 1 else 'ies'}"))
+    return Profile(
+        member.external_id, member.display_name, rank.points if rank else 0, rank,
+        streak.current if streak and _streak_alive(tx, streak) else 0,
+        streak.longest if streak else 0,
+        [b for b in badges if b.showcased], len(badges), active,
+        await _history(tx, member.id, 5))
+
+
+def _streak_alive(tx: Tx, streak: Streak) -> bool:
+    """A streak is current if its last day is today or yesterday (today can still count)."""
+    if streak.last_day is None:
+        return False
+    return (tx.local_day() - streak.last_day).days <= 1

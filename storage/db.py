@@ -1,0 +1,139 @@
+"""Engines, sessions and transactions for SQLite (default) and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.pool import StaticPool
+
+__all__ = ["Database", "make_engine"]
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# PostgreSQL errors after which the whole unit of work can simply run again.
+_RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock detected
+
+
+def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
+    """An async engine; SQLite gets WAL, foreign keys, a busy timeout and full sync."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_async_engine(url, echo=echo, pool_size=10, max_overflow=10)
+    memory = parsed.database in (None, "", ":memory:")
+    kwargs: dict[str, Any] = {"echo": echo}
+    if memory:
+        # One shared connection, or every session would see its own empty database.
+        kwargs.update(poolclass=StaticPool, connect_args={"check_same_thread": False})
+    engine = create_async_engine(url, **kwargs)
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+        cur = dbapi_conn.cursor()
+        if not memory:
+            cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=10000")
+        cur.execute("PRAGMA synchronous=FULL")
+        cur.close()
+
+    return engine
+
+
+class Database:
+    """Owns the engine and hands out transactions; the caller decides when to commit."""
+
+    def __init__(self, url: str, *, echo: bool = False) -> None:
+        self.url = url
+        self.engine = make_engine(url, echo=echo)
+        self.dialect = self.engine.dialect.name
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
+        # SQLite has one writer; queueing writers in-process avoids busy errors and
+        # deferred transactions failing to upgrade their lock.
+        self._write_lock = asyncio.Lock() if self.is_sqlite else None
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.dialect == "sqlite"
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        """A read session: rolled back at the end, never commits."""
+        async with self.sessions() as session:
+            yield session
+
+    @asynccontextmanager
+    async def write_lock(self) -> AsyncIterator[None]:
+        """Held by every SQLite write; a no-op on PostgreSQL, where rows are locked instead."""
+        if self._write_lock is None:
+            yield
+            return
+        async with self._write_lock:
+            yield
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A write transaction, committed when the block ends without error."""
+        async with self.write_lock(), self.sessions() as session, session.begin():
+            yield session
+
+    async def run(
+        self,
+        work: Callable[[AsyncSession], Awaitable[T]],
+        *,
+        after_commit: Callable[[T], None] | None = None,
+        attempts: int = 5,
+    ) -> T:
+        """Run `work` in one transaction, retrying on deadlocks and key races.
+
+        `after_commit` runs once the commit succeeded, still under the write lock, so
+        in-process caches see commits in the order they happened.
+        """
+        for attempt in range(1, attempts + 1):
+            try:
+                async with self.write_lock():
+                    async with self.sessions() as session, session.begin():
+                        result = await work(session)
+                    if after_commit is not None:
+                        after_commit(result)
+                    return result
+            except (IntegrityError, DBAPIError) as exc:
+                if attempt == attempts or not _retryable(exc):
+                    raise
+                log.debug("retrying transaction after %s", type(exc.orig).__name__)
+                await asyncio.sleep(0.005 * attempt)
+        raise AssertionError("unreachable")
+
+    async def create_all(self) -> None:
+        """Create the schema directly (tests); deployments use `laurels db upgrade`."""
+        from storage.tables import Base
+
+        async with self.engine.begin() as conn:
+            await conn.run_sync(Base.metadata.create_all)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def _retryable(exc: DBAPIError) -> bool:
+    if isinstance(exc, IntegrityError):
+        # Two transactions raced for the same unique key (an idempotency key, a member's
+        # first row): running again finds the winner's row and does nothing twice.
+        return True
+    sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(
+        getattr(exc.orig, "__cause__", None), "sqlstate", None
+    )
+    return sqlstate in _RETRYABLE_SQLSTATES

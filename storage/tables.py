@@ -1,0 +1,367 @@
+"""The schema: every table holding community data carries `community_id`."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from storage.types import Id, UTCDateTime
+
+__all__ = [
+    "Achievement",
+    "Badge",
+    "Base",
+    "Challenge",
+    "Community",
+    "DueEvent",
+    "Entry",
+    "LedgerRow",
+    "Member",
+    "MemberStat",
+    "OutboxRow",
+    "Participant",
+    "Placement",
+    "ProgressLog",
+    "Standing",
+    "Streak",
+    "Team",
+    "Vote",
+]
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON()}
+
+
+def community_fk() -> Mapped[int]:
+    return mapped_column(Id, ForeignKey("communities.id", ondelete="CASCADE"), index=False)
+
+
+class Community(Base):
+    __tablename__ = "communities"
+    __table_args__ = (UniqueConstraint("platform", "external_id"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200), default="")
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    announce_channel: Mapped[str | None] = mapped_column(String(64))
+    entries_channel: Mapped[str | None] = mapped_column(String(64))
+    moderator_role: Mapped[str | None] = mapped_column(String(200))
+    point_rules: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime]
+
+
+class Member(Base):
+    __tablename__ = "members"
+    __table_args__ = (UniqueConstraint("community_id", "external_id"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    community_id: Mapped[int] = community_fk()
+    external_id: Mapped[str] = mapped_column(String(64))
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    is_bot: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_moderator: Mapped[bool] = mapped_column(Boolean, default=False)
+    showcase: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime]
+
+
+class Challenge(Base):
+    __tablename__ = "challenges"
+    __table_args__ = (
+        UniqueConstraint("community_id", "slug"),
+        Index(None, "community_id", "phase"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    community_id: Mapped[int] = community_fk()
+    slug: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))  # submission | goal
+    name: Mapped[str] = mapped_column(String(100))
+    prompt: Mapped[str] = mapped_column(Text, default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    prize: Mapped[str | None] = mapped_column(String(300))
+    sponsor_name: Mapped[str | None] = mapped_column(String(100))
+    sponsor_url: Mapped[str | None] = mapped_column(String(500))
+    phase: Mapped[str] = mapped_column(String(16))
+    starts_at: Mapped[datetime]
+    submissions_close_at: Mapped[datetime | None]
+    voting_close_at: Mapped[datetime | None]
+    ends_at: Mapped[datetime | None]
+    max_entries: Mapped[int] = mapped_column(Integer, default=3)
+    vote_emoji: Mapped[str] = mapped_column(String(64), default="thumbsup")
+    early_votes: Mapped[bool] = mapped_column(Boolean, default=False)
+    metric: Mapped[str | None] = mapped_column(String(50))
+    unit: Mapped[str | None] = mapped_column(String(20))
+    goal: Mapped[float | None] = mapped_column(Float)
+    team_mode: Mapped[str] = mapped_column(String(16), default="individual")
+    channel_id: Mapped[str | None] = mapped_column(String(64))
+    template_key: Mapped[str | None] = mapped_column(String(64))
+    created_by: Mapped[int | None] = mapped_column(Id, ForeignKey("members.id"))
+    created_at: Mapped[datetime]
+    completed_at: Mapped[datetime | None]
+    cancel_reason: Mapped[str | None] = mapped_column(String(300))
+
+
+class Team(Base):
+    __tablename__ = "teams"
+    __table_args__ = (UniqueConstraint("challenge_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    community_id: Mapped[int] = community_fk()
+    challenge_id: Mapped[int] = mapped_column(Id, ForeignKey("challenges.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(50))
+
+
+class Participant(Base):
+    __tablename__ = "participants"
+    __table_args__ = (UniqueConstraint("challenge_id", "member_id"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    community_id: Mapped[int] = community_fk()
+    challenge_id: Mapped[int] = mapped_column(Id, ForeignKey("challenges.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(Id, ForeignKey("members.id", ondelete="CASCADE"))
+    team_id: Mapped[int | None] = mapped_column(Id, ForeignKey("teams.id"))
+    joined_at: Mapped[datetime]
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    finished_at: Mapped[datetime | None]
+
+
+class ProgressLog(Base):
+    __tablename__ = "progress_logs"
+    __table_args__ = (Index(None, "challenge_id", "member_id", "logged_at"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    community_id: Mapped[int] = community_fk()
+    challenge_id: Mapped[int] = mapped_column(Id, ForeignKey("challenges.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(Id, ForeignKey("members.id", ondelete="CASCADE"))
+    amount: Mapped[float] = mapped_column(Float)
+    note: Mapped[str | None] = mapped_column(String(200))
+    logged_at: Mapped[datetime]
+
+
+class Entry(Base):
+    __tablename__ = "entries"
+    __table_args__ = (
+        Index(None, "community_id", "message_id"),
+        Index(None, "challenge_id", "member_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    community_id: Mapped[int] = community_fk()
+    challenge_id: Mapped[int] = mapped_column(Id, ForeignKey("challenges.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(Id, ForeignKey("members.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(String(100))
+    link: Mapped[str | None] = mapped_column(String(500))
+    image_url: Mapped[str | None] = mapped_column(String(500))
+    channel_id: Mapped[str | None] = mapped_column(String(64))
+    message_id: Mapped[str | None] = mapped_column(String(64))
+    submitted_at: Mapped[datetime]
+    votes: Mapped[int] = mapped_column(Integer, default=0)
+    featured: Mapped[bool] = mapped_column(Boolean, default=False)
+    disqualified_reason: Mapped[str | None] = mapped_column(String(300))
+
+
+class Vote(Base):
+    __tablename__ = "votes"
+    # One vote per voter per entry: a replayed reaction event hits this and changes nothing.
+    __table_args__ = (UniqueConstraint("entry_id", "voter_id"), Index(None, "voter_id"))
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    community_id: Mapped[int] = community_fk()
+    challenge_id: Mapped[int] = mapped_column(Id, ForeignKey("challenges.id", ondelete="CASCADE"))
+    entry_id: Mapped[int] = mapped_column(Id, ForeignKey("entries.id", ondelete="CASCADE"))
+    voter_id: Mapped[int] = mapped_column(Id, ForeignKey("members.id", ondelete="CASCADE"))
+    cast_at: Mapped[datetime]
+
+
+class Placement(Base):
+    __tablename__ = "placements"
+    __table_args__ = (UniqueConstraint("challenge_id", "place", "subject"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    community_id: Mapped[int] = community_fk()
+    challenge_id: Mapped[int] = mapped_column(Id, ForeignKey("challenges.id", ondelete="CASCADE"))
+    place: Mapped[int] = mapped_column(Integer)
+    subject: Mapped[str] = mapped_column(String(64))  # entry:{id} | member:{id} | team:{id}
+    member_id: Mapped[int | None] = mapped_column(Id, ForeignKey("members.id"))
+    entry_id: Mapped[int | None] = mapped_column(Id, ForeignKey("entries.id"))
+    team_id: Mapped[int | None] = mapped_column(Id, ForeignKey("teams.id"))
+    score: Mapped[float] = mapped_column(Float)
+    label: Mapped[str] = mapped_column(String(200))
+    tiebreak: Mapped[str | None] = mapped_column(String(200))
+
+
+class LedgerRow(Base):
+    """Append-only: rows are inserted, never updated or deleted."""
+
+    __tablename__ = "ledger"
+    __table_args__ = (
+        UniqueConstraint("community_id", "idempotency_key"),
+        Index(None, "community_id", "member_id", "id"),
+        Index(None, "community_id", "member_id", "reason", "period_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    community_id: Mapped[int] = community_fk()
+    member_id: Mapped[int] = mapped_column(Id, ForeignKey("members.id", ondelete="CASCADE"))
+    delta: Mapped[int] = mapped_column(Integer)
+    balance_after: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(32))
+    reference: Mapped[str | None] = mapped_column(String(64))
+    note: Mapped[str | None] = mapped_column(String(300))
+    awarded_by: Mapped[int | None] = mapped_column(Id, ForeignKey("members.id"))
+    idempotency_key: Mapped[str] = mapped_column(String(128))
+    # The moment whose week/month the points count toward (a reversal counts where the
+    # original did, so weekly boards stay honest).
+    period_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+
+
+class Standing(Base):
+    """Points per member per period ('all', 'w2026-47', 'm2026-11'), derived from the ledger."""
+
+    __tablename__ = "standings"
+    __table_args__ = (Index(None, "community_id", "period", "points", "member_id"),)
+
+    community_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("communities.id", ondelete="CASCADE"), primary_key=True
+    )
+    period: Mapped[str] = mapped_column(String(10), primary_key=True)
+    member_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("members.id", ondelete="CASCADE"), primary_key=True
+    )
+    points: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class MemberStat(Base):
+    """Counters achievements read (entries, votes_cast, wins, ...), rebuilt by a recompute."""
+
+    __tablename__ = "member_stats"
+
+    community_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("communities.id", ondelete="CASCADE"), primary_key=True
+    )
+    member_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("members.id", ondelete="CASCADE"), primary_key=True
+    )
+    stat: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class Achievement(Base):
+    __tablename__ = "achievements"
+
+    community_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("communities.id", ondelete="CASCADE"), primary_key=True
+    )
+    member_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("members.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    times: Mapped[int] = mapped_column(Integer, default=0)
+    unlocked_at: Mapped[datetime | None]
+
+
+class Badge(Base):
+    __tablename__ = "badges"
+    __table_args__ = (Index(None, "community_id", "member_id"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    community_id: Mapped[int] = community_fk()
+    member_id: Mapped[int] = mapped_column(Id, ForeignKey("members.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(100))
+    icon: Mapped[str] = mapped_column(String(32), default="🏅")
+    reason: Mapped[str | None] = mapped_column(String(300))
+    awarded_by: Mapped[int | None] = mapped_column(Id, ForeignKey("members.id"))
+    awarded_at: Mapped[datetime]
+
+
+class Streak(Base):
+    __tablename__ = "streaks"
+
+    community_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("communities.id", ondelete="CASCADE"), primary_key=True
+    )
+    member_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("members.id", ondelete="CASCADE"), primary_key=True
+    )
+    current: Mapped[int] = mapped_column(Integer, default=0)
+    longest: Mapped[int] = mapped_column(Integer, default=0)
+    last_day: Mapped[date | None] = mapped_column(Date)
+
+
+class OutboxRow(Base):
+    """An announcement waiting to be posted by the delivery worker."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        UniqueConstraint("community_id", "dedupe_key"),
+        Index(None, "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    community_id: Mapped[int] = community_fk()
+    kind: Mapped[str] = mapped_column(String(32))
+    channel_id: Mapped[str | None] = mapped_column(String(64))
+    member_external_id: Mapped[str | None] = mapped_column(String(64))  # for direct messages
+    body: Mapped[dict[str, Any]] = mapped_column()
+    dedupe_key: Mapped[str] = mapped_column(String(128))
+    entry_id: Mapped[int | None] = mapped_column(Id, ForeignKey("entries.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|sent|parked
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    lease_until: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    message_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+
+class DueEvent(Base):
+    """Something the scheduler must do at `due_at`; the database, not the scheduler, owns it."""
+
+    __tablename__ = "due_events"
+    __table_args__ = (
+        UniqueConstraint("subject", "kind"),
+        Index(None, "status", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    community_id: Mapped[int] = community_fk()
+    subject: Mapped[str] = mapped_column(String(64))  # e.g. challenge:12
+    kind: Mapped[str] = mapped_column(String(32))  # e.g. open, close_submissions, remind_24h
+    due_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|done|skipped
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_until: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    done_at: Mapped[datetime | None]

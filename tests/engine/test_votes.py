@@ -1,0 +1,105 @@
+"""Voting by reaction: who may vote, when, and what it pays."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from engine.clock import FixedClock
+from engine.errors import Forbidden, WrongPhase
+from engine.refs import CommunityRef
+from engine.service import Engine
+from tests.conftest import member
+from tests.engine.helpers import setup_community, submission_challenge, submit_and_post
+
+
+@pytest.fixture
+async def voting(engine: Engine, guild: CommunityRef, clock: FixedClock):  # type: ignore[no-untyped-def]
+    await setup_community(engine, guild)
+    c = await submission_challenge(engine, guild, clock)
+    alice = member(guild, "alice")
+    entry_id, msg = await submit_and_post(engine, alice, c.slug, "Night garden")
+    clock.advance(timedelta(days=3, minutes=1))
+    assert await engine.advance_due() == 1
+    return c, alice, entry_id, msg
+
+
+async def test_vote_counts_and_pays_both_sides(engine: Engine, guild: CommunityRef, voting) -> None:  # type: ignore[no-untyped-def]
+    c, alice, entry_id, msg = voting
+    bob = member(guild, "bob")
+    result = await engine.cast_vote(bob, msg, "👍")
+    assert result.status == "counted" and result.votes == 1 and result.points == 5
+    assert (await engine.profile(bob)).points == 5
+    # alice: 50 entry + 25 early + 10 for unlocking First Light + 2 received
+    assert (await engine.profile(alice)).points == 87
+
+
+async def test_self_vote_refused(engine: Engine, voting) -> None:  # type: ignore[no-untyped-def]
+    c, alice, entry_id, msg = voting
+    with pytest.raises(Forbidden, match="your own entry"):
+        await engine.cast_vote(alice, msg, "👍")
+    assert (await engine.entry(alice.community, entry_id)).votes == 0
+
+
+async def test_duplicate_vote_ignored(engine: Engine, guild: CommunityRef, voting) -> None:  # type: ignore[no-untyped-def]
+    c, alice, entry_id, msg = voting
+    bob = member(guild, "bob")
+    assert (await engine.cast_vote(bob, msg, "👍")).status == "counted"
+    assert (await engine.cast_vote(bob, msg, ":thumbsup:")).status == "duplicate"
+    assert (await engine.entry(guild, entry_id)).votes == 1
+    assert (await engine.profile(bob)).points == 5
+
+
+async def test_other_emoji_and_bots_ignored(engine: Engine, guild: CommunityRef, voting) -> None:  # type: ignore[no-untyped-def]
+    c, alice, entry_id, msg = voting
+    assert (await engine.cast_vote(member(guild, "bob"), msg, "❤️")).status == "ignored"
+    assert (await engine.cast_vote(member(guild, "robo", bot=True), msg, "👍")).status == "ignored"
+    assert (await engine.entry(guild, entry_id)).votes == 0
+
+
+async def test_vote_outside_window_refused(engine: Engine, guild: CommunityRef,
+                                           clock: FixedClock, voting) -> None:  # type: ignore[no-untyped-def]
+    c, alice, entry_id, msg = voting
+    clock.advance(timedelta(days=2, hours=1, minutes=59))  # 2h past the deadline, untallied
+    with pytest.raises(WrongPhase, match="closed 2 hours ago"):
+        await engine.cast_vote(member(guild, "bob"), msg, "👍")
+
+
+async def test_vote_before_voting_opens_refused(engine: Engine, guild: CommunityRef,
+                                                clock: FixedClock) -> None:
+    await setup_community(engine, guild)
+    c = await submission_challenge(engine, guild, clock)
+    _, msg = await submit_and_post(engine, member(guild, "alice"), c.slug, "Early")
+    with pytest.raises(WrongPhase, match="opens in 3 days"):
+        await engine.cast_vote(member(guild, "bob"), msg, "👍")
+
+
+async def test_retraction_reverses_points(engine: Engine, guild: CommunityRef, voting) -> None:  # type: ignore[no-untyped-def]
+    c, alice, entry_id, msg = voting
+    bob = member(guild, "bob")
+    await engine.cast_vote(bob, msg, "👍")
+    result = await engine.retract_vote(bob, msg, "👍")
+    assert result.status == "retracted" and result.votes == 0 and result.points == -5
+    assert (await engine.profile(bob)).points == 0
+    assert (await engine.profile(alice)).points == 85
+    history = await engine.points_history(bob)
+    assert [line.delta for line in history] == [-5, 5]
+    # the retraction is replay-safe too
+    assert (await engine.retract_vote(bob, msg, "👍")).status == "ignored"
+
+
+async def test_daily_vote_point_cap(engine: Engine, guild: CommunityRef, clock: FixedClock) -> None:
+    await setup_community(engine, guild)
+    await engine.set_point_rule(member(guild, "mod", mod=True), "vote_cast_daily_cap", 2)
+    c = await submission_challenge(engine, guild, clock, max_entries=5)
+    msgs = [(await submit_and_post(engine, member(guild, f"a{i}"), c.slug, f"E{i}"))[1]
+            for i in range(4)]
+    clock.advance(timedelta(days=3, minutes=1))
+    await engine.advance_due()
+    bob = member(guild, "bob")
+    paid = [(await engine.cast_vote(bob, m, "👍")).points for m in msgs[:3]]
+    assert paid == [5, 5, 0]
+    clock.advance(timedelta(days=1))  # a new day: the cap resets
+    assert (await engine.cast_vote(bob, msgs[3], "👍")).points == 5
+    assert (await engine.profile(bob)).points == 15
