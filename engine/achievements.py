@@ -23,6 +23,7 @@ __all__ = [
     "bump_stat",
     "check",
     "progress",
+    "settle",
 ]
 
 KINDS = ("count", "first", "threshold", "streak", "cumulative")
@@ -185,6 +186,18 @@ async def check(tx: Tx, member_id: int, sources: Sequence[str]) -> list[Achievem
                     if dep.source not in pending:
                         pending.append(dep.source)
     return unlocked
+
+
+async def settle(tx: Tx) -> None:
+    """Unlock point thresholds for every member whose balance rose in this transaction.
+
+    Called once the operation's own work is done, still inside its transaction, so a
+    threshold crossed by any posting (a vote received, a placement) unlocks with it.
+    """
+    while tx.points_raised:
+        member_id = min(tx.points_raised)
+        tx.points_raised.discard(member_id)
+        await check(tx, member_id, ["points"])
 
 
 async def _try_unlock(tx: Tx, member_id: int, d: AchievementDef, value: float) -> bool:

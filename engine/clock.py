@@ -5,13 +5,21 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-__all__ = ["Clock", "FixedClock", "SystemClock", "ensure_utc"]
+__all__ = ["AdjustableClock", "Clock", "FixedClock", "OffsetClock", "SystemClock", "ensure_utc"]
 
 
 class Clock(Protocol):
     def now(self) -> datetime:
         """The current time, timezone-aware in UTC."""
         ...
+
+
+class AdjustableClock(Protocol):
+    def now(self) -> datetime: ...
+
+    def advance(self, delta: timedelta) -> datetime: ...
+
+    def set(self, when: datetime) -> datetime: ...
 
 
 class SystemClock:
@@ -35,6 +43,24 @@ class FixedClock:
     def set(self, when: datetime) -> datetime:
         self._now = ensure_utc(when)
         return self._now
+
+
+class OffsetClock:
+    """Real time plus an offset the console can move forward ("clock +2d")."""
+
+    def __init__(self) -> None:
+        self._offset = timedelta()
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self._offset
+
+    def advance(self, delta: timedelta) -> datetime:
+        self._offset += delta
+        return self.now()
+
+    def set(self, when: datetime) -> datetime:
+        self._offset = ensure_utc(when) - datetime.now(UTC)
+        return self.now()
 
 
 def ensure_utc(when: datetime) -> datetime:

@@ -37,6 +37,8 @@ class Tx:
     points: dict[str, int]
     catalog: Catalog
     rank_changes: list[RankChange] = field(default_factory=list)
+    # Members whose balance rose: their point thresholds are checked before the commit.
+    points_raised: set[int] = field(default_factory=set)
 
     @property
     def community_id(self) -> int:

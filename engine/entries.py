@@ -56,6 +56,12 @@ async def submit(
     )
     tx.session.add(entry)
     await tx.session.flush()
+    await outbox.enqueue(
+        tx, "entry", entry_card(c, entry, member),
+        dedupe_key=f"entry:{entry.id}",
+        channel_id=c.channel_id or tx.community.entries_channel or tx.community.announce_channel,
+        entry_id=entry.id,
+    )
     ref = f"entry:{entry.id}"
     postings = [Posting(member.id, tx.rule("entry_submitted"), "entry_submitted",
                         f"{ref}:submit", ref)]
@@ -65,12 +71,6 @@ async def submit(
     await post(tx, postings)
     await bump_stat(tx, member.id, "entries")
     await record_activity(tx, member.id)
-    await outbox.enqueue(
-        tx, "entry", entry_card(c, entry, member),
-        dedupe_key=f"entry:{entry.id}",
-        channel_id=c.channel_id or tx.community.entries_channel or tx.community.announce_channel,
-        entry_id=entry.id,
-    )
     return entry
 
 

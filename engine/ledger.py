@@ -57,6 +57,8 @@ async def post(tx: Tx, postings: Sequence[Posting]) -> list[LedgerRow]:
         )
         tx.session.add(row)
         written.append(row)
+        if p.delta > 0:
+            tx.points_raised.add(p.member_id)
     if written:
         await tx.session.flush()
     return written

@@ -46,7 +46,6 @@ async def tally(tx: Tx, challenge: Challenge) -> list[Ranked] | None:
         return None
     if challenge.kind == "submission":
         ranked = await _rank_entries(tx, challenge)
-        await _pay_places(tx, challenge, ranked)
     else:
         ranked = await _rank_progress(tx, challenge)
     if ranked:
@@ -62,9 +61,12 @@ async def tally(tx: Tx, challenge: Challenge) -> list[Ranked] | None:
         )
     await transition(tx, challenge, "tallying", "completed")
     challenge.completed_at = tx.now
+    # Results go out before the achievements the placements unlock.
     await outbox.enqueue(tx, "results", await _results_card(tx, challenge, ranked),
                          dedupe_key=f"results:{challenge.id}",
                          channel_id=challenge.channel_id or tx.community.announce_channel)
+    if challenge.kind == "submission":
+        await _pay_places(tx, challenge, ranked)
     return ranked
 
 

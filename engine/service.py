@@ -16,7 +16,17 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from config.catalog import load_default_achievements, load_default_points
-from engine import achievements, challenges, entries, goals, leaderboards, ledger, outbox, votes
+from engine import (
+    achievements,
+    challenges,
+    entries,
+    goals,
+    leaderboards,
+    ledger,
+    outbox,
+    schedule,
+    votes,
+)
 from engine.achievements import Catalog
 from engine.challenges import ChallengeDraft
 from engine.clock import Clock, SystemClock
@@ -56,7 +66,7 @@ from storage.tables import (
     Vote,
 )
 
-__all__ = ["Engine"]
+__all__ = ["Engine", "advance_due_challenge"]
 
 T = TypeVar("T")
 MAX_AWARD = 100_000
@@ -110,7 +120,9 @@ class Engine:
         async def unit(session: AsyncSession) -> T:
             tx = await self._tx(session, ref)
             txs.append(tx)
-            return await work(tx)
+            result = await work(tx)
+            await achievements.settle(tx)
+            return result
 
         return await self.db.run(unit, after_commit=lambda _: self.ranks.apply(txs[-1].rank_changes))
 
@@ -220,6 +232,7 @@ class Engine:
         async def work(tx: Tx) -> ChallengeView:
             creator = await self._moderate(tx, actor)
             c = await challenges.create(tx, draft, creator.id)
+            await schedule.sync_challenge(tx, c)
             return ChallengeView.of(c, challenges.status_line(c, tx.now))
 
         return await self.write(actor.community, work)
@@ -238,6 +251,8 @@ class Engine:
                 tx.now, draft.starts_at or tx.now))
             for name in changes:
                 setattr(c, name, getattr(checked, name))
+            await tx.session.flush()
+            await schedule.sync_challenge(tx, c)
             return ChallengeView.of(c, challenges.status_line(c, tx.now))
 
         return await self.write(actor.community, work)
@@ -253,6 +268,7 @@ class Engine:
                 raise Conflict(f"{c.name} changed meanwhile; try again.")
             c.cancel_reason = (reason or "").strip()[:300] or None
             await challenges.announce_phase(tx, c)
+            await schedule.sync_challenge(tx, c)
             return ChallengeView.of(c, "Cancelled")
 
         return await self.write(actor.community, work)
@@ -263,6 +279,7 @@ class Engine:
             await self._moderate(tx, actor)
             c = await challenges.find(tx, ref, for_update=True)
             await _advance_now(tx, c)
+            await schedule.sync_challenge(tx, c)
             return ChallengeView.of(c, challenges.status_line(c, tx.now))
 
         return await self.write(actor.community, work)
@@ -592,7 +609,7 @@ class Engine:
         done = 0
         for challenge_id, platform, external_id in due:
             done += await self.write(CommunityRef(platform, external_id),
-                                     lambda tx, cid=challenge_id: _advance_due(tx, cid))
+                                     lambda tx, cid=challenge_id: _advance_and_sync(tx, cid))
         return done
 
     async def claim_deliveries(self, limit: int = 20) -> list[outbox.Delivery]:
@@ -615,6 +632,10 @@ class Engine:
                                             retry_after=retry_after, permanent=permanent)
 
         return await self.db.run(unit)
+
+    def ref_for(self, community_id: int, platform: str, external_id: str) -> CommunityRef:
+        self._community_ids[(platform, external_id)] = community_id
+        return CommunityRef(platform, external_id)
 
     async def community_of(self, community_id: int) -> CommunityRef:
         async with self.db.session() as session:
@@ -675,7 +696,16 @@ async def _advance_now(tx: Tx, c: Challenge) -> None:
     await _step(tx, c)
 
 
-async def _advance_due(tx: Tx, challenge_id: int) -> int:
+async def _advance_and_sync(tx: Tx, challenge_id: int) -> int:
+    steps = await advance_due_challenge(tx, challenge_id)
+    c = await tx.session.get(Challenge, challenge_id)
+    if c is not None:
+        await schedule.sync_challenge(tx, c)
+    return steps
+
+
+async def advance_due_challenge(tx: Tx, challenge_id: int) -> int:
+    """Run the challenge's phase changes whose time has come; returns how many ran."""
     c = await tx.session.scalar(select(Challenge).where(
         Challenge.id == challenge_id, Challenge.community_id == tx.community_id
     ).with_for_update())

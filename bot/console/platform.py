@@ -1,0 +1,191 @@
+"""The console platform: members typing, reacting and moving the clock, in one terminal.
+
+It is the quickest way to try Laurels (no tokens) and the backbone of scenario tests:
+the same script always prints the same transcript.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot.console.render import render_card
+from bot.delivery import DeliveryWorker
+from commands.timeparse import TimeParseError, parse_duration
+from commands.tree import execute_text
+from engine.clock import AdjustableClock, ensure_utc
+from engine.due import DueRunner
+from engine.errors import LaurelsError
+from engine.messages import Card
+from engine.refs import CommunityRef, MemberRef, MessageRef
+from engine.service import Engine
+
+__all__ = ["COMMUNITY", "ConsolePlatform", "ScriptError"]
+
+COMMUNITY = CommunityRef("console", "local", "Console")
+DEFAULT_CHANNEL = "general"
+
+_SAY = re.compile(r"^@([\w.-]+):\s*(.*)$")
+_REACT = re.compile(r"^@([\w.-]+)\s+([+-])(\S+)\s+#(\d+)\s*$")
+_ROLE = re.compile(r"^@([\w.-]+)\s+is\s+(moderator|bot|member)\s*$")
+
+
+class ScriptError(Exception):
+    """A script line that failed: an `expect` that did not hold, or a line not understood."""
+
+
+@dataclass
+class Posted:
+    number: int
+    channel: str
+    text: str
+
+
+@dataclass
+class ConsolePlatform:
+    """Drives the engine from console lines and prints what the bot says."""
+
+    engine: Engine
+    clock: AdjustableClock
+    name = "console"
+    out: Callable[[str], None] = print
+    moderators: set[str] = field(default_factory=set)
+    bots: set[str] = field(default_factory=set)
+    messages: dict[int, Posted] = field(default_factory=dict)
+    last_output: list[str] = field(default_factory=list)
+    # Runs what falls due when the clock moves; None: plain phase changes only.
+    runner: DueRunner | None = None
+    _next: int = 1
+
+    async def start(self) -> None:
+        await self.engine.ensure_community(
+            COMMUNITY, announce_channel="announcements", entries_channel="entries")
+        if self.runner is not None:
+            await self.runner.sweep()
+
+    def member(self, name: str) -> MemberRef:
+        return MemberRef(COMMUNITY, name, name, is_bot=name in self.bots,
+                         is_admin=name in self.moderators)
+
+    async def handle(self, line: str) -> None:
+        """Run one script line; raises ScriptError for a failed expectation."""
+        line = line.strip()
+        if not line or line.startswith("#"):
+            return
+        if line.startswith("expect "):
+            self._expect(line[len("expect "):].strip())
+            return
+        self.last_output = []
+        if line.startswith("clock "):
+            await self._clock(line[len("clock "):].strip())
+        elif m := _ROLE.match(line):
+            self._role(m.group(1), m.group(2))
+        elif m := _REACT.match(line):
+            await self._react(m.group(1), m.group(2) == "+", m.group(3), int(m.group(4)))
+        elif m := _SAY.match(line):
+            await self._say(m.group(1), m.group(2))
+        else:
+            raise ScriptError(
+                f"I don't understand '{line}'. Lines look like '@alice: /challenge list', "
+                "'@bob +👍 #3', '@mod is moderator', 'clock +2d' or 'expect <text>'.")
+        await self.deliver()
+
+    def _expect(self, text: str) -> None:
+        if not any(text in line for line in self.last_output):
+            raise ScriptError(f"expected output containing {text!r}")
+
+    def _role(self, name: str, role: str) -> None:
+        self.moderators.discard(name)
+        self.bots.discard(name)
+        if role == "moderator":
+            self.moderators.add(name)
+        elif role == "bot":
+            self.bots.add(name)
+        self._print(f"* @{name} is now a {role}")
+
+    async def _clock(self, arg: str) -> None:
+        try:
+            if arg.startswith("+"):
+                target = self.clock.now() + parse_duration(arg[1:])
+            else:
+                target = ensure_utc(datetime.fromisoformat(arg))
+        except (TimeParseError, ValueError) as exc:
+            raise ScriptError(f"bad clock line: {exc}") from exc
+        self._print(f"* clock is now {target.strftime('%Y-%m-%d %H:%M')} UTC")
+        if self.runner is not None:
+            await self.runner.run_until(self.clock, target, after_each=self.deliver)
+        else:
+            self.clock.set(target)
+            await self.engine.advance_due()
+
+    async def _say(self, name: str, text: str) -> None:
+        if not text.startswith("/"):
+            return  # plain chat: the bot listens to commands and reactions only
+        reply = await execute_text(self.engine, self.member(name), text, DEFAULT_CHANNEL)
+        if reply.ephemeral:
+            self._post_private(name, reply.card)
+        else:
+            self._post(DEFAULT_CHANNEL, reply.card)
+
+    async def _react(self, name: str, add: bool, emoji: str, number: int) -> None:
+        posted = self.messages.get(number)
+        if posted is None:
+            self._post_private(name, Card(text=f"⚠️ There is no message #{number}."))
+            return
+        ref = MessageRef(posted.channel, str(number))
+        try:
+            if add:
+                await self.engine.cast_vote(self.member(name), ref, emoji)
+            else:
+                await self.engine.retract_vote(self.member(name), ref, emoji)
+        except LaurelsError as exc:
+            # What Discord and Slack do too: the voter alone is told why.
+            self._post_private(name, Card(text=f"⚠️ {exc.message}"))
+
+    async def deliver(self) -> int:
+        """Post every pending announcement through the same worker the real bot uses."""
+        worker = DeliveryWorker(self.engine, {self.name: self})
+        sent = 0
+        while handled := await worker.run_once(limit=50):
+            sent += handled
+        return sent
+
+    async def post(self, community_external_id: str, channel_id: str, card: Card, *,
+                   nonce: str) -> MessageRef:
+        return MessageRef(channel_id, str(self._post(channel_id, card)))
+
+    async def send_direct(self, community_external_id: str, user_id: str, card: Card, *,
+                          nonce: str) -> MessageRef:
+        return MessageRef(f"@{user_id}", str(self._post_private(user_id, card)))
+
+    def _number(self) -> int:
+        n = self._next
+        self._next += 1
+        return n
+
+    def _post(self, channel: str, card: Card) -> int:
+        n = self._number()
+        lines = render_card(card)
+        if card.react_with:
+            lines[-1] += f"  [{card.react_with} 0]"
+        self.messages[n] = Posted(n, channel, "\n".join(lines))
+        self._emit(f"#{n} [#{channel}] ", lines)
+        return n
+
+    def _post_private(self, name: str, card: Card) -> int:
+        n = self._number()
+        lines = render_card(card)
+        self.messages[n] = Posted(n, f"@{name}", "\n".join(lines))
+        self._emit(f"#{n} (to @{name}) ", lines)
+        return n
+
+    def _emit(self, prefix: str, lines: list[str]) -> None:
+        self._print(prefix + lines[0])
+        for more in lines[1:]:
+            self._print("    " + more)
+
+    def _print(self, text: str) -> None:
+        self.last_output.append(text)
+        self.out(text)

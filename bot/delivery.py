@@ -1,0 +1,89 @@
+"""The delivery worker: hands outbox rows to their platform, records what was posted."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+
+from bot.platform import DeliveryError, Platform
+from engine.outbox import Delivery
+from engine.refs import CommunityRef
+from engine.service import Engine
+
+__all__ = ["DeliveryWorker"]
+
+log = logging.getLogger(__name__)
+
+
+class DeliveryWorker:
+    """Posts pending announcements with retries; a message that keeps failing is parked."""
+
+    def __init__(self, engine: Engine, platforms: Mapping[str, Platform], *,
+                 idle_seconds: float = 1.0) -> None:
+        self.engine = engine
+        self.platforms = platforms
+        self.idle_seconds = idle_seconds
+        self._communities: dict[int, CommunityRef] = {}
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """Something was queued: look now instead of at the next idle tick."""
+        self._wake.set()
+
+    async def run_once(self, limit: int = 20) -> int:
+        """Deliver what is due now; returns how many rows were handled."""
+        batch = await self.engine.claim_deliveries(limit=limit)
+        for delivery in batch:
+            await self._deliver(delivery)
+        return len(batch)
+
+    async def run_forever(self) -> None:
+        while True:
+            try:
+                handled = await self.run_once()
+            except Exception:  # noqa: BLE001 - the worker must outlive one bad batch
+                log.exception("delivery batch failed")
+                handled = 0
+            if handled == 0:
+                self._wake.clear()
+                try:
+                    await asyncio.wait_for(self._wake.wait(), self.idle_seconds)
+                except TimeoutError:
+                    pass
+
+    async def _community(self, community_id: int) -> CommunityRef:
+        ref = self._communities.get(community_id)
+        if ref is None:
+            ref = self._communities[community_id] = await self.engine.community_of(community_id)
+        return ref
+
+    async def _deliver(self, d: Delivery) -> None:
+        community = await self._community(d.community_id)
+        platform = self.platforms.get(community.platform)
+        if platform is None:
+            # Another process may serve that platform; leave it for the lease to expire.
+            await self.engine.delivery_failed(d.id, f"no {community.platform} adapter here",
+                                              retry_after=30)
+            return
+        nonce = f"laurels-{d.id}"
+        try:
+            if d.member_external_id is not None:
+                ref = await platform.send_direct(community.external_id, d.member_external_id,
+                                                 d.card, nonce=nonce)
+            elif d.channel_id is None:
+                raise DeliveryError("no announcements channel is configured "
+                                    "(/settings channel announcements #channel)", permanent=True)
+            else:
+                ref = await platform.post(community.external_id, d.channel_id, d.card,
+                                          nonce=nonce)
+        except DeliveryError as exc:
+            outcome = await self.engine.delivery_failed(
+                d.id, str(exc), retry_after=exc.retry_after, permanent=exc.permanent)
+            log.warning("delivery %s failed (%s): %s", d.id, outcome, exc)
+            return
+        except Exception as exc:  # noqa: BLE001 - unknown failures are retried with backoff
+            outcome = await self.engine.delivery_failed(d.id, f"{type(exc).__name__}: {exc}")
+            log.warning("delivery %s failed (%s): %s", d.id, outcome, exc)
+            return
+        await self.engine.delivered(d.id, ref)

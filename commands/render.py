@@ -1,0 +1,193 @@
+"""Turning engine views into neutral cards (shared by every command)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from engine.achievements import Progress
+from engine.leaderboards import Board, Standings
+from engine.messages import Button, Card, Field
+from engine.timefmt import ago_or_in, format_local
+from engine.views import BadgeView, ChallengeDetails, ChallengeView, LedgerLine, Page, Profile
+
+__all__ = [
+    "achievements_card",
+    "badges_card",
+    "board_card",
+    "challenge_card",
+    "challenge_list_card",
+    "history_card",
+    "profile_card",
+    "standings_card",
+]
+
+PHASE_ICONS = {"scheduled": "🗓️", "open": "🎨", "voting": "🗳️", "active": "🏃",
+               "completed": "🏆", "cancelled": "✖️", "draft": "📝", "tallying": "⏳"}
+RARITY_ICONS = {"common": "⚪", "rare": "🔵", "epic": "🟣", "legendary": "🟠"}
+REASONS = {
+    "entry_submitted": "entry submitted", "early_entry": "early entry bonus",
+    "vote_cast": "vote cast", "vote_received": "vote received", "featured": "editor's pick",
+    "placement": "placement", "goal_joined": "joined a goal", "goal_reached": "goal reached",
+    "achievement": "achievement", "award": "award", "deduction": "deduction",
+}
+
+
+def _num(x: float) -> str:
+    return f"{x:,.0f}" if float(x).is_integer() else f"{x:,.2f}"
+
+
+def challenge_list_card(page: Page[ChallengeView], phase: str | None) -> Card:
+    title = f"Challenges ({phase})" if phase else "Challenges"
+    if not page.items:
+        return Card(title=title, text="No challenges here yet. Moderators can start one with "
+                    "`/challenge create`.")
+    lines = [f"{PHASE_ICONS.get(c.phase, '•')} **{c.name}** (`{c.slug}`, {c.kind}) "
+             f"{c.phase}: {c.status}" for c in page.items]
+    return Card(title=title, text="\n".join(lines),
+                footer=f"Page {page.page}/{page.pages} · {page.total} challenges")
+
+
+def challenge_card(d: ChallengeDetails, tz: ZoneInfo, now: datetime) -> Card:
+    c = d.challenge
+    fields = [Field("Phase", f"{PHASE_ICONS.get(c.phase, '')} {c.phase}".strip())]
+    if c.kind == "submission":
+        fields += [
+            Field("Entries", f"{d.entries} from {d.participants} members"),
+            Field("Votes", str(d.votes)),
+            Field("Vote with", c.vote_emoji),
+        ]
+        if c.submissions_close_at:
+            fields.append(Field("Submissions close", format_local(c.submissions_close_at, tz)))
+        if c.voting_close_at:
+            fields.append(Field("Voting closes", format_local(c.voting_close_at, tz)))
+        mine = (f"{len(d.my_entries)}/{c.max_entries} entries"
+                + (" (" + ", ".join(f"#{e.id} {e.votes} votes" for e in d.my_entries) + ")"
+                   if d.my_entries else "")
+                + f", {d.my_votes} votes cast")
+        if d.can_submit:
+            mine += f". You can submit {c.max_entries - len(d.my_entries)} more."
+    else:
+        goal = f"{_num(c.goal or 0)} {c.unit or ''}".strip()
+        fields += [Field("Goal", f"{goal} ({c.team_mode})"),
+                   Field("Participants", str(d.participants))]
+        if c.ends_at:
+            fields.append(Field("Ends", format_local(c.ends_at, tz)))
+        if d.my_progress is not None:
+            p = d.my_progress
+            mine = (f"{_num(p.progress)}/{_num(p.goal)} {c.unit or ''}, "
+                    f"{_num(p.per_day)} a day").replace(" ,", ",")
+            if p.projected_finish is not None:
+                mine += f"; at this pace you reach the goal {ago_or_in(p.projected_finish, now)}"
+            if d.team:
+                mine += f" (team {d.team})"
+        else:
+            mine = "joined" if d.joined else "not joined"
+    fields.append(Field("You", mine, inline=False))
+    if c.prize:
+        fields.append(Field("Prize", c.prize))
+    if c.sponsor_name:
+        fields.append(Field("Sponsor", c.sponsor_name + (f" ({c.sponsor_url})"
+                                                         if c.sponsor_url else "")))
+    buttons: list[Button] = []
+    if c.kind == "goal" and not d.joined and c.phase in ("scheduled", "active"):
+        buttons.append(Button("Join", f"/challenge join {c.slug}", "primary"))
+    buttons.append(Button("Standings", f"/challenge standings {c.slug}"))
+    return Card(title=f"{c.name}", text="\n".join(x for x in (c.prompt, c.description) if x),
+                fields=tuple(fields), buttons=tuple(buttons), footer=f"{c.status} · #{c.id}",
+                color="blue")
+
+
+def standings_card(s: Standings) -> Card:
+    c = s.challenge
+    unit = "votes" if c.kind == "submission" else (c.unit or "")
+    if not s.rows:
+        empty = "No entries yet." if c.kind == "submission" else "Nobody has logged progress yet."
+        return Card(title=f"Standings: {c.name}", text=empty)
+    lines = [f"{r.rank}. {r.name}" + (f" {r.detail}" if r.detail else "")
+             + f": {_num(r.points)} {unit}".rstrip() for r in s.rows]
+    buttons = _pager(f"/challenge standings {c.slug}", s.page, s.pages)
+    return Card(title=f"Standings: {c.name}", text="\n".join(lines), buttons=buttons,
+                footer=f"Page {s.page}/{s.pages} · {s.total} ranked")
+
+
+def _pager(base: str, page: int, pages: int) -> tuple[Button, ...]:
+    buttons = []
+    if page > 1:
+        buttons.append(Button("◀ Previous", f"{base} page:{page - 1}"))
+    if page < pages:
+        buttons.append(Button("Next ▶", f"{base} page:{page + 1}"))
+    return tuple(buttons)
+
+
+def board_card(b: Board) -> Card:
+    if not b.rows:
+        return Card(title=f"Leaderboard: {b.label}", text="No points yet this period.")
+    lines = [f"{r.rank}. {r.name}: {_num(r.points)} pts" for r in b.rows]
+    fields = [Field("Members", f"{b.members:,}"), Field("Average", _num(round(b.average, 1))),
+              Field("Median", _num(b.median))]
+    if b.viewer is not None:
+        v = b.viewer
+        fields.append(Field("You", f"#{v.rank} with {_num(v.points)} pts (top {v.top_percent:g}%)",
+                            inline=False))
+    else:
+        fields.append(Field("You", "not on this board yet", inline=False))
+    return Card(title=f"Leaderboard: {b.label}", text="\n".join(lines), fields=tuple(fields),
+                buttons=_pager(f"/leaderboard {b.period}", b.page, b.pages),
+                footer=f"Page {b.page}/{b.pages}", color="gold")
+
+
+def profile_card(p: Profile) -> Card:
+    rank = (f"#{p.rank.rank} of {p.rank.members:,} (top {p.rank.top_percent:g}%)"
+            if p.rank else "not ranked yet")
+    fields = [Field("Points", _num(p.points)), Field("Rank", rank),
+              Field("Streak", f"{p.streak} days (best {p.longest_streak})"),
+              Field("Badges", str(p.badges))]
+    if p.showcase:
+        fields.append(Field("Showcase", " ".join(f"{b.icon} {b.name}" for b in p.showcase)))
+    if p.active:
+        fields.append(Field("Active challenges", "\n".join(f"{c.name}: {status}"
+                                                            for c, status in p.active),
+                            inline=False))
+    if p.recent:
+        fields.append(Field("Recent points", "\n".join(_ledger_line(line) for line in p.recent),
+                            inline=False))
+    return Card(title=f"{p.name}", fields=tuple(fields), color="blue", mention=None)
+
+
+def _ledger_line(line: LedgerLine) -> str:
+    sign = "+" if line.delta > 0 else ""
+    reason = REASONS.get(line.reason, line.reason)
+    extra = f" ({line.note})" if line.note else ""
+    by = f" by {line.awarded_by}" if line.awarded_by else ""
+    return f"{sign}{line.delta} {reason}{extra}{by} → {line.balance_after}"
+
+
+def history_card(name: str, lines: list[LedgerLine]) -> Card:
+    if not lines:
+        return Card(title=f"Points history: {name}", text="No points yet.")
+    return Card(title=f"Points history: {name}",
+                text="\n".join(f"#{line.id} {_ledger_line(line)}" for line in lines))
+
+
+def badges_card(name: str, badges: list[BadgeView]) -> Card:
+    if not badges:
+        return Card(title=f"Badges: {name}", text="No badges yet. See /achievements for what "
+                    "earns them.")
+    lines = [f"{'📌 ' if b.showcased else ''}{b.icon} **{b.name}** (#{b.id})"
+             + (f": {b.reason}" if b.reason else "") for b in badges]
+    return Card(title=f"Badges: {name}", text="\n".join(lines),
+                footer="Pin up to 3 with /badge showcase <badge numbers>")
+
+
+def achievements_card(progress: list[Progress]) -> Card:
+    lines = []
+    for p in progress:
+        d = p.definition
+        mark = "✅" if p.unlocked else "⬜"
+        reward = f", +{d.points} pts" if d.points else ""
+        lines.append(f"{mark} {d.badge} **{d.name}** {RARITY_ICONS.get(d.rarity, '')} "
+                     f"{p.label}: {d.description}{reward}")
+    done = sum(1 for p in progress if p.unlocked)
+    return Card(title="Achievements", text="\n".join(lines),
+                footer=f"{done}/{len(progress)} unlocked · secret ones appear once earned")

@@ -1,0 +1,95 @@
+"""The whole command tree, and running a command from typed arguments or from text."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from zoneinfo import ZoneInfo
+
+from commands import challenge, members, points, settings
+from commands.parsing import OptionType, ParseError, bind, tokenize
+from commands.spec import Command, Context, Reply
+from engine.errors import LaurelsError
+from engine.messages import Card
+from engine.refs import MemberRef
+from engine.service import Engine
+
+__all__ = ["COMMANDS", "TREE", "execute", "execute_text", "groups", "help_card", "resolve"]
+
+log = logging.getLogger(__name__)
+
+
+async def _help(ctx: Context) -> Reply:
+    return Reply(help_card(), ephemeral=True)
+
+
+COMMANDS: tuple[Command, ...] = (
+    *challenge.COMMANDS, *members.COMMANDS, *points.COMMANDS, *settings.COMMANDS,
+    Command("help", "What Laurels can do", _help),
+)
+TREE: dict[str, Command] = {c.path: c for c in COMMANDS}
+
+
+def groups() -> dict[str | None, list[Command]]:
+    out: dict[str | None, list[Command]] = {}
+    for c in COMMANDS:
+        out.setdefault(c.group, []).append(c)
+    return out
+
+
+def help_card() -> Card:
+    lines = [f"`{c.usage}`{' (moderators)' if c.moderator else ''}: {c.description}"
+             for c in COMMANDS]
+    return Card(title="Laurels commands", text="\n".join(lines),
+                footer="Options can be given in order or as name:value; quote text with spaces.")
+
+
+def resolve(tokens: list[str]) -> tuple[Command, list[str]]:
+    """The command named by the first one or two tokens, and the remaining tokens."""
+    if not tokens:
+        raise ParseError("Type a command, e.g. /challenge list. Try /help.", option=None)
+    head = tokens[0].lstrip("/").lower()
+    if len(tokens) > 1 and f"{head} {tokens[1].lower()}" in TREE:
+        return TREE[f"{head} {tokens[1].lower()}"], tokens[2:]
+    if head in TREE:
+        return TREE[head], tokens[1:]
+    subs = [c.name for c in COMMANDS if c.group == head]
+    if subs:
+        raise ParseError(f"/{head} needs a subcommand: {', '.join(subs)}.", option=None)
+    raise ParseError(f"Unknown command /{head}. Try /help.", option=None)
+
+
+async def _context(engine: Engine, member: MemberRef, args: dict[str, object],
+                   channel_id: str | None) -> Context:
+    community = await engine.community(member.community)
+    return Context(engine, member, args, channel_id, engine.clock.now(),
+                   ZoneInfo(community.timezone))
+
+
+async def execute(engine: Engine, command: Command, member: MemberRef,
+                  args: dict[str, object], channel_id: str | None = None) -> Reply:
+    """Run a command with already-typed arguments (Discord options, buttons, modals)."""
+    try:
+        return await command.handler(await _context(engine, member, args, channel_id))
+    except LaurelsError as exc:
+        return Reply.error(exc.message)
+    except ParseError as exc:
+        return Reply.error(exc.message, usage=command.usage)
+
+
+async def execute_text(engine: Engine, member: MemberRef, text: str,
+                       channel_id: str | None = None) -> Reply:
+    """Run a command typed as text (Slack, the console): `/challenge submit x "Title"`."""
+    command: Command | None = None
+    try:
+        command, rest = resolve(tokenize(text))
+        community = await engine.community(member.community)
+        tz = ZoneInfo(community.timezone)
+        args = bind(command.options, rest, usage=command.usage, tz=tz, now=engine.clock.now())
+    except ParseError as exc:
+        return Reply.error(exc.message, usage=exc.usage or (command.usage if command else None))
+    return await execute(engine, command, member, args, channel_id)
+
+
+def option_types(commands: Iterable[Command] = COMMANDS) -> set[OptionType]:
+    return {o.type for c in commands for o in c.options}

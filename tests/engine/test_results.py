@@ -1,0 +1,216 @@
+"""Closing a submission challenge: ranking, tie-breaks, placement points, paid once."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from engine.clock import FixedClock
+from engine.errors import Conflict, WrongPhase
+from engine.refs import CommunityRef, MemberRef, MessageRef
+from engine.results import tally
+from engine.service import Engine
+from storage.db import Database
+from storage.tables import Challenge, LedgerRow, MemberStat, Placement
+from tests.conftest import member
+from tests.engine.helpers import (
+    close_voting,
+    ledger_of,
+    open_voting,
+    outbox_rows,
+    select_all,
+    setup_community,
+    submission_challenge,
+    submit_and_post,
+)
+
+
+async def _vote(engine: Engine, guild: CommunityRef, msg: MessageRef, *voters: str) -> None:
+    for name in voters:
+        assert (await engine.cast_vote(member(guild, name), msg, "👍")).status == "counted"
+
+
+async def _placements(db: Database, slug: str) -> list[Placement]:
+    (c,) = await select_all(db, Challenge, Challenge.slug == slug)
+    return await select_all(db, Placement, Placement.challenge_id == c.id,
+                            order_by=Placement.place)
+
+
+async def _placement_points(db: Database, who: str) -> list[int]:
+    return [r.delta for r in await ledger_of(db, who) if r.reason == "placement"]
+
+
+@pytest.fixture
+async def contest(engine: Engine, guild: CommunityRef, clock: FixedClock):  # type: ignore[no-untyped-def]
+    """Five entries: bea and al tie on 2 votes (bea submitted first), cy has 1, dee 0,
+    and eve's entry has the most votes but is disqualified."""
+    await setup_community(engine, guild)
+    c = await submission_challenge(engine, guild, clock)
+    msgs: dict[str, MessageRef] = {}
+    ids: dict[str, int] = {}
+    for name in ("bea", "al", "cy", "dee", "eve"):
+        ids[name], msgs[name] = await submit_and_post(engine, member(guild, name), c.slug,
+                                                      f"{name.title()}'s dream")
+        clock.advance(timedelta(minutes=5))
+    await open_voting(engine, clock)
+    await _vote(engine, guild, msgs["bea"], "v1", "v2")
+    await _vote(engine, guild, msgs["al"], "v1", "v2")
+    await _vote(engine, guild, msgs["cy"], "v1")
+    await _vote(engine, guild, msgs["eve"], "v1", "v2", "v3")
+    await engine.disqualify_entry(member(guild, "mod", mod=True), ids["eve"], "AI generated")
+    return c, ids
+
+
+async def test_ranking_skips_disqualified_and_breaks_ties_by_submission_time(
+    engine: Engine, db: Database, clock: FixedClock, contest  # type: ignore[no-untyped-def]
+) -> None:
+    c, ids = contest
+    await close_voting(engine, clock)
+
+    placements = await _placements(db, c.slug)
+    assert [(p.place, p.entry_id, p.score) for p in placements] == [
+        (1, ids["bea"], 2), (2, ids["al"], 2), (3, ids["cy"], 1), (4, ids["dee"], 0)]
+    assert ids["eve"] not in {p.entry_id for p in placements}
+    # the tie is explained on the tied placements, and only there
+    assert "earlier submission" in (placements[0].tiebreak or "")
+    assert "earlier submission" in (placements[1].tiebreak or "")
+    assert placements[2].tiebreak is None and placements[3].tiebreak is None
+
+
+async def test_results_announcement_shows_the_tie_break(
+    engine: Engine, db: Database, clock: FixedClock, contest  # type: ignore[no-untyped-def]
+) -> None:
+    await close_voting(engine, clock)
+
+    (results,) = await outbox_rows(db, "results")
+    text = results.body["text"]
+    assert text.splitlines()[0].startswith("🥇 Bea's dream by Bea: 2 votes")
+    assert "earlier submission ranks higher" in text
+    assert "Eve" not in text
+    assert any(f["name"] == "Tie-break" for f in results.body["fields"])
+
+
+async def test_placement_points_follow_the_rules(
+    engine: Engine, db: Database, clock: FixedClock, contest  # type: ignore[no-untyped-def]
+) -> None:
+    await close_voting(engine, clock)
+
+    assert await _placement_points(db, "bea") == [500]
+    assert await _placement_points(db, "al") == [300]
+    assert await _placement_points(db, "cy") == [200]
+    assert await _placement_points(db, "dee") == [100]
+    assert await _placement_points(db, "eve") == []
+
+
+async def test_tally_run_twice_pays_once(
+    engine: Engine, db: Database, guild: CommunityRef, clock: FixedClock, contest  # type: ignore[no-untyped-def]
+) -> None:
+    c, _ = contest
+    mod = member(guild, "mod", mod=True)
+    done = await engine.advance_challenge(mod, c.slug)  # a moderator closes voting early
+    assert done.phase == "completed"
+    ledger_before = len(await select_all(db, LedgerRow))
+
+    clock.advance(timedelta(days=3))  # the scheduler fires at the original deadline anyway
+    assert await engine.advance_due() == 0
+    with pytest.raises(Conflict, match="no next phase"):
+        await engine.advance_challenge(mod, c.slug)
+    # even a direct second tally (a retried job) does nothing
+    (row,) = await select_all(db, Challenge, Challenge.slug == c.slug)
+    assert await engine.write(guild, lambda tx: _tally_by_id(tx, row.id)) is None
+
+    assert len(await select_all(db, LedgerRow)) == ledger_before
+    assert await _placement_points(db, "bea") == [500]
+    assert len(await _placements(db, c.slug)) == 4
+    assert len(await outbox_rows(db, "results")) == 1
+
+
+async def _tally_by_id(tx, challenge_id: int):  # type: ignore[no-untyped-def]
+    c = await tx.session.get(Challenge, challenge_id)
+    return await tally(tx, c)
+
+
+async def test_scheduler_catching_up_runs_every_phase_once(
+    engine: Engine, db: Database, guild: CommunityRef, clock: FixedClock
+) -> None:
+    """After downtime past both deadlines, one sweep opens voting and tallies, once."""
+    await setup_community(engine, guild)
+    c = await submission_challenge(engine, guild, clock)
+    await submit_and_post(engine, member(guild, "bea"), c.slug, "Only entry")
+    clock.advance(timedelta(days=30))
+
+    assert await engine.advance_due() == 2
+    assert await engine.advance_due() == 0
+    assert [r.kind for r in await outbox_rows(db)].count("results") == 1
+    assert [r.kind for r in await outbox_rows(db)].count("phase_voting") == 1
+    assert await _placement_points(db, "bea") == [500]
+
+
+async def test_placement_points_once_per_member_on_their_best_entry(
+    engine: Engine, db: Database, guild: CommunityRef, clock: FixedClock
+) -> None:
+    """12 entries, no votes: places follow submission order. m0 holds 1st and 12th."""
+    await setup_community(engine, guild)
+    c = await submission_challenge(engine, guild, clock)
+    authors = [f"m{i}" for i in range(11)] + ["m0"]
+    for name in authors:
+        await submit_and_post(engine, member(guild, name), c.slug, f"by {name}")
+        clock.advance(timedelta(minutes=1))
+    await open_voting(engine, clock)
+    await close_voting(engine, clock)
+
+    paid = {name: await _placement_points(db, name) for name in dict.fromkeys(authors)}
+    assert paid == {"m0": [500], "m1": [300], "m2": [200],
+                    **{f"m{i}": [100] for i in range(3, 10)}, "m10": []}
+    assert [p.place for p in await _placements(db, c.slug)] == list(range(1, 13))
+
+
+async def test_wins_and_podiums_are_counted(
+    engine: Engine, db: Database, guild: CommunityRef, clock: FixedClock, contest  # type: ignore[no-untyped-def]
+) -> None:
+    await close_voting(engine, clock)
+
+    stats = {(s.member_id, s.stat): s.value for s in await select_all(db, MemberStat)}
+    ids = {r.external_id: r.id for r in await _members(db)}
+    assert stats.get((ids["bea"], "wins")) == 1
+    assert stats.get((ids["bea"], "podiums")) == 1
+    assert stats.get((ids["cy"], "podiums")) == 1
+    assert (ids["al"], "wins") not in stats
+    assert (ids["dee"], "podiums") not in stats
+    # and the first win unlocks Laureate for bea
+    progress = {p.definition.key: p for p in await engine.achievements(member(guild, "bea"))}
+    assert progress["first_win"].unlocked and progress["first_win"].label == "1/1"
+
+
+async def _members(db: Database):  # type: ignore[no-untyped-def]
+    from storage.tables import Member
+
+    return await select_all(db, Member)
+
+
+async def test_no_entries_still_completes_with_a_results_note(
+    engine: Engine, db: Database, guild: CommunityRef, clock: FixedClock
+) -> None:
+    await setup_community(engine, guild)
+    c = await submission_challenge(engine, guild, clock)
+    await open_voting(engine, clock)
+    await close_voting(engine, clock)
+
+    (row,) = await select_all(db, Challenge, Challenge.slug == c.slug)
+    assert row.phase == "completed" and row.completed_at == clock.now()
+    (results,) = await outbox_rows(db, "results")
+    assert results.body["text"] == "No entries this time."
+
+
+async def test_results_are_final(engine: Engine, guild: CommunityRef, clock: FixedClock,
+                                 contest) -> None:  # type: ignore[no-untyped-def]
+    _, ids = contest
+    await close_voting(engine, clock)
+    mod = member(guild, "mod", mod=True)
+    with pytest.raises(WrongPhase, match="Results are already out"):
+        await engine.disqualify_entry(mod, ids["bea"], "late complaint")
+
+
+def _ref(guild: CommunityRef, name: str) -> MemberRef:
+    return member(guild, name)
