@@ -18,8 +18,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--database", help="database URL (default: LAURELS_DATABASE_URL or "
                         "a SQLite file laurels.db here)")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("run", help="start the bot (Discord/Slack when tokens are set, else the "
-                   "console)")
+    run = sub.add_parser("run", help="start the bot (Discord/Slack when tokens are set, else "
+                         "the console)")
+    run.add_argument("--slack-http", action="store_true",
+                     help="serve Slack over HTTP (events at /slack/events) instead of Socket Mode")
+    run.add_argument("--port", type=int, default=3000, help="port for --slack-http")
     console = sub.add_parser("console", help="talk to the bot in this terminal, or run a script")
     console.add_argument("--script", type=Path, help="run this script and print the transcript "
                          "('-' for standard input)")
@@ -57,9 +60,12 @@ def main(argv: list[str] | None = None) -> int:
 
         result = asyncio.run(run_script(sys.stdin.read().splitlines(), echo=print))
         return 0 if result.ok else 1
-    from bot.runner import run
+    from bot.runner import RunOptions, run
 
-    return asyncio.run(run(settings, console_only=args.command == "console"))
+    options = RunOptions(console_only=args.command == "console",
+                         slack_http=getattr(args, "slack_http", False),
+                         port=getattr(args, "port", 3000))
+    return asyncio.run(run(settings, options))
 
 
 def _safe_url(url: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Mapping
 
@@ -42,15 +43,13 @@ class DeliveryWorker:
         while True:
             try:
                 handled = await self.run_once()
-            except Exception:  # noqa: BLE001 - the worker must outlive one bad batch
+            except Exception:
                 log.exception("delivery batch failed")
                 handled = 0
             if handled == 0:
                 self._wake.clear()
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.idle_seconds)
-                except TimeoutError:
-                    pass
 
     async def _community(self, community_id: int) -> CommunityRef:
         ref = self._communities.get(community_id)
@@ -82,7 +81,7 @@ class DeliveryWorker:
                 d.id, str(exc), retry_after=exc.retry_after, permanent=exc.permanent)
             log.warning("delivery %s failed (%s): %s", d.id, outcome, exc)
             return
-        except Exception as exc:  # noqa: BLE001 - unknown failures are retried with backoff
+        except Exception as exc:
             outcome = await self.engine.delivery_failed(d.id, f"{type(exc).__name__}: {exc}")
             log.warning("delivery %s failed (%s): %s", d.id, outcome, exc)
             return

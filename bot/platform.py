@@ -7,7 +7,7 @@ from typing import Protocol
 from engine.messages import Card
 from engine.refs import MessageRef
 
-__all__ = ["DeliveryError", "Platform"]
+__all__ = ["DeliveryError", "Platform", "RunningPlatform"]
 
 
 class DeliveryError(Exception):
@@ -33,4 +33,14 @@ class Platform(Protocol):
     async def send_direct(self, community_external_id: str, user_id: str, card: Card, *,
                           nonce: str) -> MessageRef | None:
         """Message one member privately (None when the platform cannot)."""
+        ...
+
+
+class RunningPlatform(Protocol):
+    """A started adapter: what the runner keeps until shutdown."""
+
+    platform: Platform
+
+    async def stop(self) -> None:
+        """Disconnect cleanly (called once, on shutdown)."""
         ...

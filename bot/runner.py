@@ -1,57 +1,122 @@
-"""Starts the engine on the configured database and the platforms that are configured."""
+"""Starts the engine on the configured database, the scheduler, the delivery worker, and
+the platforms that are configured (the console when none is)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import signal
 import sys
+from dataclasses import dataclass
 
+from bot.delivery import DeliveryWorker
+from bot.platform import Platform, RunningPlatform
+from bot.scheduler import Scheduler
 from config.settings import Settings
-from engine.clock import OffsetClock
+from engine.clock import OffsetClock, SystemClock
+from engine.due import DueRunner
 from engine.service import Engine
 from storage.db import Database
 from storage.migrate import upgrade_async
 
-__all__ = ["run"]
+__all__ = ["RunOptions", "run"]
 
 log = logging.getLogger(__name__)
 
 
-async def run(settings: Settings, *, console_only: bool = False) -> int:
+@dataclass(frozen=True, slots=True)
+class RunOptions:
+    console_only: bool = False
+    slack_http: bool = False
+    port: int = 3000
+
+
+async def run(settings: Settings, options: RunOptions | None = None) -> int:
     """Run until interrupted. With no platform tokens, the console platform starts."""
+    options = options or RunOptions()
     await upgrade_async(settings.database_url)
     db = Database(settings.database_url)
     try:
-        clock = OffsetClock()
-        engine = Engine(db, clock, rank_index=_rank_index(settings),
+        has_tokens = settings.discord_token is not None or settings.slack_bot_token is not None
+        if options.console_only or not has_tokens:
+            clock = OffsetClock()
+            engine = Engine(db, clock, rank_index=settings.rank_index,
+                            default_timezone=settings.default_timezone)
+            return await _console(engine, clock)
+        engine = Engine(db, SystemClock(), rank_index=settings.rank_index,
                         default_timezone=settings.default_timezone)
-        return await _console(engine, clock)
+        return await _platforms(engine, settings, options)
     finally:
         await db.dispose()
 
 
-def _rank_index(settings: Settings) -> str:
-    return settings.rank_index
+async def _start_platforms(engine: Engine, settings: Settings, options: RunOptions
+                           ) -> list[RunningPlatform]:
+    running: list[RunningPlatform] = []
+    if settings.discord_token is not None:
+        from bot.discord.app import start_discord
+
+        running.append(await start_discord(engine, settings))
+        log.info("Discord platform started")
+    if settings.slack_bot_token is not None:
+        from bot.slack.app import start_slack
+
+        running.append(await start_slack(engine, settings, http=options.slack_http,
+                                         port=options.port))
+        log.info("Slack platform started (%s)", "HTTP" if options.slack_http else "Socket Mode")
+    return running
+
+
+async def _platforms(engine: Engine, settings: Settings, options: RunOptions) -> int:
+    running = await _start_platforms(engine, settings, options)
+    platforms: dict[str, Platform] = {r.platform.name: r.platform for r in running}
+    worker = DeliveryWorker(engine, platforms)
+    scheduler = Scheduler(DueRunner(engine), worker)
+    await scheduler.start()
+    delivering = asyncio.create_task(worker.run_forever())
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+        return 0
+    finally:
+        scheduler.stop()
+        delivering.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await delivering
+        for r in running:
+            await r.stop()
 
 
 async def _console(engine: Engine, clock: OffsetClock) -> int:
     from bot.console.platform import ConsolePlatform, ScriptError
-    from engine.due import DueRunner
 
-    platform = ConsolePlatform(engine, clock, runner=DueRunner(engine))
+    runner = DueRunner(engine)
+    platform = ConsolePlatform(engine, clock, runner=runner)
     await platform.start()
+    worker = DeliveryWorker(engine, {platform.name: platform})
+    scheduler = Scheduler(runner, worker)
+    await scheduler.start()
+    delivering = asyncio.create_task(worker.run_forever())
     print("Laurels console. You are whoever you say you are:")
     print("  @alice: /challenge list      @bob +👍 #3      @mod is moderator      clock +2d")
-    print("Type /help after a name for the commands, Ctrl-D to quit.")
+    print("Type @you: /help for the commands, Ctrl-D to quit.")
     loop = asyncio.get_running_loop()
-    while True:
-        sys.stdout.write("> ")
-        sys.stdout.flush()
-        line = await loop.run_in_executor(None, sys.stdin.readline)
-        if not line:
-            print()
-            return 0
-        try:
-            await platform.handle(line)
-        except ScriptError as exc:
-            print(f"!! {exc}")
+    try:
+        while True:
+            line = await loop.run_in_executor(None, sys.stdin.readline)
+            if not line:
+                return 0
+            try:
+                await platform.handle(line)
+            except ScriptError as exc:
+                print(f"!! {exc}")
+    finally:
+        scheduler.stop()
+        delivering.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await delivering

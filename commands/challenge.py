@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from commands.parsing import OptionSpec as O
 from commands.parsing import OptionType as T
 from commands.render import challenge_card, challenge_list_card, standings_card
@@ -58,7 +57,7 @@ async def log(ctx: Context) -> Reply:
     pace = await ctx.engine.log_progress(ctx.member, str(ctx.args["challenge"]), amount,
                                          ctx.str_arg("note"))
     text = f"Logged {amount:g}. You are at {pace.progress:g}/{pace.goal:g}"
-    if pace.progress >= pace.goal:
+    if pace.finished:
         text += ": goal reached! 🏁"
     elif pace.projected_finish is not None:
         text += (f", {pace.per_day:.1f} a day: at this pace you reach the goal "
@@ -218,7 +217,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("create", "Create a challenge", create, group="challenge", moderator=True, options=(
         O("kind", T.CHOICE, "submission or goal", choices=("submission", "goal")),
         O("name", T.STRING, "Name", max_length=100),
-        *_deadline_options(), *_DETAILS,
+        _DETAILS[0], *_deadline_options(), *_DETAILS[1:],
         O("team_mode", T.CHOICE, "Goal challenges: individual, team or community",
           required=False, choices=("individual", "team", "community")),
         O("early_votes", T.BOOLEAN, "Allow votes while submissions are open", required=False),

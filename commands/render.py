@@ -34,7 +34,11 @@ REASONS = {
 
 
 def _num(x: float) -> str:
-    return f"{x:,.0f}" if float(x).is_integer() else f"{x:,.2f}"
+    return f"{x:,.0f}" if float(x).is_integer() else f"{x:,.2f}".rstrip("0").rstrip(".")
+
+
+def _days(n: int) -> str:
+    return f"{n} day{'' if n == 1 else 's'}"
 
 
 def challenge_list_card(page: Page[ChallengeView], phase: str | None) -> Card:
@@ -100,15 +104,20 @@ def challenge_card(d: ChallengeDetails, tz: ZoneInfo, now: datetime) -> Card:
 
 def standings_card(s: Standings) -> Card:
     c = s.challenge
-    unit = "votes" if c.kind == "submission" else (c.unit or "")
     if not s.rows:
         empty = "No entries yet." if c.kind == "submission" else "Nobody has logged progress yet."
         return Card(title=f"Standings: {c.name}", text=empty)
     lines = [f"{r.rank}. {r.name}" + (f" {r.detail}" if r.detail else "")
-             + f": {_num(r.points)} {unit}".rstrip() for r in s.rows]
+             + f": {_num(r.points)} {_unit(c, r.points)}".rstrip() for r in s.rows]
     buttons = _pager(f"/challenge standings {c.slug}", s.page, s.pages)
     return Card(title=f"Standings: {c.name}", text="\n".join(lines), buttons=buttons,
                 footer=f"Page {s.page}/{s.pages} · {s.total} ranked")
+
+
+def _unit(c: ChallengeView, score: float) -> str:
+    if c.kind == "submission":
+        return "vote" if score == 1 else "votes"
+    return c.unit or ""
 
 
 def _pager(base: str, page: int, pages: int) -> tuple[Button, ...]:
@@ -141,7 +150,7 @@ def profile_card(p: Profile) -> Card:
     rank = (f"#{p.rank.rank} of {p.rank.members:,} (top {p.rank.top_percent:g}%)"
             if p.rank else "not ranked yet")
     fields = [Field("Points", _num(p.points)), Field("Rank", rank),
-              Field("Streak", f"{p.streak} days (best {p.longest_streak})"),
+              Field("Streak", f"{_days(p.streak)} (best {p.longest_streak})"),
               Field("Badges", str(p.badges))]
     if p.showcase:
         fields.append(Field("Showcase", " ".join(f"{b.icon} {b.name}" for b in p.showcase)))
@@ -185,9 +194,9 @@ def achievements_card(progress: list[Progress]) -> Card:
     for p in progress:
         d = p.definition
         mark = "✅" if p.unlocked else "⬜"
-        reward = f", +{d.points} pts" if d.points else ""
+        reward = f" (+{d.points} pts)" if d.points else ""
         lines.append(f"{mark} {d.badge} **{d.name}** {RARITY_ICONS.get(d.rarity, '')} "
-                     f"{p.label}: {d.description}{reward}")
+                     f"{p.label}: {d.description.rstrip('.')}{reward}")
     done = sum(1 for p in progress if p.unlocked)
     return Card(title="Achievements", text="\n".join(lines),
                 footer=f"{done}/{len(progress)} unlocked · secret ones appear once earned")

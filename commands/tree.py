@@ -70,6 +70,8 @@ async def execute(engine: Engine, command: Command, member: MemberRef,
                   args: dict[str, object], channel_id: str | None = None) -> Reply:
     """Run a command with already-typed arguments (Discord options, buttons, modals)."""
     try:
+        if command.moderator and not await engine.is_moderator(member):
+            return Reply.error("Only moderators can do that.")
         return await command.handler(await _context(engine, member, args, channel_id))
     except LaurelsError as exc:
         return Reply.error(exc.message)

@@ -37,6 +37,7 @@ TERMINAL = ("completed", "cancelled")
 TEAM_MODES = ("individual", "team", "community")
 MAX_NAME = 100
 MAX_PROMPT = 2000
+MAX_EMOJI = 64  # a custom emoji's name; the column's width
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +105,8 @@ def validate(draft: ChallengeDraft, now: datetime) -> ChallengeDraft:
     emoji = canonical_emoji(draft.vote_emoji)
     if not emoji:
         raise InvalidInput("The vote emoji can't be empty.")
+    if len(emoji) > MAX_EMOJI:
+        raise InvalidInput(f"The vote emoji is not an emoji I know: '{draft.vote_emoji[:20]}…'.")
     fields["vote_emoji"] = emoji
     if draft.kind == "submission":
         _check_submission_deadlines(draft, starts, now)

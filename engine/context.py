@@ -37,6 +37,7 @@ class Tx:
     points: dict[str, int]
     catalog: Catalog
     rank_changes: list[RankChange] = field(default_factory=list)
+    schedule_changed: bool = False  # due events were written: the scheduler re-arms
     # Members whose balance rose: their point thresholds are checked before the commit.
     points_raised: set[int] = field(default_factory=set)
 

@@ -93,7 +93,7 @@ class DueRunner:
         try:
             ref = await self.engine.community_of(event.community_id)
             await self.engine.write(ref, lambda tx: self._handle(tx, event))
-        except Exception as exc:  # noqa: BLE001 - one failing event must not stop the rest
+        except Exception as exc:
             log.exception("due event %s %s failed", event.subject, event.kind)
             await self._failed(event, exc)
 

@@ -12,6 +12,7 @@ from engine.challenges import _text, check_url
 from engine.context import Tx
 from engine.errors import Conflict, InvalidInput, NotFound, WrongPhase
 from engine.ledger import Posting, post, reverse
+from engine.members import lock_member
 from engine.messages import Card, Field
 from engine.streaks import record_activity
 from engine.timefmt import ago_or_in
@@ -39,6 +40,7 @@ async def submit(
     title = _text(title, "title", MAX_TITLE, required=True)
     link = check_url(link, "link")
     image_url = check_url(image_url, "image link")
+    await lock_member(tx, member)  # two submissions at once must not both pass the limit
     count = await tx.session.scalar(
         select(func.count()).where(
             Entry.community_id == tx.community_id,
@@ -142,6 +144,8 @@ async def disqualify(tx: Tx, entry: Entry, moderator: Member, reason: str) -> En
         raise WrongPhase("Results are already out; this entry can no longer be disqualified.")
     entry.disqualified_reason = reason
     await reverse(tx, f"entry:{entry.id}", reason_suffix="disqualified", awarded_by=moderator.id)
+    # A disqualified entry no longer counts toward entry achievements (as a recompute sees it).
+    await bump_stat(tx, entry.member_id, "entries", -1)
     author = await tx.session.get(Member, entry.member_id)
     assert author is not None
     await outbox.enqueue(

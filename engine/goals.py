@@ -130,20 +130,27 @@ async def _finishers(tx: Tx, c: Challenge, part: Participant) -> None:
 
 async def _finish(tx: Tx, c: Challenge, p: Participant) -> None:
     p.finished_at = tx.now
-    ref = f"challenge:{c.id}"
-    await post(tx, [Posting(p.member_id, tx.rule("goal_reached"), "goal_reached",
-                            f"goal:{c.id}:{p.member_id}", ref)])
-    await bump_stat(tx, p.member_id, "goals_reached")
     member = await tx.session.get(Member, p.member_id)
     assert member is not None
+    who = member.display_name
+    if c.team_mode == "team" and p.team_id is not None:
+        team = await tx.session.get(Team, p.team_id)
+        who = f"{member.display_name} (team {team.name})" if team else who
+    elif c.team_mode == "community":
+        who = f"{member.display_name}, with everyone,"
+    # The finish is announced before the achievements it unlocks.
     await outbox.enqueue(
         tx, "finisher",
         Card(title=f"🏁 Goal reached: {c.name}",
-             text=f"{member.display_name} reached the goal of {_num(c.goal or 0)} "
+             text=f"{who} reached the goal of {_num(c.goal or 0)} "
              f"{c.unit or ''}! (+{tx.rule('goal_reached')} points)".replace(" !", "!"),
              color="green", mention=member.external_id),
         dedupe_key=f"finish:{c.id}:{p.member_id}",
     )
+    ref = f"challenge:{c.id}"
+    await post(tx, [Posting(p.member_id, tx.rule("goal_reached"), "goal_reached",
+                            f"goal:{c.id}:{p.member_id}", ref)])
+    await bump_stat(tx, p.member_id, "goals_reached")
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,20 +159,25 @@ class Pace:
     goal: float
     per_day: float
     projected_finish: datetime | None  # None: no pace yet, or already finished
+    finished: bool = False
 
 
 async def pace(tx: Tx, c: Challenge, part: Participant) -> Pace:
-    """Average progress per day since joining and when the goal would be reached at it."""
-    first = await tx.session.scalar(
-        select(func.min(ProgressLog.logged_at)).where(
-            ProgressLog.challenge_id == c.id, ProgressLog.member_id == part.member_id
-        )
-    )
+    """Progress toward the goal (the team's or everyone's in those modes), the average per
+    day since it started counting, and when the goal would be reached at that pace."""
     goal = c.goal or 0.0
-    start = min(part.joined_at, first) if first else part.joined_at
-    days = max((tx.now - max(start, c.starts_at)).total_seconds() / 86400, 1 / 24)
-    per_day = part.progress / days
+    if c.team_mode == "individual":
+        progress, since = part.progress, max(part.joined_at, c.starts_at)
+    else:
+        query = select(func.coalesce(func.sum(Participant.progress), 0.0)).where(
+            Participant.challenge_id == c.id, Participant.active.is_(True))
+        if c.team_mode == "team":
+            query = query.where(Participant.team_id == part.team_id)
+        progress, since = float(await tx.session.scalar(query) or 0.0), c.starts_at
+    # At least a day, so a first log right after joining does not project a silly pace.
+    days = max((tx.now - since).total_seconds() / 86400, 1.0)
+    per_day = progress / days
     projected = None
-    if part.finished_at is None and per_day > 0 and goal > part.progress:
-        projected = tx.now + timedelta(days=(goal - part.progress) / per_day)
-    return Pace(part.progress, goal, per_day, projected)
+    if part.finished_at is None and per_day > 0 and goal > progress:
+        projected = tx.now + timedelta(days=(goal - progress) / per_day)
+    return Pace(progress, goal, per_day, projected, part.finished_at is not None)

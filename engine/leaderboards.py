@@ -170,7 +170,8 @@ async def _progress_rows(tx: Tx, c: Challenge) -> list[tuple[float, str, str | N
                 totals[p.team_id] += p.progress
                 counts[p.team_id] += 1
         ordered = sorted(totals.items(), key=lambda kv: (-kv[1], names.get(kv[0], "")))
-        return [(score, f"Team {names.get(tid, '?')}", None, f"{counts[tid]} members")
+        return [(score, f"Team {names.get(tid, '?')}", None,
+                 f"{counts[tid]} member{'s' if counts[tid] != 1 else ''}")
                 for tid, score in ordered]
     ordered_parts = sorted(parts, key=lambda r: (-r[0].progress, r[0].id))
     return [(p.progress, name or ext, ext, "finished" if p.finished_at else None)

@@ -11,7 +11,8 @@ from engine.refs import CommunityRef, MemberRef
 from storage.dialect import insert_ignore
 from storage.tables import Community, Member
 
-__all__ = ["ensure_community", "ensure_member", "find_member", "require_moderator"]
+__all__ = ["ensure_community", "ensure_member", "find_member", "lock_member",
+           "require_moderator"]
 
 
 async def ensure_community(
@@ -68,6 +69,17 @@ async def find_member(tx: Tx, external_id: str) -> Member | None:
         select(Member).where(
             Member.community_id == tx.community_id, Member.external_id == external_id
         )
+    )
+
+
+async def lock_member(tx: Tx, member: Member) -> None:
+    """Serialise this member's check-then-write rules (entry limit, balance floor).
+
+    FOR NO KEY UPDATE on PostgreSQL: rows that merely reference the member (votes,
+    ledger rows) are not blocked. SQLite has one writer and needs nothing.
+    """
+    await tx.session.execute(
+        select(Member.id).where(Member.id == member.id).with_for_update(key_share=True)
     )
 
 

@@ -155,10 +155,16 @@ class MemoryRankIndex:
 
     def apply(self, changes: Iterable[RankChange]) -> None:
         for ch in changes:
-            board = self._boards.get((ch.community_id, ch.period))
+            key = (ch.community_id, ch.period)
+            board = self._boards.get(key)
             if board is None:
                 continue  # not loaded: it will be read fresh when first asked
             if ch.old is not None:
+                if -ch.old not in board.scores:
+                    # The board disagrees with the database (standings rebuilt under it):
+                    # drop it so the next read loads the truth.
+                    del self._boards[key]
+                    continue
                 board.scores.remove(-ch.old)
                 board.total -= ch.old
             board.scores.add(-ch.new)

@@ -142,7 +142,7 @@ async def _results_card(tx: Tx, c: Challenge, ranked: list[Ranked]) -> Card:
     for r in ranked[:3]:
         medal = MEDALS.get(r.place, f"{r.place}.")
         extra = f" ({r.tiebreak})" if r.tiebreak else ""
-        lines.append(f"{medal} {r.label}: {_num(r.score)} {unit}{extra}".rstrip())
+        lines.append(f"{medal} {r.label}: {_num(r.score)} {_unit(unit, r.score)}{extra}")
     fields: list[Field] = []
     if c.kind == "submission":
         fields.append(Field("Placement points",
@@ -156,3 +156,7 @@ async def _results_card(tx: Tx, c: Challenge, ranked: list[Ranked]) -> Card:
         fields.append(Field("Finishers", str(finishers)))
     return Card(title=f"🏆 Results: {c.name}", text="\n".join(lines), fields=tuple(fields),
                 color="gold", footer=f"#{c.id} · {c.slug}")
+
+
+def _unit(unit: str, score: float) -> str:
+    return unit[:-1] if unit == "votes" and score == 1 else unit

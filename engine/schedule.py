@@ -78,6 +78,7 @@ async def _upsert(tx: Tx, subject: str, kind: str, due_at: datetime) -> None:
               "lease_until": None},
     )
     await tx.session.execute(stmt)
+    tx.schedule_changed = True
 
 
 def _case(cond: Any, then: Any, other: Any) -> Any:

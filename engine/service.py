@@ -6,6 +6,7 @@ values or raises a `LaurelsError`.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime
@@ -36,6 +37,7 @@ from engine.members import (
     ensure_community,
     ensure_member,
     find_member,
+    lock_member,
     require_moderator,
 )
 from engine.messages import Card
@@ -92,6 +94,8 @@ class Engine:
         self.ranks: RankIndex = MemoryRankIndex(db) if rank_index == "memory" else SqlRankIndex()
         self.default_timezone = default_timezone
         self._community_ids: dict[tuple[str, str], int] = {}
+        # Called after a commit that wrote due events (the scheduler re-arms its timer).
+        self.schedule_listeners: list[Callable[[], None]] = []
 
     # -- plumbing ---------------------------------------------------------------------
 
@@ -124,7 +128,13 @@ class Engine:
             await achievements.settle(tx)
             return result
 
-        return await self.db.run(unit, after_commit=lambda _: self.ranks.apply(txs[-1].rank_changes))
+        return await self.db.run(unit, after_commit=lambda _: self._committed(txs[-1]))
+
+    def _committed(self, tx: Tx) -> None:
+        self.ranks.apply(tx.rank_changes)
+        if tx.schedule_changed:
+            for listener in self.schedule_listeners:
+                listener()
 
     async def read(self, ref: CommunityRef, work: Callable[[Tx], Awaitable[T]]) -> T:
         if (ref.platform, ref.external_id) not in self._community_ids:
@@ -155,6 +165,16 @@ class Engine:
 
     async def community(self, ref: CommunityRef) -> CommunityView:
         return await self.read(ref, lambda tx: _const(self._community_view(tx.community)))
+
+    async def is_moderator(self, member: MemberRef) -> bool:
+        """Whether `member` may run moderator commands here."""
+        async def work(tx: Tx) -> bool:
+            row = await find_member(tx, member.user_id)
+            role = tx.community.moderator_role
+            return (member.is_admin or bool(row and row.is_moderator)
+                    or (role is not None and role in member.roles))
+
+        return await self.read(member.community, work)
 
     async def _moderate(self, tx: Tx, actor: MemberRef) -> Member:
         member = await ensure_member(tx, actor)
@@ -335,7 +355,9 @@ class Engine:
                         t = await tx.session.get(Team, part.team_id)
                         team = t.name if t else None
             can_submit = (c.kind == "submission" and c.phase == "open"
-                          and len(mine) < c.max_entries)
+                          and len(mine) < c.max_entries
+                          and (c.submissions_close_at is None
+                               or tx.now < c.submissions_close_at))
             return ChallengeDetails(ChallengeView.of(c, challenges.status_line(c, tx.now)),
                                     int(n_entries), int(n_parts or 0), int(n_votes), joined, mine,
                                     my_votes, can_submit, pace, team)
@@ -378,7 +400,9 @@ class Engine:
                            note: str | None = None) -> goals.Pace:
         async def work(tx: Tx) -> goals.Pace:
             row = await ensure_member(tx, member)
-            c = await challenges.find(tx, ref)
+            # Logs to one challenge queue up: progress adds up without lost updates, a
+            # shared target sees every log, and the tally (which locks it too) sees all.
+            c = await challenges.find(tx, ref, for_update=True)
             part = await goals.log_progress(tx, row, c, amount, note)
             return await goals.pace(tx, c, part)
 
@@ -458,6 +482,8 @@ class Engine:
             raise InvalidInput("The reason is too long (300 characters at most).")
         if amount == 0 or abs(amount) > MAX_AWARD:
             raise InvalidInput(f"The amount must be between 1 and {MAX_AWARD:,}.")
+        if key is not None and not 0 < len(key) <= 128:
+            raise InvalidInput("An idempotency key has 1 to 128 characters.")
 
         async def work(tx: Tx) -> LedgerLine:
             mod = await self._moderate(tx, actor)
@@ -465,12 +491,15 @@ class Engine:
             if member.is_bot:
                 raise InvalidInput("Bots don't collect points.")
             if amount < 0:
+                await lock_member(tx, member)  # concurrent deductions see each other
                 have = await ledger.balance(tx, member.id)
                 if have + amount < 0:
                     raise InvalidInput(
                         f"{member.display_name} has only {have} points; you can deduct at "
                         f"most {have}.")
-            posting_key = key or f"manual:{mod.id}:{member.id}:{tx.now.isoformat()}:{amount}"
+            # Without a key every award is its own: two identical awards in the same
+            # instant (a fixed clock, a quick moderator) both pay.
+            posting_key = key or f"manual:{mod.id}:{member.id}:{uuid.uuid4().hex}"
             rows = await ledger.post(tx, [ledger.Posting(
                 member.id, amount, "award" if amount > 0 else "deduction", posting_key,
                 f"manual:{mod.id}", note=reason, awarded_by=mod.id)])

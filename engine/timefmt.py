@@ -22,8 +22,10 @@ def span(delta: timedelta) -> str:
 
 
 def ago_or_in(when: datetime, now: datetime) -> str:
-    """'in 2 hours' for the future, '2 hours ago' for the past."""
-    return f"in {span(when - now)}" if when >= now else f"{span(now - when)} ago"
+    """'in 2 hours' for the future, '2 hours ago' for the past, 'just now' for this minute."""
+    if abs(when - now) < timedelta(minutes=1):
+        return "just now" if when <= now else "in less than a minute"
+    return f"in {span(when - now)}" if when > now else f"{span(now - when)} ago"
 
 
 def format_local(when: datetime, tz: ZoneInfo) -> str:

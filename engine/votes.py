@@ -12,6 +12,7 @@ from engine.context import Tx
 from engine.emoji import canonical_emoji
 from engine.errors import Forbidden, WrongPhase
 from engine.ledger import Posting, post, reverse
+from engine.members import lock_member
 from engine.refs import MessageRef
 from engine.streaks import record_activity
 from engine.timefmt import ago_or_in
@@ -74,6 +75,8 @@ async def cast(tx: Tx, voter: Member, message: MessageRef, emoji: str) -> VoteRe
         raise Forbidden("You can't vote for your own entry.")
     if entry.disqualified_reason:
         raise Forbidden(f"Entry #{entry.id} was disqualified; it can't receive votes.")
+    # One voter's simultaneous reactions queue up, so the daily cap counts each of them.
+    await lock_member(tx, voter)
     vote_id = await tx.session.scalar(
         insert_ignore(tx.session, Vote, ["entry_id", "voter_id"])
         .values(community_id=tx.community_id, challenge_id=challenge.id, entry_id=entry.id,

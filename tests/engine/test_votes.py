@@ -26,7 +26,7 @@ async def voting(engine: Engine, guild: CommunityRef, clock: FixedClock):  # typ
 
 
 async def test_vote_counts_and_pays_both_sides(engine: Engine, guild: CommunityRef, voting) -> None:  # type: ignore[no-untyped-def]
-    c, alice, entry_id, msg = voting
+    _, alice, _entry_id, msg = voting
     bob = member(guild, "bob")
     result = await engine.cast_vote(bob, msg, "👍")
     assert result.status == "counted" and result.votes == 1 and result.points == 5
@@ -36,14 +36,14 @@ async def test_vote_counts_and_pays_both_sides(engine: Engine, guild: CommunityR
 
 
 async def test_self_vote_refused(engine: Engine, voting) -> None:  # type: ignore[no-untyped-def]
-    c, alice, entry_id, msg = voting
+    _, alice, entry_id, msg = voting
     with pytest.raises(Forbidden, match="your own entry"):
         await engine.cast_vote(alice, msg, "👍")
     assert (await engine.entry(alice.community, entry_id)).votes == 0
 
 
 async def test_duplicate_vote_ignored(engine: Engine, guild: CommunityRef, voting) -> None:  # type: ignore[no-untyped-def]
-    c, alice, entry_id, msg = voting
+    _, _alice, entry_id, msg = voting
     bob = member(guild, "bob")
     assert (await engine.cast_vote(bob, msg, "👍")).status == "counted"
     assert (await engine.cast_vote(bob, msg, ":thumbsup:")).status == "duplicate"
@@ -52,7 +52,7 @@ async def test_duplicate_vote_ignored(engine: Engine, guild: CommunityRef, votin
 
 
 async def test_other_emoji_and_bots_ignored(engine: Engine, guild: CommunityRef, voting) -> None:  # type: ignore[no-untyped-def]
-    c, alice, entry_id, msg = voting
+    _, _alice, entry_id, msg = voting
     assert (await engine.cast_vote(member(guild, "bob"), msg, "❤️")).status == "ignored"
     assert (await engine.cast_vote(member(guild, "robo", bot=True), msg, "👍")).status == "ignored"
     assert (await engine.entry(guild, entry_id)).votes == 0
@@ -60,7 +60,7 @@ async def test_other_emoji_and_bots_ignored(engine: Engine, guild: CommunityRef,
 
 async def test_vote_outside_window_refused(engine: Engine, guild: CommunityRef,
                                            clock: FixedClock, voting) -> None:  # type: ignore[no-untyped-def]
-    c, alice, entry_id, msg = voting
+    _, _alice, _entry_id, msg = voting
     clock.advance(timedelta(days=2, hours=1, minutes=59))  # 2h past the deadline, untallied
     with pytest.raises(WrongPhase, match="closed 2 hours ago"):
         await engine.cast_vote(member(guild, "bob"), msg, "👍")
@@ -76,7 +76,7 @@ async def test_vote_before_voting_opens_refused(engine: Engine, guild: Community
 
 
 async def test_retraction_reverses_points(engine: Engine, guild: CommunityRef, voting) -> None:  # type: ignore[no-untyped-def]
-    c, alice, entry_id, msg = voting
+    _, alice, _entry_id, msg = voting
     bob = member(guild, "bob")
     await engine.cast_vote(bob, msg, "👍")
     result = await engine.retract_vote(bob, msg, "👍")

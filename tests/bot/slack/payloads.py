@@ -123,7 +123,9 @@ def slash_command(
     enterprise_id: str | None = None,
     enterprise_name: str | None = None,
 ) -> SlashCommandForm:
-    """A slash command invocation. `response_url` usually comes from `FakeSlack.new_response_url()`."""
+    """A slash command invocation.
+
+    `response_url` usually comes from `FakeSlack.new_response_url()`."""
     form = SlashCommandForm(
         token=VERIFICATION_TOKEN,
         team_id=team_id,

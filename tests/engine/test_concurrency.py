@@ -1,0 +1,241 @@
+"""Racing events leave the database correct: on SQLite (one writer) and on PostgreSQL.
+
+Run with LAURELS_TEST_DB=sqlite-file and =postgres for real concurrency: in-memory SQLite
+shares one connection, so there the writers only interleave between transactions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections import defaultdict
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from engine.clock import FixedClock
+from engine.errors import Conflict, InvalidInput, WrongPhase
+from engine.refs import CommunityRef
+from engine.service import Engine
+from storage.db import Database
+from storage.tables import Challenge, Entry, LedgerRow, Placement, Standing, Vote
+from tests.conftest import member
+from tests.engine.helpers import (
+    goal_challenge,
+    open_voting,
+    select_all,
+    setup_community,
+    submission_challenge,
+    submit_and_post,
+)
+
+
+async def assert_ledger_consistent(db: Database) -> None:
+    """Every balance_after follows from the rows before it; standings match the ledger;
+    vote counters match the votes table."""
+    running: dict[int, int] = defaultdict(int)
+    for row in await select_all(db, LedgerRow, order_by=LedgerRow.id):
+        running[row.member_id] += row.delta
+        assert row.balance_after == running[row.member_id], row.idempotency_key
+    standings = {s.member_id: s.points for s in await select_all(
+        db, Standing, Standing.period == "all")}
+    assert standings == dict(running)
+    async with db.session() as s:
+        counted = dict((await s.execute(
+            select(Vote.entry_id, func.count()).group_by(Vote.entry_id))).all())
+    for entry in await select_all(db, Entry):
+        assert entry.votes == counted.get(entry.id, 0), entry.id
+
+
+async def test_many_simultaneous_reactions_on_one_entry(
+    engine: Engine, db: Database, guild: CommunityRef, clock: FixedClock
+) -> None:
+    """30 members react at once, and each reaction event arrives twice."""
+    await setup_community(engine, guild)
+    c = await submission_challenge(engine, guild, clock)
+    entry_id, msg = await submit_and_post(engine, member(guild, "alice"), c.slug, "Hot entry")
+    await open_voting(engine, clock)
+    voters = [member(guild, f"v{i:02d}") for i in range(30)] * 2
+    random.Random(7).shuffle(voters)
+
+    results = await asyncio.gather(*(engine.cast_vote(v, msg, "👍") for v in voters),
+                                   return_exceptions=True)
+
+    assert [r for r in results if isinstance(r, BaseException)] == []
+    statuses = sorted(r.status for r in results)  # type: ignore[union-attr]
+    assert statuses == ["counted"] * 30 + ["duplicate"] * 30
+    assert (await engine.entry(guild, entry_id)).votes == 30
+    assert len(await select_all(db, Vote)) == 30
+    await assert_ledger_consistent(db)
+    assert (await engine.profile(member(guild, "alice"))).points == 85 + 30 * 2
+    rows = await select_all(db, LedgerRow, LedgerRow.reason == "vote_cast")
+    assert len(rows) == 30 and {r.delta for r in rows} == {5}
+
+
+async def test_members_voting_for_each_other_at_once(
+    engine: Engine, db: Database, guild: CommunityRef, clock: FixedClock
+) -> None:
+    """Everyone votes for everyone else simultaneously: crossing locks, no deadlock."""
+    await setup_community(engine, guild)
+    c = await submission_challenge(engine, guild, clock)
+    names = [f"p{i}" for i in range(8)]
+    msgs = {n: (await submit_and_post(engine, member(guild, n), c.slug, n))[1] for n in names}
+    await open_voting(engine, clock)
+    votes = [(voter, author) for voter in names for author in names if voter != author]
+    random.Random(11).shuffle(votes)
+
+    results = await asyncio.gather(
+        *(engine.cast_vote(member(guild, v), msgs[a], "👍") for v, a in votes),
+        return_exceptions=True)
+
+    assert [r for r in results if isinstance(r, BaseException)] == []
+    assert len(await select_all(db, Vote)) == len(votes) == 56
+    await assert_ledger_consistent(db)
+    for name in names:
+        assert (await engine.profile(member(guild, name))).points == 85 + 7 * 5 + 7 * 2
+
+
+async def test_a_vote_racing_the_close_of_voting(
+    db: Database, guild: CommunityRef, clock: FixedClock
+) -> None:
+    """Reactions stamped a second before the deadline race the scheduler closing it: each
+    vote is either in the results or refused, never stored after the tally."""
+    engine = Engine(db, clock)
+    await setup_community(engine, guild)
+    c = await submission_challenge(engine, guild, clock)
+    entry_id, msg = await submit_and_post(engine, member(guild, "alice"), c.slug, "Entry")
+    await open_voting(engine, clock)
+    deadline = clock.now() + timedelta(days=2) - timedelta(minutes=1)
+    voters_engine = Engine(db, FixedClock(deadline - timedelta(seconds=1)))
+    scheduler = Engine(db, FixedClock(deadline))
+    calls = [voters_engine.cast_vote(member(guild, f"v{i:02d}"), msg, "👍") for i in range(24)]
+    calls.insert(9, scheduler.advance_due())
+
+    results = await asyncio.gather(*calls, return_exceptions=True)
+
+    tallied = results.pop(9)
+    assert tallied == 1
+    unexpected = [r for r in results
+                  if isinstance(r, BaseException) and not isinstance(r, WrongPhase)]
+    assert unexpected == []
+    counted = sum(1 for r in results if not isinstance(r, BaseException)
+                  and r.status == "counted")
+    (placement,) = await select_all(db, Placement)
+    (entry,) = await select_all(db, Entry, Entry.id == entry_id)
+    assert placement.score == entry.votes == counted == len(await select_all(db, Vote))
+    (challenge,) = await select_all(db, Challenge)
+    assert challenge.phase == "completed"
+    await assert_ledger_consistent(db)
+    # a late reaction after the results changes nothing
+    with pytest.raises(WrongPhase):
+        await voters_engine.cast_vote(member(guild, "late"), msg, "👍")
+
+
+async def test_two_schedulers_tally_once(
+    db: Database, guild: CommunityRef, clock: FixedClock
+) -> None:
+    engine = Engine(db, clock)
+    await setup_community(engine, guild)
+    c = await submission_challenge(engine, guild, clock)
+    _, msg = await submit_and_post(engine, member(guild, "alice"), c.slug, "Entry")
+    await submit_and_post(engine, member(guild, "bob"), c.slug, "Other")
+    await open_voting(engine, clock)
+    await engine.cast_vote(member(guild, "bob"), msg, "👍")
+    clock.advance(timedelta(days=2))
+    schedulers = [Engine(db, clock) for _ in range(4)]
+
+    done = await asyncio.gather(*(s.advance_due() for s in schedulers))
+
+    assert sum(done) == 1
+    assert len(await select_all(db, Placement)) == 2
+    assert len(await select_all(db, LedgerRow, LedgerRow.reason == "placement")) == 2
+    await assert_ledger_consistent(db)
+
+
+async def test_simultaneous_submissions_respect_the_entry_limit(
+    engine: Engine, db: Database, guild: CommunityRef, clock: FixedClock
+) -> None:
+    await setup_community(engine, guild)
+    c = await submission_challenge(engine, guild, clock, max_entries=3)
+    alice = member(guild, "alice")
+    await engine.submit_entry(alice, c.slug, "warm-up")  # alice exists already
+
+    results = await asyncio.gather(
+        *(engine.submit_entry(alice, c.slug, f"E{i}") for i in range(6)),
+        return_exceptions=True)
+
+    assert sum(1 for r in results if not isinstance(r, BaseException)) == 2
+    assert all(isinstance(r, Conflict) for r in results if isinstance(r, BaseException))
+    assert len(await select_all(db, Entry)) == 3
+    await assert_ledger_consistent(db)
+
+
+async def test_simultaneous_deductions_never_go_below_zero(
+    engine: Engine, db: Database, guild: CommunityRef
+) -> None:
+    await setup_community(engine, guild)
+    mod, alice = member(guild, "mod", mod=True), member(guild, "alice")
+    await engine.award_points(mod, alice, 30, "start")
+
+    results = await asyncio.gather(
+        *(engine.award_points(mod, alice, -20, f"penalty {i}") for i in range(4)),
+        return_exceptions=True)
+
+    assert sum(1 for r in results if not isinstance(r, BaseException)) == 1
+    assert all(isinstance(r, InvalidInput) for r in results if isinstance(r, BaseException))
+    assert (await engine.profile(alice)).points == 10
+    await assert_ledger_consistent(db)
+
+
+async def test_simultaneous_joins_pay_once(
+    engine: Engine, db: Database, guild: CommunityRef, clock: FixedClock
+) -> None:
+    await setup_community(engine, guild)
+    g = await goal_challenge(engine, guild, clock)
+    alice = member(guild, "alice")
+
+    results = await asyncio.gather(*(engine.join(alice, g.slug) for _ in range(5)),
+                                   return_exceptions=True)
+
+    assert sum(1 for r in results if not isinstance(r, BaseException)) == 1
+    assert all(isinstance(r, Conflict) for r in results if isinstance(r, BaseException))
+    assert [r.delta for r in await select_all(db, LedgerRow)] == [10]
+    await assert_ledger_consistent(db)
+
+
+async def test_simultaneous_progress_logs_all_count(
+    engine: Engine, db: Database, guild: CommunityRef, clock: FixedClock
+) -> None:
+    await setup_community(engine, guild)
+    g = await goal_challenge(engine, guild, clock, goal=100, team_mode="community")
+    people = [member(guild, f"r{i}") for i in range(6)]
+    for p in people:
+        await engine.join(p, g.slug)
+
+    await asyncio.gather(*(engine.log_progress(p, g.slug, 10) for p in people for _ in range(3)))
+
+    standings = await engine.standings(guild, g.slug)
+    assert sum(r.points for r in standings.rows) == 180
+    finishers = await select_all(db, LedgerRow, LedgerRow.reason == "goal_reached")
+    assert len(finishers) == 6
+    await assert_ledger_consistent(db)
+
+
+async def test_simultaneous_votes_by_one_member_respect_the_daily_cap(
+    engine: Engine, db: Database, guild: CommunityRef, clock: FixedClock
+) -> None:
+    await setup_community(engine, guild)
+    await engine.set_point_rule(member(guild, "mod", mod=True), "vote_cast_daily_cap", 3)
+    c = await submission_challenge(engine, guild, clock)
+    msgs = [(await submit_and_post(engine, member(guild, f"a{i}"), c.slug, f"E{i}"))[1]
+            for i in range(8)]
+    await open_voting(engine, clock)
+    bob = member(guild, "bob")
+    await engine.profile(bob)
+
+    results = await asyncio.gather(*(engine.cast_vote(bob, m, "👍") for m in msgs))
+
+    assert sorted(r.points for r in results) == [0] * 5 + [5] * 3
+    assert (await engine.profile(bob)).points == 15
+    await assert_ledger_consistent(db)
