@@ -12,14 +12,13 @@ Builders return plain dicts shaped like Discord's, so tests can hand-craft unusu
 
 from __future__ import annotations
 
-import itertools
 import secrets
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from enum import IntEnum, IntFlag
-from typing import Any, Literal, NotRequired, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 Snowflake = str  # Discord sends 64-bit ids as decimal strings
 DISCORD_EPOCH_MS = 1_420_070_400_000  # 2015-01-01T00:00:00Z
@@ -136,6 +135,7 @@ class MessageFlags(IntFlag):
     EPHEMERAL = 1 << 6
     LOADING = 1 << 7
     SUPPRESS_NOTIFICATIONS = 1 << 12
+    IS_COMPONENTS_V2 = 1 << 15
 
 
 class InteractionType(IntEnum):
@@ -623,11 +623,10 @@ class DiscordErrorBody(TypedDict):
     errors: NotRequired[dict[str, Any]]
 
 
-class RateLimitBody(TypedDict):
-    message: str
-    retry_after: float
-    # Python keyword: DiscordErrorBody's sibling is built with a dict literal instead.
-    code: NotRequired[int]
+# "global" is a Python keyword, hence the functional syntax.
+RateLimitBody = TypedDict(
+    "RateLimitBody", {"message": str, "retry_after": float, "global": bool, "code": NotRequired[int]}
+)
 
 
 # ---------------------------------------------------------------- builders
@@ -998,18 +997,7 @@ def field_error(code: str, message: str) -> dict[str, Any]:
     return {"_errors": [{"code": code, "message": message}]}
 
 
-def rate_limit_body(retry_after: float, *, is_global: bool = False) -> dict[str, Any]:
+def rate_limit_body(retry_after: float, *, is_global: bool = False) -> RateLimitBody:
     return {"message": "You are being rate limited.", "retry_after": retry_after,
             "global": is_global}
 
-
-_counter = itertools.count(1)
-
-
-def unique_name(prefix: str) -> str:
-    """Readable unique names for ad hoc users/channels in tests."""
-    return f"{prefix}{next(_counter)}"
-
-
-ResponseKind = Literal["message", "deferred", "update", "deferred_update", "autocomplete",
-                       "modal", "pong"]

@@ -1,0 +1,186 @@
+"""Posting announcements to Slack for the delivery worker (`bot.platform.Platform`).
+
+Rate limits: Slack answers HTTP 429 with Retry-After. A short wait is taken inside the
+call (slack_sdk's retry handler; a 429 means nothing was posted, so retrying cannot
+double-post). A long one goes back to the outbox as `DeliveryError(retry_after=...)`, so
+the worker does not sit on its lease and the row is retried when Slack allows.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from typing import TYPE_CHECKING, Protocol
+
+import emoji as emoji_lib
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
+
+from bot.platform import DeliveryError
+from bot.slack.render import card_blocks, fallback_text
+from engine.messages import Card
+from engine.refs import MessageRef
+
+if TYPE_CHECKING:
+    from slack_sdk.web.async_client import AsyncWebClient
+
+__all__ = [
+    "BoundedRateLimitRetry",
+    "SingleTokenClients",
+    "SlackPlatform",
+    "TeamClients",
+    "reaction_name",
+    "retry_handlers",
+]
+
+log = logging.getLogger(__name__)
+
+# Errors that no retry can fix: the row is parked and the reason kept for the operator.
+_PERMANENT = frozenset({"channel_not_found", "is_archived", "msg_too_long", "no_text",
+                        "invalid_blocks", "invalid_arguments", "restricted_action",
+                        "user_not_found", "cannot_dm_bot", "messages_tab_disabled"})
+
+
+class TeamClients(Protocol):
+    """The Web API client for a workspace. One bot token today; an OAuth installation
+    store can implement this later without touching the rest of the adapter."""
+
+    def client_for(self, team_id: str) -> AsyncWebClient: ...
+
+
+class SingleTokenClients:
+    """Every workspace is served with the same bot token (a single install, or an
+    org-wide Enterprise Grid install)."""
+
+    def __init__(self, client: AsyncWebClient) -> None:
+        self.client = client
+
+    def client_for(self, team_id: str) -> AsyncWebClient:
+        return self.client
+
+
+class BoundedRateLimitRetry(AsyncRateLimitErrorRetryHandler):
+    """Retries a 429 in place only when Slack asks for a short wait."""
+
+    def __init__(self, max_retry_count: int = 2, max_wait: float = 10.0) -> None:
+        super().__init__(max_retry_count=max_retry_count)
+        self.max_wait = max_wait
+
+    async def _can_retry_async(self, *, state: RetryState, request: HttpRequest,
+                               response: HttpResponse | None = None,
+                               error: Exception | None = None) -> bool:
+        if response is None or response.status_code != 429:
+            return False
+        return _retry_after(response.headers) <= self.max_wait
+
+
+def retry_handlers(max_wait: float = 10.0) -> list[AsyncRetryHandler]:
+    """What every Web API client of the adapter uses."""
+    return [AsyncConnectionErrorRetryHandler(), BoundedRateLimitRetry(max_wait=max_wait)]
+
+
+class SlackPlatform:
+    """Posts cards with chat.postMessage and records each message's `ts`."""
+
+    name = "slack"
+
+    def __init__(self, clients: TeamClients, *, remember: int = 2_000) -> None:
+        self.clients = clients
+        self.remember = remember
+        # nonce -> message already posted: if recording the post failed, the worker
+        # tries again and gets the same message back instead of a second copy.
+        self._posted: OrderedDict[str, MessageRef] = OrderedDict()
+
+    async def post(self, community_external_id: str, channel_id: str, card: Card, *,
+                   nonce: str) -> MessageRef:
+        done = self._posted.get(nonce)
+        if done is not None:
+            return done
+        client = self.clients.client_for(community_external_id)
+        ref = await self._post(client, channel_id, card)
+        self._record(nonce, ref)
+        if card.react_with:
+            await self._react(client, ref, card.react_with)
+        return ref
+
+    async def send_direct(self, community_external_id: str, user_id: str, card: Card, *,
+                          nonce: str) -> MessageRef | None:
+        # Posting to a user id lands in the app's Messages tab with them (chat:write only).
+        return await self.post(community_external_id, user_id, card, nonce=nonce)
+
+    async def _post(self, client: AsyncWebClient, channel: str, card: Card) -> MessageRef:
+        try:
+            response = await client.chat_postMessage(
+                channel=channel, text=fallback_text(card), blocks=card_blocks(card),
+                unfurl_links=False)
+        except SlackApiError as exc:
+            if _error(exc) != "invalid_blocks" or not card.image_url:
+                raise delivery_error(exc) from exc
+            # Slack could not fetch the image: post with a link to it instead.
+            log.info("image %s refused by Slack; posting it as a link", card.image_url)
+            try:
+                response = await client.chat_postMessage(
+                    channel=channel, text=fallback_text(card),
+                    blocks=card_blocks(card, with_image=False), unfurl_links=False)
+            except SlackApiError as again:
+                raise delivery_error(again) from again
+        return MessageRef(str(response["channel"]), str(response["ts"]))
+
+    async def _react(self, client: AsyncWebClient, ref: MessageRef, emoji: str) -> None:
+        # Best effort: the message is out and recorded; failing now would post it again.
+        try:
+            await client.reactions_add(channel=ref.channel_id, timestamp=ref.message_id,
+                                       name=reaction_name(emoji))
+        except SlackApiError as exc:
+            if _error(exc) != "already_reacted":
+                log.warning("could not add %s to %s: %s", emoji, ref, _error(exc))
+
+    def _record(self, nonce: str, ref: MessageRef) -> None:
+        self._posted[nonce] = ref
+        while len(self._posted) > self.remember:
+            self._posted.popitem(last=False)
+
+
+def reaction_name(emoji: str) -> str:
+    """A canonical emoji as Slack names it: 👍 -> "thumbsup", a custom one as it is."""
+    name = emoji_lib.demojize(emoji, language="alias").strip(":")
+    # demojize leaves text it doesn't know (custom emoji names) unchanged.
+    return name if name and ":" not in name else emoji.strip(":")
+
+
+def delivery_error(exc: SlackApiError) -> DeliveryError:
+    error = _error(exc)
+    status = getattr(exc.response, "status_code", 200)
+    if status == 429 or error == "ratelimited":
+        wait = _retry_after(getattr(exc.response, "headers", {}) or {})
+        return DeliveryError(f"Slack rate limit: retry after {wait:g}s", retry_after=wait)
+    hint = " (invite the bot to the channel with /invite @Laurels)" \
+        if error == "not_in_channel" else ""
+    return DeliveryError(f"Slack said {error}{hint}", permanent=error in _PERMANENT)
+
+
+def _error(exc: SlackApiError) -> str:
+    try:
+        return str(exc.response.get("error") or "unknown_error")
+    except AttributeError:
+        return "unknown_error"
+
+
+def _retry_after(headers: object) -> float:
+    """Retry-After in seconds from headers shaped as slack_sdk has them (str or [str])."""
+    items = headers.items() if hasattr(headers, "items") else []
+    for key, value in items:
+        if str(key).lower() == "retry-after":
+            raw = value[0] if isinstance(value, list | tuple) else value
+            try:
+                return max(0.0, float(raw))
+            except (TypeError, ValueError):
+                break
+    return 1.0
