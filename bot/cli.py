@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from pathlib import Path
 
-from config.settings import load_settings
+from config.settings import Settings, load_settings
 
 __all__ = ["main"]
 
@@ -27,9 +28,31 @@ def _parser() -> argparse.ArgumentParser:
     console.add_argument("--script", type=Path, help="run this script and print the transcript "
                          "('-' for standard input)")
     sub.add_parser("demo", help="a short scripted tour of what Laurels does")
+    discord = sub.add_parser("discord", help="Discord helpers")
+    discord_sub = discord.add_subparsers(dest="discord_command", required=True)
+    invite = discord_sub.add_parser("invite-url", help="print the URL that adds the bot to a "
+                                    "server, with the scopes and permissions it needs")
+    invite.add_argument("--client-id", help="the application id (default: "
+                        "LAURELS_DISCORD_CLIENT_ID, else asked of Discord with the token)")
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="create or migrate the schema to the latest version")
+    from bench.cli import add_arguments as bench_arguments
+
+    bench_arguments(sub.add_parser("bench", help="run the benchmarks (docs/performance.md); "
+                                   "--smoke for a quick check"))
+    outbox = sub.add_parser("outbox", help="announcements waiting or parked (failed for good)")
+    which = outbox.add_mutually_exclusive_group()
+    which.add_argument("--parked", action="store_const", dest="statuses", const=("parked",),
+                       help="only parked messages (the default)")
+    which.add_argument("--pending", action="store_const", dest="statuses", const=("pending",),
+                       help="only messages waiting to be posted or retried")
+    which.add_argument("--all", action="store_const", dest="statuses",
+                       const=("parked", "pending"), help="parked and pending messages")
+    outbox.add_argument("--limit", type=int, default=50, help="show at most this many")
+    outbox_sub = outbox.add_subparsers(dest="outbox_command")
+    retry = outbox_sub.add_parser("retry", help="queue a parked message again")
+    retry.add_argument("id", type=int, help="the message's ID from the listing")
     return parser
 
 
@@ -39,12 +62,20 @@ def main(argv: list[str] | None = None) -> int:
     settings = load_settings(**overrides)
     logging.basicConfig(level=settings.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.command == "bench":
+        from bench.cli import run_from_args
+
+        return run_from_args(args)
+    if args.command == "discord":
+        return asyncio.run(_discord_invite(settings, args.client_id))
     if args.command == "db":
         from storage.migrate import upgrade
 
         upgrade(settings.database_url)
         print(f"Database is at the latest schema: {_safe_url(settings.database_url)}")
         return 0
+    if args.command == "outbox":
+        return asyncio.run(_outbox(settings.database_url, args))
     if args.command == "demo":
         from bot.console.demo import run_demo
 
@@ -66,6 +97,63 @@ def main(argv: list[str] | None = None) -> int:
                          slack_http=getattr(args, "slack_http", False),
                          port=getattr(args, "port", 3000))
     return asyncio.run(run(settings, options))
+
+
+async def _outbox(url: str, args: argparse.Namespace) -> int:
+    """List parked/pending announcements with their errors, or retry one."""
+    from engine.errors import LaurelsError
+    from engine.service import Engine
+    from storage.db import Database
+
+    db = Database(url)
+    try:
+        engine = Engine(db)
+        if args.outbox_command == "retry":
+            try:
+                info = await engine.retry_delivery(args.id)
+            except LaurelsError as exc:
+                print(exc.message, file=sys.stderr)
+                return 1
+            print(f"Message {info.id} ({info.kind} for {info.community}) is queued again; "
+                  "a running bot posts it within seconds.")
+            return 0
+        statuses = args.statuses or ("parked",)
+        rows = await engine.outbox_rows(statuses, limit=max(1, args.limit))
+        if not rows:
+            print(f"No {' or '.join(statuses)} messages.")
+            return 0
+        print(f"{'ID':>6}  {'STATUS':7}  {'TRIES':>5}  {'COMMUNITY':22}  {'KIND':13}  "
+              f"{'CHANNEL':12}  CREATED (UTC)     TITLE / ERROR")
+        for r in rows:
+            print(f"{r.id:>6}  {r.status:7}  {r.attempts:>5}  {r.community[:22]:22}  "
+                  f"{r.kind[:13]:13}  {(r.channel_id or '-')[:12]:12}  "
+                  f"{r.created_at:%Y-%m-%d %H:%M}  {r.title}")
+            if r.last_error:
+                print(f"{'':>8}error: {r.last_error[:300]}")
+        if "parked" in statuses:
+            print("Fix the cause (channel, permissions), then: laurels outbox retry ID")
+        return 0
+    finally:
+        await db.dispose()
+
+
+async def _discord_invite(settings: Settings, client_id: str | None) -> int:
+    """Print the bot's invite URL; the application id comes from the option, the
+    environment, or Discord itself (with the token)."""
+    from bot.discord.app import DiscordConfigError
+    from bot.discord.invite import application_id, invite_url
+
+    wanted = client_id or os.environ.get("LAURELS_DISCORD_CLIENT_ID", "").strip() or None
+    try:
+        if wanted is None:
+            wanted = str(await application_id(settings))
+        if not wanted.isdigit():
+            raise DiscordConfigError(f"'{wanted}' is not an application id (digits only).")
+    except DiscordConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print(invite_url(wanted))
+    return 0
 
 
 def _safe_url(url: str) -> str:

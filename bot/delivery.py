@@ -1,4 +1,12 @@
-"""The delivery worker: hands outbox rows to their platform, records what was posted."""
+"""The delivery worker: hands outbox rows to their platform, records what was posted.
+
+Posting and recording are two steps no transaction can join: a process that dies between
+them leaves the row pending, and it is posted again once its lease lapses. The nonce
+(`laurels-{outbox id}`) is the same on every attempt, so a platform that honours nonces
+(Discord's `enforce_nonce`) returns the first message instead of posting a second one,
+and anywhere else the repeat is recognisable. Once recorded, a row is never posted
+again: a row marked sent is never claimed.
+"""
 
 from __future__ import annotations
 
@@ -12,9 +20,15 @@ from engine.outbox import Delivery
 from engine.refs import CommunityRef
 from engine.service import Engine
 
-__all__ = ["DeliveryWorker"]
+__all__ = ["DeliveryWorker", "nonce_for"]
 
 log = logging.getLogger(__name__)
+
+
+def nonce_for(outbox_id: int) -> str:
+    """The idempotency nonce of an outbox row: the same on every attempt (Discord allows
+    25 characters)."""
+    return f"laurels-{outbox_id}"
 
 
 class DeliveryWorker:
@@ -34,7 +48,8 @@ class DeliveryWorker:
 
     async def run_once(self, limit: int = 20) -> int:
         """Deliver what is due now; returns how many rows were handled."""
-        batch = await self.engine.claim_deliveries(limit=limit)
+        # Only rows this process can post: another process may serve other platforms.
+        batch = await self.engine.claim_deliveries(limit=limit, platforms=list(self.platforms))
         for delivery in batch:
             await self._deliver(delivery)
         return len(batch)
@@ -65,7 +80,7 @@ class DeliveryWorker:
             await self.engine.delivery_failed(d.id, f"no {community.platform} adapter here",
                                               retry_after=30)
             return
-        nonce = f"laurels-{d.id}"
+        nonce = nonce_for(d.id)
         try:
             if d.member_external_id is not None:
                 ref = await platform.send_direct(community.external_id, d.member_external_id,

@@ -1,4 +1,4 @@
-"""/settings: channels, time zone, moderators and point rules."""
+"""/settings: channels, time zone, moderators, point rules, reminders, digest, recurring."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from commands.parsing import OptionSpec as O
 from commands.parsing import OptionType as T
 from commands.spec import Command, Context, Reply
 from engine.messages import Card, Field
+from engine.schedule import ScheduleSettings
 
 __all__ = ["COMMANDS"]
 
@@ -37,13 +38,62 @@ async def points(ctx: Context) -> Reply:
 
 async def show(ctx: Context) -> Reply:
     c = await ctx.engine.community(ctx.member.community)
+    sched = await ctx.engine.schedule_settings(ctx.member.community)
+    parked = await ctx.engine.delivery_problems(ctx.member.community)
     fields = [Field("Announcements", c.announce_channel or "not set"),
               Field("Entries", c.entries_channel or c.announce_channel or "not set"),
               Field("Time zone", c.timezone),
               Field("Moderator role", c.moderator_role or "administrators only"),
               Field("Point rules", ", ".join(f"{k}={v}" for k, v in sorted(c.points.items())),
-                    inline=False)]
+                    inline=False),
+              *_schedule_fields(sched)]
+    if parked.count:
+        # Announcements that failed for good: moderators see why (a deleted channel, a
+        # missing permission) and can fix it; `laurels outbox retry ID` sends again.
+        fields.append(Field("Undelivered announcements",
+                            f"{parked.count} parked; latest (#{parked.latest_id}): "
+                            f"{(parked.latest_error or 'unknown error')[:200]}", inline=False))
+    else:
+        fields.append(Field("Undelivered announcements", "none"))
     return Reply(Card(title="Settings", fields=tuple(fields)), ephemeral=True)
+
+
+def _schedule_fields(s: ScheduleSettings) -> list[Field]:
+    return [
+        Field("Reminders", (", ".join(s.reminders) + " before deadlines") if s.reminders
+              else "off"),
+        Field("Weekly digest", s.digest or "off"),
+        Field("Recurring", ", ".join(s.recurring) or "none (templates: "
+              + ", ".join(k for k, _ in s.templates) + ")", inline=False),
+    ]
+
+
+async def reminders(ctx: Context) -> Reply:
+    s = await ctx.engine.set_reminders(ctx.member, str(ctx.args["when"]))
+    if not s.reminders:
+        return Reply.text("Deadline reminders are off.", ephemeral=True)
+    return Reply.text(f"Reminders go out {', '.join(s.reminders)} before each deadline.",
+                      ephemeral=True)
+
+
+async def digest(ctx: Context) -> Reply:
+    # "monday 09:00" typed unquoted arrives as two values; quoted, as one.
+    spec = " ".join(str(v) for v in (ctx.args["day"], ctx.args.get("time")) if v is not None)
+    s = await ctx.engine.set_digest(ctx.member, spec)
+    if not s.digest:
+        return Reply.text("The weekly digest is off.", ephemeral=True)
+    return Reply.text(f"The weekly digest goes out every {s.digest} ({ctx.tz.key}).",
+                      ephemeral=True)
+
+
+async def recurring(ctx: Context) -> Reply:
+    template, on = str(ctx.args["template"]), ctx.args["state"] == "on"
+    s = await ctx.engine.set_recurring(ctx.member, template, on)
+    what = dict(s.templates).get(template.strip().lower(), template)
+    if on:
+        return Reply.text(f"Recurring challenge on: {what}. The next one is created and "
+                          "announced on its own.", ephemeral=True)
+    return Reply.text(f"Recurring challenge off: {what}.", ephemeral=True)
 
 
 RULES = ("entry_submitted", "early_entry", "early_entry_hours", "vote_cast",
@@ -66,4 +116,17 @@ COMMANDS: tuple[Command, ...] = (
     Command("points", "Change a point rule", points, group="settings", moderator=True, options=(
         O("rule", T.CHOICE, "Which rule", choices=RULES),
         O("value", T.INTEGER, "Points", min_value=0, max_value=100_000))),
+    Command("reminders", "Reminders before each deadline", reminders, group="settings",
+            moderator=True, options=(
+                O("when", T.STRING, "Spans before the deadline, e.g. 24h,1h, or off",
+                  max_length=60),)),
+    Command("digest", "When the weekly digest goes out", digest, group="settings",
+            moderator=True, options=(
+                O("day", T.STRING, "Weekday (community time), or off", max_length=30),
+                O("time", T.STRING, "Time of day, e.g. 09:00", required=False,
+                  max_length=10))),
+    Command("recurring", "Turn a recurring challenge template on or off", recurring,
+            group="settings", moderator=True, options=(
+                O("template", T.STRING, "Template key, e.g. weekly-sketch", max_length=60),
+                O("state", T.CHOICE, "on or off", choices=("on", "off")))),
 )

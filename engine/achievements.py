@@ -13,7 +13,8 @@ from engine.context import Tx
 from engine.errors import InvalidInput
 from engine.ledger import Posting, balance, post
 from engine.messages import Card, Field
-from storage.dialect import insert_for
+from engine.topten import announce_entries
+from storage.fastsql import upsert_add
 from storage.tables import Achievement, Badge, Member, MemberStat, Streak
 
 __all__ = [
@@ -131,21 +132,30 @@ def _fmt(x: float) -> str:
 
 async def bump_stat(tx: Tx, member_id: int, stat: str, amount: float = 1.0) -> None:
     """Add to a member's counter and unlock whatever it completes."""
-    stmt = insert_for(tx.session, MemberStat).values(
-        community_id=tx.community_id, member_id=member_id, stat=stat, value=amount
-    )
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["community_id", "member_id", "stat"],
-        set_={"value": MemberStat.value + amount},
-    )
-    await tx.session.execute(stmt)
-    if amount > 0:
-        await check(tx, member_id, [stat])
+    await bump_stats(tx, [(member_id, stat, amount)])
+
+
+async def bump_stats(tx: Tx, changes: Sequence[tuple[int, str, float]]) -> None:
+    """Add to several counters in one statement, then unlock what each rise completes,
+    in the order given."""
+    totals: dict[tuple[int, str], float] = {}
+    for member_id, stat, amount in changes:
+        totals[(member_id, stat)] = totals.get((member_id, stat), 0.0) + amount
+    if not totals:
+        return
+    rows = await upsert_add(tx.session, "member_stats", ("community_id", "member_id", "stat"),
+                            "value", [(tx.community_id, m, s, amount)
+                                      for (m, s), amount in totals.items()])
+    now = {(int(m), s): float(v) for _, m, s, v in rows}
+    for (member_id, stat), amount in totals.items():
+        if amount > 0:
+            await check(tx, member_id, [stat], known={stat: now[(member_id, stat)]})
 
 
 async def source_value(tx: Tx, member_id: int, source: str) -> float:
     if source == "points":
-        return float(await balance(tx, member_id))
+        known = tx.balances.get(member_id)
+        return float(known if known is not None else await balance(tx, member_id))
     if source == "streak":
         longest = await tx.session.scalar(
             select(Streak.longest).where(
@@ -163,21 +173,24 @@ async def source_value(tx: Tx, member_id: int, source: str) -> float:
     return float(value or 0)
 
 
-async def check(tx: Tx, member_id: int, sources: Sequence[str]) -> list[AchievementDef]:
+async def check(tx: Tx, member_id: int, sources: Sequence[str],
+                known: dict[str, float] | None = None) -> list[AchievementDef]:
     """Unlock every achievement reading `sources` whose criterion the member now meets.
 
     Rewards move points, which can complete point thresholds and dependants in turn;
-    the loop runs until nothing more unlocks.
+    the loop runs until nothing more unlocks. `known`: values the caller just read.
     """
     unlocked: list[AchievementDef] = []
     pending = list(dict.fromkeys(sources))
     values: dict[str, float] = {}
+    fresh = dict(known or {})
     while pending:
         source = pending.pop(0)
         values.pop(source, None)
         for d in tx.catalog.by_source.get(source, ()):
             if d.source not in values:
-                values[d.source] = await source_value(tx, member_id, d.source)
+                values[d.source] = (fresh.pop(d.source) if d.source in fresh
+                                    else await source_value(tx, member_id, d.source))
             if await _try_unlock(tx, member_id, d, values[d.source]):
                 unlocked.append(d)
                 if d.points and "points" not in pending:
@@ -192,12 +205,15 @@ async def settle(tx: Tx) -> None:
     """Unlock point thresholds for every member whose balance rose in this transaction.
 
     Called once the operation's own work is done, still inside its transaction, so a
-    threshold crossed by any posting (a vote received, a placement) unlocks with it.
+    threshold crossed by any posting (a vote received, a placement) unlocks with it, and
+    a member who rose into the all-time top 10 is announced with it.
     """
     while tx.points_raised:
         member_id = min(tx.points_raised)
         tx.points_raised.discard(member_id)
         await check(tx, member_id, ["points"])
+    # Last: a threshold's reward may have lifted the member further.
+    await announce_entries(tx)
 
 
 async def _try_unlock(tx: Tx, member_id: int, d: AchievementDef, value: float) -> bool:

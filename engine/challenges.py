@@ -105,6 +105,8 @@ def validate(draft: ChallengeDraft, now: datetime) -> ChallengeDraft:
     emoji = canonical_emoji(draft.vote_emoji)
     if not emoji:
         raise InvalidInput("The vote emoji can't be empty.")
+    if draft.channel_id is not None and len(draft.channel_id) > 64:
+        raise InvalidInput("That is not a channel id I can use (64 characters at most).")
     if len(emoji) > MAX_EMOJI:
         raise InvalidInput(f"The vote emoji is not an emoji I know: '{draft.vote_emoji[:20]}…'.")
     fields["vote_emoji"] = emoji
@@ -118,7 +120,8 @@ def validate(draft: ChallengeDraft, now: datetime) -> ChallengeDraft:
 def _check_submission_deadlines(draft: ChallengeDraft, starts: datetime, now: datetime) -> None:
     close, vote_close = draft.submissions_close_at, draft.voting_close_at
     if close is None or vote_close is None:
-        raise InvalidInput("A submission challenge needs a submission deadline and a voting deadline.")
+        raise InvalidInput(
+            "A submission challenge needs a submission deadline and a voting deadline.")
     if close <= now:
         raise InvalidInput("The submission deadline must be in the future.")
     if close <= starts:
@@ -208,8 +211,14 @@ async def create(tx: Tx, draft: ChallengeDraft, created_by: int | None) -> Chall
     return challenge
 
 
-async def find(tx: Tx, ref: str, *, for_update: bool = False) -> Challenge:
-    """A challenge by slug, `#id`, or a unique name prefix, within the community."""
+async def find(tx: Tx, ref: str, *, for_update: bool = False, for_share: bool = False
+               ) -> Challenge:
+    """A challenge by slug, `#id`, or a unique name prefix, within the community.
+
+    `for_share` holds the row against phase changes until the commit (PostgreSQL): what
+    joins or submits to a challenge must not commit after it closed or was cancelled.
+    """
+    lock = "update" if for_update else "share" if for_share else None
     ref = (ref or "").strip()
     if not ref:
         raise InvalidInput("Which challenge? Give its name or number.")
@@ -219,13 +228,13 @@ async def find(tx: Tx, ref: str, *, for_update: bool = False) -> Challenge:
     else:
         slug = slugify(ref)
         exact = query.where(Challenge.slug == slug)
-        found = await tx.session.scalar(_lock(exact, for_update))
+        found = await tx.session.scalar(_lock(exact, lock))
         if found is not None:
             return found
         query = query.where(
             or_(Challenge.slug.like(f"{slug}%"), func.lower(Challenge.name) == ref.lower())
         ).order_by(Challenge.id.desc())
-    matches = (await tx.session.scalars(_lock(query.limit(2), for_update))).all()
+    matches = (await tx.session.scalars(_lock(query.limit(2), lock))).all()
     if not matches:
         raise NotFound(f"There is no challenge called '{ref}'. Try /challenge list.")
     if len(matches) > 1:
@@ -234,8 +243,12 @@ async def find(tx: Tx, ref: str, *, for_update: bool = False) -> Challenge:
     return matches[0]
 
 
-def _lock(query, for_update: bool):  # type: ignore[no-untyped-def]
-    return query.with_for_update() if for_update else query
+def _lock(query, lock: str | None):  # type: ignore[no-untyped-def]
+    if lock is None:
+        return query
+    # The row may be in the session already: take the locked version's values.
+    return query.with_for_update(read=lock == "share").execution_options(
+        populate_existing=True)
 
 
 async def transition(tx: Tx, challenge: Challenge, old: str, new: str) -> bool:
@@ -304,7 +317,8 @@ async def announce_phase(tx: Tx, challenge: Challenge) -> None:
                 Field("Voting until", format_local(c.voting_close_at, tz)),
                 Field("Entries per member", str(c.max_entries)),
             ]
-            how = f"Submit with `/challenge submit {c.slug} \"title\" link`, vote with {c.vote_emoji}."
+            how = (f"Submit with `/challenge submit {c.slug} \"title\" link`, "
+                   f"vote with {c.vote_emoji}.")
             buttons = (Button("Submit an entry", f"/challenge submit {c.slug}", "primary"),)
         else:
             title = f"🏁 Challenge started: {c.name}"
@@ -314,7 +328,8 @@ async def announce_phase(tx: Tx, challenge: Challenge) -> None:
                 Field("Goal", f"{goal} ({c.team_mode})"),
                 Field("Ends", format_local(c.ends_at, tz)),
             ]
-            how = f"Join with `/challenge join {c.slug}`, log with `/challenge log {c.slug} <amount>`."
+            how = (f"Join with `/challenge join {c.slug}`, "
+                   f"log with `/challenge log {c.slug} <amount>`.")
             buttons = (Button("Join", f"/challenge join {c.slug}", "primary"),)
         if c.prize:
             fields.append(Field("Prize", c.prize))
@@ -336,7 +351,8 @@ async def announce_phase(tx: Tx, challenge: Challenge) -> None:
         )
     elif c.phase == "cancelled":
         reason = f" Reason: {c.cancel_reason}" if c.cancel_reason else ""
-        card = Card(title=f"Challenge cancelled: {c.name}", text=f"This challenge was cancelled.{reason}",
+        card = Card(title=f"Challenge cancelled: {c.name}",
+                    text=f"This challenge was cancelled.{reason}",
                     color="grey")
     else:
         return

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -40,6 +40,14 @@ class Tx:
     schedule_changed: bool = False  # due events were written: the scheduler re-arms
     # Members whose balance rose: their point thresholds are checked before the commit.
     points_raised: set[int] = field(default_factory=set)
+    # All-time balances this transaction wrote (the ledger sets them; a rebuild clears them).
+    balances: dict[int, int] = field(default_factory=dict)
+    # Each member's all-time balance before this transaction first changed it (None: no
+    # standing yet): whoever rose into the top 10 is announced before the commit.
+    all_time_before: dict[int, int | None] = field(default_factory=dict)
+    # Rows already read in this transaction, by key: a batch of votes shares one memo
+    # across its votes and clears it when one of them is rolled back.
+    memo: dict[Any, Any] = field(default_factory=dict)
 
     @property
     def community_id(self) -> int:

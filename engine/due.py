@@ -1,4 +1,11 @@
-"""Running due events: claim, run each in its own transaction, mark it done there too."""
+"""Running due events: claim, run each in its own transaction, mark it done there too.
+
+A claim commits a lease before any event runs, so a process that dies mid-event leaves
+the event pending and leased: its transaction (phase change, tally, outbox rows, points)
+rolls back as a whole, and the event runs again once the lease lapses (at once on SQLite,
+where `recover` knows no other process can hold it). Handlers are idempotent, so an
+event that did commit but ran again changes nothing.
+"""
 
 from __future__ import annotations
 
@@ -6,20 +13,22 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from engine import schedule
+from engine import outbox, schedule
 from engine.clock import AdjustableClock
 from engine.context import Tx
 from engine.schedule import ClaimedEvent, Template
 from engine.service import Engine, advance_due_challenge
 from storage.tables import Challenge, Community, DueEvent
 
-__all__ = ["DueRunner"]
+__all__ = ["MAX_ATTEMPTS", "DueRunner"]
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 10
+MAX_BACKOFF_SECONDS = 600
+CATCH_UP_NOTICE_SECONDS = 60
 
 
 class DueRunner:
@@ -29,27 +38,45 @@ class DueRunner:
         self.engine = engine
         self.templates = templates if templates is not None else schedule.load_templates()
 
+    async def recover(self) -> int:
+        """At start-up on SQLite, release leases a crashed run left behind.
+
+        SQLite has one bot process, so a lease found at start belongs to a dead one;
+        waiting for it to lapse would only delay a deadline. On PostgreSQL another live
+        process may hold it, so leases are left to expire.
+        """
+        if not self.engine.db.is_sqlite:
+            return 0
+
+        async def unit(session: AsyncSession) -> int:
+            return (await schedule.release_leases(session)
+                    + await outbox.release_leases(session))
+
+        released = await self.engine.db.run(unit)
+        if released:
+            log.warning("released %d leases left by a previous run", released)
+        return released
+
     async def sweep(self) -> None:
         """Rebuild events for every live challenge and community (harmless if they exist)."""
         async with self.engine.db.session() as session:
             communities = (await session.execute(
-                select(Community.id, Community.platform, Community.external_id))).all()
+                select(Community.id, Community.platform, Community.external_id)
+                .order_by(Community.id))).all()
         for community_id, platform, external_id in communities:
             ref = self.engine.ref_for(community_id, platform, external_id)
-            await self.engine.write(ref, self._sync_all)
+            try:
+                await self.engine.write(ref, lambda tx: schedule.sync_all(tx, self.templates))
+            except Exception:
+                # One community's bad data (a hand-edited template) must not stop the rest.
+                log.exception("rebuilding the events of community %s failed", community_id)
 
-    async def _sync_all(self, tx: Tx) -> None:
-        live = (await tx.session.scalars(select(Challenge).where(
-            Challenge.community_id == tx.community_id,
-            Challenge.phase.in_(("scheduled", "open", "voting", "active"))))).all()
-        for c in live:
-            await schedule.sync_challenge(tx, c)
-        await schedule.sync_community(tx, self.templates)
-
-    async def run_due(self, limit: int = 50) -> int:
-        """Run every event due now; returns how many ran."""
+    async def run_due(self, limit: int = 50, max_batches: int = 100) -> int:
+        """Run every event due now, including those that running others made due (a
+        missed period close reschedules itself to the next missed boundary); returns how
+        many ran. `max_batches` bounds one call; the scheduler wakes again for the rest."""
         total = 0
-        while True:
+        for _ in range(max_batches):
             now = self.engine.clock.now()
 
             async def claim(session: AsyncSession, now: datetime = now) -> list[ClaimedEvent]:
@@ -60,8 +87,9 @@ class DueRunner:
             for event in batch:
                 await self._run(event)
             total += len(batch)
-            if len(batch) < limit:
-                return total
+            if not batch:
+                break
+        return total
 
     async def next_due_at(self) -> datetime | None:
         async with self.engine.db.session() as session:
@@ -98,20 +126,31 @@ class DueRunner:
             await self._failed(event, exc)
 
     async def _failed(self, event: ClaimedEvent, exc: Exception) -> None:
+        """Back off (the lease doubles as the retry time); give up after MAX_ATTEMPTS.
+
+        A challenge event that gives up stays `failed` with its error for an operator to
+        see; a periodic one is restarted at its next occurrence by the next sweep.
+        """
         async def unit(session: AsyncSession) -> None:
             row = await session.get(DueEvent, event.id)
-            if row is None or row.status != "pending":
-                return
+            if row is None or row.status != "pending" or row.due_at != event.due_at:
+                return  # moved or finished meanwhile: its new schedule stands
             row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
             if row.attempts >= MAX_ATTEMPTS:
                 row.status = "failed"
+                row.lease_until = None
             else:
                 row.lease_until = self.engine.clock.now() + timedelta(
-                    seconds=min(2 ** row.attempts, 600))
+                    seconds=min(2 ** row.attempts, MAX_BACKOFF_SECONDS))
 
         await self.engine.db.run(unit)
 
     async def _handle(self, tx: Tx, event: ClaimedEvent) -> None:
+        late = (tx.now - event.due_at).total_seconds()
+        # Catching up after downtime is worth an operator's notice; on time, it is not.
+        log.log(logging.INFO if late > CATCH_UP_NOTICE_SECONDS else logging.DEBUG,
+                "running %s %s (due %s, %.3fs late)", event.subject, event.kind,
+                event.due_at.isoformat(), late)
         if event.subject.startswith("challenge:"):
             await self._challenge_event(tx, event)
         else:
@@ -119,12 +158,18 @@ class DueRunner:
 
     async def _challenge_event(self, tx: Tx, event: ClaimedEvent) -> None:
         challenge_id = int(event.subject.split(":")[1])
+        # The challenge row is locked before its events are touched, in the same order as
+        # the sweep and moderator edits, so two processes never wait on each other in a
+        # circle (PostgreSQL; SQLite has one writer anyway).
         c = await tx.session.scalar(select(Challenge).where(
-            Challenge.id == challenge_id, Challenge.community_id == tx.community_id))
+            Challenge.id == challenge_id, Challenge.community_id == tx.community_id
+        ).with_for_update())
         if c is None:
             await schedule.finish(tx, event, "skipped")
             return
         if event.kind == "phase":
+            # Phase changes always run, however late: each step is conditional on the
+            # phase still being what was read, so a second run finds nothing to do.
             await schedule.finish(tx, event)
             await advance_due_challenge(tx, c.id)
             await schedule.sync_challenge(tx, c)
@@ -136,26 +181,25 @@ class DueRunner:
 
     async def _community_event(self, tx: Tx, event: ClaimedEvent) -> None:
         kind = event.kind
+        if schedule.next_occurrence(tx, kind, event.due_at, self.templates) is None:
+            # Turned off (or unknown) since it was written: drop it without running.
+            await schedule.reschedule_periodic(tx, event, self.templates)
+            return
+        missed = schedule.missed_occurrences(tx, kind, event.due_at, self.templates)
+        if kind in ("close:week", "close:month"):
+            # Every ended period's standings are announced once, however late, oldest
+            # first (the next one is due at once), up to the last few after long downtime.
+            when = missed[-schedule.MAX_MISSED_CLOSES:][0]
+            await schedule.close_period(tx, kind.split(":")[1], when)
+            await schedule.reschedule_periodic(tx, event, self.templates, after=when)
+            return
+        # A digest or recurring challenge missed several times runs once, for the latest.
+        when = missed[-1]
         if kind == "digest":
-            await schedule.digest(tx, event.due_at)
-            nxt = schedule.next_weekly(tx.now, tx, event.due_at.astimezone(tx.tz).weekday(),
-                                       event.due_at.astimezone(tx.tz).time())
-        elif kind in ("close:week", "close:month"):
-            period = kind.split(":")[1]
-            await schedule.close_period(tx, period, event.due_at)
-            nxt = schedule.next_period_end(tx.now, tx, period)
+            await schedule.digest(tx, when)
         elif kind.startswith("recurring:"):
-            template = schedule.community_templates(tx, self.templates).get(kind.split(":", 1)[1])
-            if template is None:
-                await schedule.finish(tx, event, "skipped")
-                return
-            c = await schedule.create_recurring(tx, template, event.due_at)
+            template = schedule.community_templates(tx, self.templates)[kind.split(":", 1)[1]]
+            c = await schedule.create_recurring(tx, template, when)
             if c is not None:
                 await schedule.sync_challenge(tx, c)
-            nxt = schedule.next_weekly(tx.now, tx, template.weekday, template.at,
-                                       template.weeks_between)
-        else:
-            await schedule.finish(tx, event, "skipped")
-            return
-        await tx.session.execute(update(DueEvent).where(DueEvent.id == event.id).values(
-            due_at=nxt, status="pending", attempts=0, lease_until=None, done_at=tx.now))
+        await schedule.reschedule_periodic(tx, event, self.templates)

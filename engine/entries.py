@@ -11,12 +11,12 @@ from engine.achievements import bump_stat
 from engine.challenges import _text, check_url
 from engine.context import Tx
 from engine.errors import Conflict, InvalidInput, NotFound, WrongPhase
-from engine.ledger import Posting, post, reverse
+from engine.ledger import Posting, post, reverse, reverse_rows
 from engine.members import lock_member
 from engine.messages import Card, Field
 from engine.streaks import record_activity
 from engine.timefmt import ago_or_in
-from storage.tables import Challenge, Entry, Member
+from storage.tables import Challenge, Entry, LedgerRow, Member, Vote
 
 __all__ = ["disqualify", "feature", "find_entry", "submit"]
 
@@ -144,6 +144,16 @@ async def disqualify(tx: Tx, entry: Entry, moderator: Member, reason: str) -> En
         raise WrongPhase("Results are already out; this entry can no longer be disqualified.")
     entry.disqualified_reason = reason
     await reverse(tx, f"entry:{entry.id}", reason_suffix="disqualified", awarded_by=moderator.id)
+    # The votes it received paid its author too; the voters keep what voting paid them.
+    vote_refs = [f"vote:{v}" for v in (await tx.session.scalars(
+        select(Vote.id).where(Vote.entry_id == entry.id))).all()]
+    received = (await tx.session.scalars(select(LedgerRow).where(
+        LedgerRow.community_id == tx.community_id,
+        LedgerRow.member_id == entry.member_id,
+        LedgerRow.reason == "vote_received",
+        LedgerRow.reference.in_(vote_refs),
+    ))).all() if vote_refs else []
+    await reverse_rows(tx, received, reason_suffix="disqualified", awarded_by=moderator.id)
     # A disqualified entry no longer counts toward entry achievements (as a recompute sees it).
     await bump_stat(tx, entry.member_id, "entries", -1)
     author = await tx.session.get(Member, entry.member_id)

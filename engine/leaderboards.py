@@ -12,7 +12,8 @@ from engine.context import Tx
 from engine.errors import InvalidInput
 from engine.periods import period_key, period_label
 from engine.ranking import RankIndex
-from storage.tables import Challenge, Entry, Member, Participant, Standing, Team
+from storage.fastsql import board_page, standing_points
+from storage.tables import Challenge, Entry, Member, Participant, Team
 
 __all__ = ["Board", "BoardRow", "Standings", "ViewerRank", "challenge_standings", "leaderboard",
            "viewer_rank"]
@@ -55,10 +56,7 @@ class Board:
 
 
 async def viewer_rank(tx: Tx, ranks: RankIndex, member_id: int, key: str) -> ViewerRank | None:
-    points = await tx.session.scalar(
-        select(Standing.points).where(Standing.community_id == tx.community_id,
-                                      Standing.period == key, Standing.member_id == member_id)
-    )
+    points = await standing_points(tx.session, tx.community_id, key, member_id)
     if points is None:
         return None
     above = await ranks.count_above(tx.session, tx.community_id, key, points)
@@ -88,12 +86,6 @@ async def leaderboard(
 
 async def _page_rows(tx: Tx, ranks: RankIndex, key: str, offset: int, limit: int
                      ) -> list[BoardRow]:
-    query = (
-        select(Standing.points, Member.external_id, Member.display_name)
-        .join(Member, Member.id == Standing.member_id)
-        .where(Standing.community_id == tx.community_id, Standing.period == key)
-        .order_by(Standing.points.desc(), Standing.member_id)
-    )
     if offset:
         # Deep pages: jump to the first score on the page through the index instead of
         # letting the database walk `offset` rows.
@@ -101,8 +93,10 @@ async def _page_rows(tx: Tx, ranks: RankIndex, key: str, offset: int, limit: int
         if first is None:
             return []
         above = await ranks.count_above(tx.session, tx.community_id, key, first)
-        query = query.where(Standing.points <= first).offset(offset - above)
-    result = (await tx.session.execute(query.limit(limit))).all()
+        result = await board_page(tx.session, tx.community_id, key, limit, offset - above,
+                                  first)
+    else:
+        result = await board_page(tx.session, tx.community_id, key, limit, 0)
     rank_of: dict[int, int] = {}
     rows = []
     for points, external_id, name in result:
@@ -147,8 +141,9 @@ async def challenge_standings(tx: Tx, c: Challenge, page: int = 1, page_size: in
         rank = rows[-1].rank if rows and rows[-1].points == score else i + 1
         rows.append(BoardRow(rank, name, score, ext, detail))
     pages = max(1, math.ceil(len(rows) / page_size))
+    page = min(page, pages)  # past the end: the last page, as reported
     start = (page - 1) * page_size
-    return Standings(c, rows[start:start + page_size], min(page, pages), pages, len(rows))
+    return Standings(c, rows[start:start + page_size], page, pages, len(rows))
 
 
 async def _progress_rows(tx: Tx, c: Challenge) -> list[tuple[float, str, str | None, str | None]]:

@@ -5,15 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, func, select
 
 from engine.context import RankChange, Tx
 from engine.periods import period_keys
-from storage.dialect import insert_for
+from storage.fastsql import existing_standings, insert_ledger_rows, upsert_add, used_keys
 from storage.tables import LedgerRow, Standing
 
-__all__ = ["Posting", "balance", "post", "rebuild_standings", "reverse"]
+__all__ = ["Posting", "balance", "post", "rebuild_standings", "reverse", "reverse_rows"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,34 +35,47 @@ async def post(tx: Tx, postings: Sequence[Posting]) -> list[LedgerRow]:
     """Append postings not seen before; returns the rows written (skipped keys omitted).
 
     Members are updated in id order so two concurrent transactions lock standings rows
-    in the same order and cannot deadlock.
+    in the same order and cannot deadlock. Four statements whatever the number of
+    postings: which keys were used, which standings exist, one upsert of every standing
+    touched, one insert of the rows.
     """
-    written: list[LedgerRow] = []
-    for p in sorted(postings, key=lambda p: (p.member_id, p.key)):
-        if p.delta == 0 or await _key_used(tx, p.key):
-            continue
-        period_at = p.period_at or tx.now
-        balance_after = await _bump(tx, p.member_id, period_keys(period_at, tx.tz), p.delta)
-        row = LedgerRow(
-            community_id=tx.community_id,
-            member_id=p.member_id,
-            delta=p.delta,
-            balance_after=balance_after,
-            reason=p.reason,
-            reference=p.reference,
-            note=p.note,
-            awarded_by=p.awarded_by,
-            idempotency_key=p.key,
-            period_at=period_at,
-            created_at=tx.now,
-        )
-        tx.session.add(row)
-        written.append(row)
+    fresh = await _fresh(tx, postings)
+    if not fresh:
+        return []
+    planned = [(p, p.period_at or tx.now) for p in fresh]
+    totals: dict[tuple[int, str], int] = {}
+    for p, period_at in planned:
+        for period in period_keys(period_at, tx.tz):
+            totals[(p.member_id, period)] = totals.get((p.member_id, period), 0) + p.delta
+    after = await _bump_all(tx, totals)
+    # Each row's balance follows from the all-time balance before this call.
+    running = {m: after[(m, "all")] - totals[(m, "all")] for m, _ in totals}
+    values: list[dict[str, Any]] = []
+    for p, period_at in planned:
+        running[p.member_id] += p.delta
+        values.append({
+            "community_id": tx.community_id, "member_id": p.member_id, "delta": p.delta,
+            "balance_after": running[p.member_id], "reason": p.reason,
+            "reference": p.reference, "note": p.note, "awarded_by": p.awarded_by,
+            "idempotency_key": p.key, "period_at": period_at, "created_at": tx.now,
+        })
         if p.delta > 0:
             tx.points_raised.add(p.member_id)
-    if written:
-        await tx.session.flush()
-    return written
+    tx.balances.update(running)
+    ids = await insert_ledger_rows(tx.session, values)
+    return [LedgerRow(id=ids[v["idempotency_key"]], **v) for v in values]
+
+
+async def _fresh(tx: Tx, postings: Sequence[Posting]) -> list[Posting]:
+    """Postings with a change and a key not used before (the first of repeated keys)."""
+    candidates: dict[str, Posting] = {}
+    for p in sorted(postings, key=lambda p: (p.member_id, p.key)):
+        if p.delta != 0 and p.key not in candidates:
+            candidates[p.key] = p
+    if not candidates:
+        return []
+    used = await used_keys(tx.session, tx.community_id, list(candidates))
+    return [p for key, p in candidates.items() if key not in used]
 
 
 async def reverse(tx: Tx, reference: str, *, reason_suffix: str = "reversed",
@@ -76,13 +90,19 @@ async def reverse(tx: Tx, reference: str, *, reason_suffix: str = "reversed",
             )
         )
     ).all()
+    return await reverse_rows(tx, rows, reason_suffix=reason_suffix, awarded_by=awarded_by)
+
+
+async def reverse_rows(tx: Tx, rows: Sequence[LedgerRow], *, reason_suffix: str,
+                       awarded_by: int | None = None) -> list[LedgerRow]:
+    """Compensate these rows with their negations; keys make a second run pay nothing."""
     postings = [
         Posting(
             member_id=r.member_id,
             delta=-r.delta,
             reason=r.reason,
             key=f"{r.idempotency_key}:{reason_suffix}",
-            reference=f"{reference}:{reason_suffix}",
+            reference=f"{r.reference}:{reason_suffix}",
             note=f"reversal of ledger #{r.id}",
             awarded_by=awarded_by,
             period_at=r.period_at,
@@ -118,6 +138,8 @@ async def rebuild_standings(tx: Tx) -> int:
     for member_id, period_at, delta in rows:
         for period in period_keys(period_at, tx.tz):
             totals[(member_id, period)] = totals.get((member_id, period), 0) + int(delta)
+    tx.balances.clear()
+    tx.all_time_before.clear()  # a rebuild announces nothing
     tx.session.add_all(
         Standing(community_id=tx.community_id, period=period, member_id=member_id, points=pts)
         for (member_id, period), pts in totals.items()
@@ -126,40 +148,21 @@ async def rebuild_standings(tx: Tx) -> int:
     return len(totals)
 
 
-async def _key_used(tx: Tx, key: str) -> bool:
-    found = await tx.session.scalar(
-        select(LedgerRow.id).where(
-            LedgerRow.community_id == tx.community_id, LedgerRow.idempotency_key == key
-        )
-    )
-    return found is not None
-
-
-async def _bump(tx: Tx, member_id: int, periods: Sequence[str], delta: int) -> int:
-    """Add `delta` to the member's standings for `periods`; returns the all-time balance."""
-    existing = set(
-        (
-            await tx.session.scalars(
-                select(Standing.period).where(
-                    Standing.community_id == tx.community_id,
-                    Standing.member_id == member_id,
-                    Standing.period.in_(periods),
-                )
-            )
-        ).all()
-    )
-    balance_after = 0
-    for period in periods:
-        stmt = insert_for(tx.session, Standing).values(
-            community_id=tx.community_id, period=period, member_id=member_id, points=delta
-        )
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["community_id", "period", "member_id"],
-            set_={"points": Standing.points + delta},
-        ).returning(Standing.points)
-        new = int((await tx.session.execute(stmt)).scalar_one())
-        old = new - delta if period in existing else None
-        tx.rank_changes.append(RankChange(tx.community_id, period, old, new))
-        if period == "all":
-            balance_after = new
-    return balance_after
+async def _bump_all(tx: Tx, totals: dict[tuple[int, str], int]) -> dict[tuple[int, str], int]:
+    """Add each (member, period) total to its standing in one upsert; returns new points."""
+    keys = sorted(totals)
+    members = sorted({m for m, _ in keys})
+    periods = sorted({p for _, p in keys})
+    existing = await existing_standings(tx.session, tx.community_id, members, periods)
+    rows = await upsert_add(tx.session, "standings", ("community_id", "period", "member_id"),
+                            "points", [(tx.community_id, period, member_id,
+                                        totals[(member_id, period)])
+                                       for member_id, period in keys])
+    after = {(int(m), p): int(points) for _, p, m, points in rows}
+    for key in keys:
+        new, delta = after[key], totals[key]
+        old = new - delta if key in existing else None
+        tx.rank_changes.append(RankChange(tx.community_id, key[1], old, new))
+        if key[1] == "all":
+            tx.all_time_before.setdefault(key[0], old)
+    return after

@@ -22,7 +22,7 @@ async def ensure_community(
     stmt = insert_ignore(session, Community, ["platform", "external_id"]).values(
         platform=ref.platform,
         external_id=ref.external_id,
-        name=ref.name or "",
+        name=(ref.name or "")[:200],
         timezone=timezone,
         announce_channel=announce_channel,
         entries_channel=entries_channel,
@@ -42,13 +42,14 @@ async def ensure_community(
 
 async def ensure_member(tx: Tx, ref: MemberRef) -> Member:
     """The member row for `ref`, created on first contact."""
-    member = await find_member(tx, ref.user_id)
+    key = ("member", tx.community_id, ref.user_id)
+    member = tx.memo.get(key) or await find_member(tx, ref.user_id)
     if member is None:
         await tx.session.execute(
             insert_ignore(tx.session, Member, ["community_id", "external_id"]).values(
                 community_id=tx.community_id,
                 external_id=ref.user_id,
-                display_name=ref.display_name or ref.user_id,
+                display_name=(ref.display_name or ref.user_id)[:200],
                 is_bot=ref.is_bot,
                 is_moderator=False,
                 showcase={},
@@ -57,10 +58,11 @@ async def ensure_member(tx: Tx, ref: MemberRef) -> Member:
         )
         member = await find_member(tx, ref.user_id)
         assert member is not None
-    elif ref.display_name and member.display_name != ref.display_name:
-        member.display_name = ref.display_name
+    elif ref.display_name and member.display_name != ref.display_name[:200]:
+        member.display_name = ref.display_name[:200]
     if ref.is_bot and not member.is_bot:
         member.is_bot = True
+    tx.memo[key] = member
     return member
 
 
@@ -78,6 +80,8 @@ async def lock_member(tx: Tx, member: Member) -> None:
     FOR NO KEY UPDATE on PostgreSQL: rows that merely reference the member (votes,
     ledger rows) are not blocked. SQLite has one writer and needs nothing.
     """
+    if tx.session.bind is not None and tx.session.bind.dialect.name == "sqlite":
+        return
     await tx.session.execute(
         select(Member.id).where(Member.id == member.id).with_for_update(key_share=True)
     )

@@ -85,7 +85,8 @@ async def _rank_entries(tx: Tx, c: Challenge) -> list[Ranked]:
         tied = (i > 0 and rows[i - 1].votes == votes) or (
             i + 1 < len(rows) and rows[i + 1].votes == votes
         )
-        note = f"tied on {votes} votes; earlier submission ranks higher" if tied else None
+        plural = "vote" if votes == 1 else "votes"
+        note = f"tied on {votes} {plural}; earlier submission ranks higher" if tied else None
         ranked.append(Ranked(i + 1, f"entry:{entry_id}", f"{title} by {name}", votes,
                              member_id, entry_id=entry_id, tiebreak=note))
     return ranked

@@ -8,18 +8,27 @@ Subjects and kinds:
 
 Every handler is idempotent (conditional phase updates, outbox dedupe keys), so an event
 that runs twice after a crash changes nothing the second time.
+
+Lateness policy, for events that fall due while the bot is down or busy:
+- phase changes (and so results and placement points) always run, however late;
+- a reminder later than `reminder_window` of its lead is skipped, not posted late;
+- a digest or recurring challenge missed several times runs once, for the latest time;
+- every ended week or month gets its standings once (the last `MAX_MISSED_CLOSES`).
 """
 
 from __future__ import annotations
 
+import functools
+import re
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from importlib import resources
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import case, delete, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from engine import challenges, outbox
@@ -28,25 +37,58 @@ from engine.errors import InvalidInput
 from engine.messages import Card, Field
 from engine.periods import period_key, period_label
 from engine.timefmt import ago_or_in, span
-from storage.dialect import insert_for
 from storage.tables import Badge, Challenge, DueEvent, Member, Standing, Streak
 
 __all__ = [
+    "DEFAULT_DIGEST",
     "DEFAULT_REMINDERS",
+    "LEASE",
+    "MAX_MISSED_CLOSES",
     "ClaimedEvent",
+    "ScheduleSettings",
     "Template",
+    "available_templates",
+    "challenge_events",
     "claim_due",
+    "close_period",
+    "community_templates",
+    "create_recurring",
+    "digest",
+    "finish",
     "load_templates",
+    "missed_occurrences",
     "next_due_at",
+    "next_occurrence",
+    "parse_digest",
+    "parse_reminders",
+    "release_leases",
+    "remind",
+    "reminder_span",
+    "reminder_window",
+    "reschedule_periodic",
+    "settings_of",
+    "sync_all",
     "sync_challenge",
+    "sync_challenges",
     "sync_community",
 ]
 
 DEFAULT_REMINDERS = ("24h", "1h")
-REMINDER_SPANS = {"24h": timedelta(hours=24), "1h": timedelta(hours=1),
-                  "3h": timedelta(hours=3), "48h": timedelta(hours=48)}
+DEFAULT_DIGEST = "monday 09:00"
+MIN_REMINDER = timedelta(minutes=5)
+MAX_REMINDER = timedelta(days=14)
+MAX_REMINDERS = 4
 LEASE = timedelta(minutes=5)
+RECURRING_GRACE = timedelta(hours=1)
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+OFF_WORDS = frozenset({"off", "none", "no", "never", "disable", "disabled"})
+LIVE_PHASES = ("scheduled", "open", "voting", "active")
+# How far back a late community event looks for the occurrences it missed (a decade of
+# weeks; only bad data gets near it).
+_MAX_CATCH_UP_STEPS = 600
+# Ended periods announced after downtime, at most: each ended week or month is announced
+# once, however late, but months of downtime do not turn into a flood.
+MAX_MISSED_CLOSES = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,61 +101,196 @@ class ClaimedEvent:
 
 
 def reminder_window(offset: timedelta) -> timedelta:
-    """How late a reminder may still be posted: a tenth of its lead, at least 5 minutes."""
+    """How late a reminder may still be posted: a tenth of its lead, at least 5 minutes.
+
+    A "1 hour left" that arrives 40 minutes late misleads more than it helps, so stale
+    reminders are skipped rather than posted late.
+    """
     return max(offset / 10, timedelta(minutes=5))
 
 
-async def _upsert(tx: Tx, subject: str, kind: str, due_at: datetime) -> None:
-    stmt = insert_for(tx.session, DueEvent).values(
-        community_id=tx.community_id, subject=subject, kind=kind, due_at=due_at,
-        status="pending", attempts=0)
+_SPAN = re.compile(r"(\d{1,5})\s*(m|mins?|minutes?|h|hrs?|hours?|d|days?)")
+
+
+def reminder_span(key: str) -> timedelta | None:
+    """The lead of a stored reminder key ("24h", "90m", "2d"), None if it is not one."""
+    m = _SPAN.fullmatch(key.strip().lower())
+    if m is None:
+        return None
+    n, unit = int(m.group(1)), m.group(2)[0]
+    return {"m": timedelta(minutes=n), "h": timedelta(hours=n), "d": timedelta(days=n)}[unit]
+
+
+def reminder_key(lead: timedelta) -> str:
+    """The canonical key of a lead: whole hours as "24h", anything else in minutes."""
+    minutes = int(lead.total_seconds() // 60)
+    return f"{minutes // 60}h" if minutes % 60 == 0 else f"{minutes}m"
+
+
+def parse_reminders(spec: str) -> list[str]:
+    """ "24h,1h" -> ["24h", "1h"]; "off" -> []. Raises InvalidInput with what to type."""
+    text = (spec or "").strip().lower()
+    if text in OFF_WORDS:
+        return []
+    parts = [p for p in re.split(r"[,;\s]+(?=\d)|[,;]\s*", text) if p.strip()]
+    if not parts:
+        raise InvalidInput("Give reminder times before each deadline, like 24h,1h, or off.")
+    leads: set[timedelta] = set()
+    for part in parts:
+        lead = reminder_span(part)
+        if lead is None:
+            raise InvalidInput(f"'{part[:20]}' is not a reminder time; use spans like 24h, "
+                               "90m or 2d, separated by commas, or off.")
+        if not MIN_REMINDER <= lead <= MAX_REMINDER:
+            raise InvalidInput("Reminders can be between 5 minutes and 14 days before a "
+                               "deadline.")
+        leads.add(lead)
+    if len(leads) > MAX_REMINDERS:
+        raise InvalidInput(f"At most {MAX_REMINDERS} reminders per deadline.")
+    return [reminder_key(lead) for lead in sorted(leads, reverse=True)]
+
+
+def parse_weekly(spec: str) -> tuple[int, time]:
+    """ "monday 09:00", "mon 9", "Friday 17:30" -> (weekday, time)."""
+    words = (spec or "").strip().lower().split()
+    if not words or len(words) > 2:
+        raise InvalidInput("Give a weekday and a time, like monday 09:00, or off.")
+    day = words[0]
+    matches = [i for i, name in enumerate(WEEKDAYS) if len(day) >= 3 and name.startswith(day)]
+    if len(matches) != 1:
+        raise InvalidInput(f"'{day[:20]}' is not a weekday; use monday ... sunday.")
+    hour, _, minute = (words[1] if len(words) > 1 else "09:00").partition(":")
+    if not (hour.isdigit() and (minute.isdigit() or minute == "")
+            and int(hour) < 24 and int(minute or 0) < 60 and len(minute) in (0, 2)):
+        raise InvalidInput(f"'{words[1][:20]}' is not a time of day; use 24-hour HH:MM.")
+    return matches[0], time(int(hour), int(minute or 0))
+
+
+def parse_digest(spec: str) -> str:
+    """The canonical digest setting: "monday 09:00", or "" for off."""
+    if (spec or "").strip().lower() in OFF_WORDS:
+        return ""
+    weekday, at = parse_weekly(spec)
+    return f"{WEEKDAYS[weekday]} {at:%H:%M}"
+
+
+def describe_weekly(weekday: int, at: time) -> str:
+    return f"{WEEKDAYS[weekday].title()} {at:%H:%M}"
+
+
+@functools.cache
+def _upsert_statement(dialect: str) -> Any:
+    """INSERT ... ON CONFLICT (subject, kind) DO UPDATE, built once per dialect so its
+    compiled form is cached (rows come as parameters, several per execution)."""
+    stmt = (postgresql.insert(DueEvent) if dialect == "postgresql"
+            else sqlite.insert(DueEvent))
     # A moved deadline makes the event pending again; the same deadline keeps its status,
     # so rebuilding the events is harmless and a sent reminder is not sent twice.
     moved = DueEvent.due_at != stmt.excluded.due_at
-    stmt = stmt.on_conflict_do_update(
+    return stmt.on_conflict_do_update(
         index_elements=["subject", "kind"],
         set_={"due_at": stmt.excluded.due_at,
               "status": func.coalesce(_case(moved, "pending", DueEvent.status), "pending"),
               "attempts": _case(moved, 0, DueEvent.attempts),
               "lease_until": None},
     )
-    await tx.session.execute(stmt)
+
+
+async def _upsert_many(tx: Tx, subject_kind_due: Sequence[tuple[str, str, datetime]]) -> None:
+    if not subject_kind_due:
+        return
+    bind = tx.session.bind
+    stmt = _upsert_statement(bind.dialect.name if bind is not None else "sqlite")
+    await tx.session.execute(stmt, [
+        {"community_id": tx.community_id, "subject": subject, "kind": kind, "due_at": due,
+         "status": "pending", "attempts": 0}
+        for subject, kind, due in subject_kind_due])
     tx.schedule_changed = True
 
 
-def _case(cond: Any, then: Any, other: Any) -> Any:
-    from sqlalchemy import case
+async def _upsert(tx: Tx, subject: str, kind: str, due_at: datetime) -> None:
+    await _upsert_many(tx, [(subject, kind, due_at)])
 
+
+def _case(cond: Any, then: Any, other: Any) -> Any:
     return case((cond, then), else_=other)
 
 
-def _reminders(tx: Tx) -> Sequence[str]:
+def _reminders(tx: Tx) -> dict[str, timedelta]:
     value = tx.community.settings.get("reminders", list(DEFAULT_REMINDERS))
-    return [r for r in value if r in REMINDER_SPANS]
+    leads = {str(r): reminder_span(str(r)) for r in value or ()}
+    return {k: lead for k, lead in leads.items() if lead is not None}
+
+
+def challenge_events(tx: Tx, c: Challenge) -> dict[str, datetime]:
+    """The events challenge `c` waits for now, by kind, with their due times."""
+    wanted: dict[str, datetime] = {}
+    nxt = challenges.next_deadline(c) if c.phase != "draft" else None
+    if nxt is not None:
+        wanted["phase"] = nxt[1]
+    # A reminder is only wanted while its phase is running: "1 day to submit" before the
+    # challenge has even opened would just repeat the opening announcement.
+    reminders = _reminders(tx)
+    phases: list[tuple[str, tuple[str, ...], datetime | None, datetime | None]] = [
+        ("submissions", ("scheduled", "open"), c.starts_at, c.submissions_close_at),
+        ("voting", ("scheduled", "open", "voting"), c.submissions_close_at, c.voting_close_at),
+        ("end", ("scheduled", "active"), c.starts_at, c.ends_at),
+    ]
+    for name, while_in, opens, deadline in phases:
+        if c.phase not in while_in or deadline is None:
+            continue
+        for r, lead in reminders.items():
+            due = deadline - lead
+            if opens is None or due > opens:
+                wanted[f"remind:{name}:{r}"] = due
+    return wanted
+
+
+@dataclass(frozen=True, slots=True)
+class _Existing:
+    id: int
+    due_at: datetime
+    status: str
+
+
+async def _existing(tx: Tx, subjects: Sequence[str]) -> dict[str, dict[str, _Existing]]:
+    """Current events of `subjects`, read as plain rows (no ORM objects to go stale)."""
+    found: dict[str, dict[str, _Existing]] = {s: {} for s in subjects}
+    for i in range(0, len(subjects), 500):
+        rows = (await tx.session.execute(
+            select(DueEvent.id, DueEvent.subject, DueEvent.kind, DueEvent.due_at,
+                   DueEvent.status).where(DueEvent.subject.in_(subjects[i:i + 500])))).all()
+        for row_id, subject, kind, due_at, status in rows:
+            found[subject][kind] = _Existing(row_id, due_at, status)
+    return found
+
+
+async def sync_challenges(tx: Tx, cs: Sequence[Challenge]) -> None:
+    """Write the events these challenges wait for; drop those they no longer need.
+
+    Only differences are written: the periodic sweep reads every live challenge's events
+    and, when nothing moved, writes nothing.
+    """
+    subjects = [f"challenge:{c.id}" for c in cs]
+    existing = await _existing(tx, subjects)
+    writes: list[tuple[str, str, datetime]] = []
+    stale: list[int] = []
+    for subject, c in zip(subjects, cs, strict=True):
+        wanted = challenge_events(tx, c)
+        have = existing[subject]
+        writes += [(subject, kind, due) for kind, due in wanted.items()
+                   if kind not in have or have[kind].due_at != due]
+        stale += [e.id for kind, e in have.items() if kind not in wanted
+                  and e.status == "pending"]
+    await _upsert_many(tx, writes)
+    if stale:
+        await tx.session.execute(delete(DueEvent).where(DueEvent.id.in_(stale),
+                                                        DueEvent.status == "pending"))
 
 
 async def sync_challenge(tx: Tx, c: Challenge) -> None:
     """Write the events this challenge waits for; drop those it no longer needs."""
-    subject = f"challenge:{c.id}"
-    wanted: dict[str, datetime] = {}
-    deadline = challenges.next_deadline(c) if c.phase != "draft" else None
-    if deadline is not None:
-        wanted["phase"] = deadline[1]
-    if c.phase in ("scheduled", "open") and c.submissions_close_at is not None:
-        for r in _reminders(tx):
-            wanted[f"remind:submissions:{r}"] = c.submissions_close_at - REMINDER_SPANS[r]
-    if c.phase in ("scheduled", "open", "voting") and c.voting_close_at is not None:
-        for r in _reminders(tx):
-            wanted[f"remind:voting:{r}"] = c.voting_close_at - REMINDER_SPANS[r]
-    if c.phase in ("scheduled", "active") and c.ends_at is not None:
-        for r in _reminders(tx):
-            wanted[f"remind:end:{r}"] = c.ends_at - REMINDER_SPANS[r]
-    for kind, due in wanted.items():
-        await _upsert(tx, subject, kind, due)
-    stale = delete(DueEvent).where(DueEvent.subject == subject, DueEvent.status == "pending")
-    if wanted:
-        stale = stale.where(DueEvent.kind.not_in(list(wanted)))
-    await tx.session.execute(stale)
+    await sync_challenges(tx, [c])
 
 
 # -- community events: digest, period closes, recurring challenges ------------------------
@@ -176,52 +353,170 @@ class Template:
         )
 
 
-def load_templates() -> dict[str, Template]:
+@functools.cache
+def _shipped_templates() -> tuple[Template, ...]:
     text = resources.files("config").joinpath("defaults", "templates.toml").read_text("utf-8")
-    return {t.key: t for t in (Template.from_data(r) for r in tomllib.loads(text)["template"])}
+    return tuple(Template.from_data(r) for r in tomllib.loads(text)["template"])
+
+
+def load_templates() -> dict[str, Template]:
+    """The shipped templates (config/defaults/templates.toml), read once per process."""
+    return {t.key: t for t in _shipped_templates()}
+
+
+def available_templates(tx: Tx, catalog: dict[str, Template]) -> dict[str, Template]:
+    """Every template this community could turn on: the shipped ones and its own."""
+    own = {str(r["key"]): Template.from_data(r) for r in tx.community.settings.get("templates", [])}
+    return {**catalog, **own}
 
 
 def community_templates(tx: Tx, catalog: dict[str, Template]) -> dict[str, Template]:
     """The templates this community has turned on (shipped ones and its own)."""
-    own = {r["key"]: Template.from_data(r) for r in tx.community.settings.get("templates", [])}
     enabled = tx.community.settings.get("recurring", [])
-    return {k: t for k, t in {**catalog, **own}.items() if k in enabled}
+    return {k: t for k, t in available_templates(tx, catalog).items() if k in enabled}
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleSettings:
+    """What a community has chosen for reminders, the digest and recurring challenges."""
+
+    reminders: tuple[str, ...]  # e.g. ("24h", "1h"); () = off
+    digest: str  # "Monday 09:00", "" = off
+    recurring: tuple[str, ...]  # enabled template keys
+    templates: tuple[tuple[str, str], ...]  # (key, "Weekly Sketch, every Monday 09:00")
+
+
+def settings_of(tx: Tx, catalog: dict[str, Template]) -> ScheduleSettings:
+    digest_spec = _digest_spec(tx)
+    available = available_templates(tx, catalog)
+    return ScheduleSettings(
+        reminders=tuple(_reminders(tx)),
+        digest=describe_weekly(*digest_spec) if digest_spec else "",
+        recurring=tuple(community_templates(tx, catalog)),
+        templates=tuple((k, f"{t.name}, every "
+                         + (f"{t.weeks_between} weeks, " if t.weeks_between > 1 else "")
+                         + describe_weekly(t.weekday, t.at))
+                        for k, t in sorted(available.items())))
+
+
+def _digest_spec(tx: Tx) -> tuple[int, time] | None:
+    value = str(tx.community.settings.get("digest", DEFAULT_DIGEST) or "")
+    if not value:
+        return None
+    try:
+        return parse_weekly(value)
+    except InvalidInput:
+        return parse_weekly(DEFAULT_DIGEST)  # a hand-edited bad value: keep the default
+
+
+def next_occurrence(tx: Tx, kind: str, after: datetime, catalog: dict[str, Template]
+                    ) -> datetime | None:
+    """When the community event `kind` next falls due strictly after `after`, following the
+    community's current settings; None when the community no longer wants it."""
+    if kind == "digest":
+        spec = _digest_spec(tx)
+        return next_weekly(after, tx, *spec) if spec else None
+    if kind in ("close:week", "close:month"):
+        return next_period_end(after, tx, kind.split(":")[1])
+    if kind.startswith("recurring:"):
+        t = community_templates(tx, catalog).get(kind.split(":", 1)[1])
+        return next_weekly(after, tx, t.weekday, t.at, t.weeks_between) if t else None
+    return None
+
+
+def missed_occurrences(tx: Tx, kind: str, due_at: datetime, catalog: dict[str, Template]
+                       ) -> list[datetime]:
+    """`due_at` and every later occurrence up to now, oldest first (just `due_at` when the
+    event runs on time)."""
+    found = [due_at]
+    for _ in range(_MAX_CATCH_UP_STEPS):
+        nxt = next_occurrence(tx, kind, found[-1], catalog)
+        if nxt is None or nxt > tx.now:
+            break
+        found.append(nxt)
+    return found
+
+
+def _wanted_kinds(tx: Tx, catalog: dict[str, Template]) -> list[str]:
+    kinds = ["close:week", "close:month"]
+    if _digest_spec(tx) is not None:
+        kinds.append("digest")
+    kinds += [f"recurring:{k}" for k in community_templates(tx, catalog)]
+    return kinds
 
 
 async def sync_community(tx: Tx, templates: dict[str, Template]) -> None:
-    """Make sure the community's periodic events exist (harmless when they already do)."""
+    """Make the community's periodic events match its settings (harmless when they do).
+
+    A missing event is added at its next occurrence. A pending event still on its
+    schedule is kept, even when overdue: a missed digest runs once on the next pass. One
+    that no longer fits (the digest moved, the time zone changed) moves to the next
+    occurrence; one that failed for good restarts there; one no longer wanted goes.
+    """
     subject = f"community:{tx.community_id}"
     existing = {e.kind: e for e in (await tx.session.scalars(
         select(DueEvent).where(DueEvent.subject == subject))).all()}
-    digest = tx.community.settings.get("digest", "monday 09:00")
-    wanted: dict[str, datetime] = {}
-    if digest:
-        day, _, clock = str(digest).partition(" ")
-        hour, _, minute = (clock or "09:00").partition(":")
-        wanted["digest"] = next_weekly(tx.now, tx, WEEKDAYS.index(day),
-                                       time(int(hour), int(minute or 0)))
-    wanted["close:week"] = next_period_end(tx.now, tx, "week")
-    wanted["close:month"] = next_period_end(tx.now, tx, "month")
-    for key, t in community_templates(tx, templates).items():
-        wanted[f"recurring:{key}"] = next_weekly(tx.now, tx, t.weekday, t.at)
-    for kind, due in wanted.items():
-        if kind not in existing:
-            await _upsert(tx, subject, kind, due)
+    wanted = _wanted_kinds(tx, templates)
+    for kind in wanted:
+        event = existing.get(kind)
+        if event is not None and event.status == "pending":
+            due = event.due_at
+            still_fits = next_occurrence(tx, kind, due - timedelta(microseconds=1),
+                                         templates) == due
+            if still_fits:
+                continue
+        nxt = next_occurrence(tx, kind, tx.now, templates)
+        if nxt is None:
+            continue
+        if event is None:
+            await _upsert(tx, subject, kind, nxt)
+        else:  # moved, or revived after failing for good: a fresh start either way
+            await tx.session.execute(update(DueEvent).where(DueEvent.id == event.id).values(
+                due_at=nxt, status="pending", attempts=0, lease_until=None))
+            tx.schedule_changed = True
     for kind, event in existing.items():
-        if kind not in wanted and event.status == "pending":
+        if kind not in wanted:
             await tx.session.delete(event)
 
 
-async def reschedule(tx: Tx, event: ClaimedEvent, due_at: datetime) -> None:
-    await tx.session.execute(update(DueEvent).where(DueEvent.id == event.id).values(
-        due_at=due_at, status="pending", attempts=0, lease_until=None))
+async def sync_all(tx: Tx, templates: dict[str, Template]) -> None:
+    """Rebuild the events of every live challenge and of the community itself."""
+    # Locked (PostgreSQL), so a phase change running in another process finishes first
+    # and we rebuild from what it committed, not from the phase it just left.
+    live = (await tx.session.scalars(select(Challenge).where(
+        Challenge.community_id == tx.community_id, Challenge.phase.in_(LIVE_PHASES))
+        .order_by(Challenge.id).with_for_update())).all()
+    await sync_challenges(tx, live)
+    await sync_community(tx, templates)
+
+
+async def reschedule_periodic(tx: Tx, event: ClaimedEvent, templates: dict[str, Template],
+                              after: datetime | None = None) -> None:
+    """After a community event ran: pending again at its next occurrence after `after`
+    (default now), or gone when the community no longer wants it."""
+    # Conditional on the row being as claimed: if another run or a settings change moved
+    # it meanwhile, its new time stands.
+    mine = (DueEvent.id == event.id, DueEvent.status == "pending",
+            DueEvent.due_at == event.due_at)
+    nxt = next_occurrence(tx, event.kind, after or tx.now, templates)
+    if nxt is None:
+        await tx.session.execute(delete(DueEvent).where(*mine))
+        return
+    await tx.session.execute(update(DueEvent).where(*mine).values(
+        due_at=nxt, status="pending", attempts=0, lease_until=None, done_at=tx.now,
+        last_error=None))
+    tx.schedule_changed = True
 
 
 # -- claiming -----------------------------------------------------------------------------
 
 async def claim_due(session: AsyncSession, now: datetime, *, limit: int = 50,
                     skip_locked: bool = False) -> list[ClaimedEvent]:
-    """Lease due events, oldest first, so no other process runs them meanwhile."""
+    """Lease due events, oldest first, so no other process runs them meanwhile.
+
+    On PostgreSQL (`skip_locked`) rows another process is claiming right now are passed
+    over, and once its claim commits their lease keeps them out of every other claim.
+    """
     query = (select(DueEvent)
              .where(DueEvent.status == "pending", DueEvent.due_at <= now,
                     or_(DueEvent.lease_until.is_(None), DueEvent.lease_until <= now))
@@ -235,6 +530,15 @@ async def claim_due(session: AsyncSession, now: datetime, *, limit: int = 50,
     return [ClaimedEvent(r.id, r.community_id, r.subject, r.kind, r.due_at) for r in rows]
 
 
+async def release_leases(session: AsyncSession) -> int:
+    """Forget every lease on pending events (SQLite start-up: we are the only process, so
+    a lease can only be left over from a crash); returns how many were released."""
+    result = await session.execute(update(DueEvent).where(
+        DueEvent.status == "pending", DueEvent.lease_until.is_not(None)
+    ).values(lease_until=None))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
 async def finish(tx: Tx, event: ClaimedEvent, status: str = "done") -> bool:
     """Mark the event done unless it was moved meanwhile (then it runs at its new time)."""
     result = await tx.session.execute(
@@ -245,8 +549,12 @@ async def finish(tx: Tx, event: ClaimedEvent, status: str = "done") -> bool:
 
 
 async def next_due_at(session: AsyncSession) -> datetime | None:
-    return await session.scalar(select(func.min(DueEvent.due_at)).where(
-        DueEvent.status == "pending"))
+    """When the next pending event can run: its due time, or later while it is leased
+    (another process holds it, or it is backing off after a failure). Without the lease
+    the scheduler would wake again and again for an event it cannot claim."""
+    runnable = case((DueEvent.lease_until > DueEvent.due_at, DueEvent.lease_until),
+                    else_=DueEvent.due_at)
+    return await session.scalar(select(func.min(runnable)).where(DueEvent.status == "pending"))
 
 
 # -- handlers -----------------------------------------------------------------------------
@@ -254,8 +562,8 @@ async def next_due_at(session: AsyncSession) -> datetime | None:
 async def remind(tx: Tx, c: Challenge, kind: str, due_at: datetime) -> str:
     """Post a reminder, or skip it when it is stale or no longer applies."""
     _, deadline_name, offset = kind.split(":")
-    lead = REMINDER_SPANS.get(offset, timedelta(hours=1))
-    if tx.now - due_at > reminder_window(lead):
+    lead = reminder_span(offset)
+    if lead is None or tx.now - due_at > reminder_window(lead):
         return "skipped"
     phase_for = {"submissions": "open", "voting": "voting", "end": "active"}[deadline_name]
     deadline = {"submissions": c.submissions_close_at, "voting": c.voting_close_at,
@@ -279,7 +587,10 @@ async def remind(tx: Tx, c: Challenge, kind: str, due_at: datetime) -> str:
 async def digest(tx: Tx, due_at: datetime) -> None:
     """The weekly digest: top movers, new badges, streaks, what is open and coming."""
     since = due_at - timedelta(days=7)
-    week = period_key("week", since, tx.tz)
+    # The week most of the seven days fall in: last week for a Monday digest, this week
+    # for a Friday one.
+    middle = due_at - timedelta(days=3.5)
+    week = period_key("week", middle, tx.tz)
     movers = (await tx.session.execute(
         select(Member.display_name, Standing.points).join(Member, Member.id == Standing.member_id)
         .where(Standing.community_id == tx.community_id, Standing.period == week,
@@ -314,9 +625,11 @@ async def digest(tx: Tx, due_at: datetime) -> None:
     fields.append(Field("Open now", "\n".join(open_now) or "Nothing open", inline=False))
     if soon:
         fields.append(Field("Starting soon", "\n".join(soon), inline=False))
-    title = f"📰 Weekly digest: {period_label('week', since, tx.tz)}"
+    title = f"📰 Weekly digest: {period_label('week', middle, tx.tz)}"
+    # One digest per occurrence: a rerun after a crash finds it queued already, while a
+    # digest moved to another day in the same week is a new one.
     await outbox.enqueue(tx, "digest", Card(title=title, fields=tuple(fields), color="blue"),
-                         dedupe_key=f"digest:{week}")
+                         dedupe_key=f"digest:{due_at.astimezone(UTC):%Y-%m-%dT%H:%M}")
 
 
 async def close_period(tx: Tx, period: str, due_at: datetime) -> None:
@@ -347,7 +660,10 @@ async def create_recurring(tx: Tx, t: Template, due_at: datetime) -> Challenge |
     if already is not None:
         return None
     prompt = t.prompts[occurrence % len(t.prompts)]
-    start = tx.now
+    # Deadlines count from the template's moment ("Monday 09:00" -> "Friday 09:00"), not
+    # from whenever the runner got to it; after long downtime they count from now, so
+    # the challenge still gets its full windows.
+    start = due_at if tx.now - due_at <= RECURRING_GRACE else tx.now
     if t.kind == "submission":
         close = start + timedelta(days=t.submission_days)
         draft = challenges.ChallengeDraft(

@@ -7,7 +7,7 @@ values or raises a `LaurelsError`.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import replace
 from datetime import datetime
 from typing import Any, TypeVar
@@ -29,6 +29,7 @@ from engine import (
     votes,
 )
 from engine.achievements import Catalog
+from engine.batching import GroupCommit
 from engine.challenges import ChallengeDraft
 from engine.clock import Clock, SystemClock
 from engine.context import Tx
@@ -54,6 +55,7 @@ from engine.views import (
     Page,
     Profile,
 )
+from storage import fastsql
 from storage.db import Database
 from storage.tables import (
     Badge,
@@ -96,6 +98,8 @@ class Engine:
         self._community_ids: dict[tuple[str, str], int] = {}
         # Called after a commit that wrote due events (the scheduler re-arms its timer).
         self.schedule_listeners: list[Callable[[], None]] = []
+        # Concurrent votes share one durable commit (engine/batching.py).
+        self.vote_batches = GroupCommit(self, prefetch=_prefetch_votes)
 
     # -- plumbing ---------------------------------------------------------------------
 
@@ -186,6 +190,8 @@ class Engine:
             raise InvalidInput("Channel kind must be 'announcements' or 'entries'.")
         if not channel_id.strip():
             raise InvalidInput("Which channel?")
+        if len(channel_id) > 64:
+            raise InvalidInput("That is not a channel id I can use (64 characters at most).")
 
         async def work(tx: Tx) -> CommunityView:
             await self._moderate(tx, actor)
@@ -208,11 +214,16 @@ class Engine:
         async def work(tx: Tx) -> CommunityView:
             await self._moderate(tx, actor)
             tx.community.timezone = zone.strip()
+            # The digest, period closes and recurring challenges follow local time.
+            await schedule.sync_community(tx, schedule.load_templates())
             return self._community_view(tx.community)
 
         return await self.write(actor.community, work)
 
     async def set_moderator_role(self, actor: MemberRef, role: str | None) -> CommunityView:
+        if role is not None and len(role.strip()) > 200:
+            raise InvalidInput("A role name has 200 characters at most.")
+
         async def work(tx: Tx) -> CommunityView:
             await self._moderate(tx, actor)
             tx.community.moderator_role = (role or "").strip() or None
@@ -233,6 +244,67 @@ class Engine:
             return self._community_view(tx.community)
 
         return await self.write(actor.community, work)
+
+    # -- schedule settings: reminders, digest, recurring challenges --------------------
+
+    async def schedule_settings(self, community: CommunityRef) -> schedule.ScheduleSettings:
+        """Reminder leads, digest time and recurring templates (on and available)."""
+        templates = schedule.load_templates()
+        return await self.read(community, lambda tx: _const(schedule.settings_of(tx, templates)))
+
+    async def set_reminders(self, actor: MemberRef, spec: str) -> schedule.ScheduleSettings:
+        """Reminder leads before each deadline ("24h,1h"; "off"); live challenges follow."""
+        return await self._set_schedule(actor, "reminders", schedule.parse_reminders(spec))
+
+    async def set_digest(self, actor: MemberRef, spec: str) -> schedule.ScheduleSettings:
+        """The weekly digest's community-local weekday and time ("monday 09:00"; "off")."""
+        return await self._set_schedule(actor, "digest", schedule.parse_digest(spec))
+
+    async def set_recurring(self, actor: MemberRef, template: str, enabled: bool
+                            ) -> schedule.ScheduleSettings:
+        """Turn a recurring challenge template on or off for the community."""
+        key = (template or "").strip().lower()
+        templates = schedule.load_templates()
+
+        async def work(tx: Tx) -> schedule.ScheduleSettings:
+            await self._moderate(tx, actor)
+            available = schedule.available_templates(tx, templates)
+            if key not in available:
+                listed = "; ".join(f"{k} ({what})" for k, what in
+                                   schedule.settings_of(tx, templates).templates)
+                raise InvalidInput(f"There is no template '{key[:40]}'. Templates: {listed}.")
+            keys = [k for k in tx.community.settings.get("recurring", []) if k != key]
+            return await self._store_schedule(tx, "recurring", [*keys, key] if enabled else keys,
+                                              templates)
+
+        return await self.write(actor.community, work)
+
+    async def _set_schedule(self, actor: MemberRef, name: str, value: object
+                            ) -> schedule.ScheduleSettings:
+        templates = schedule.load_templates()
+
+        async def work(tx: Tx) -> schedule.ScheduleSettings:
+            await self._moderate(tx, actor)
+            return await self._store_schedule(tx, name, value, templates)
+
+        return await self.write(actor.community, work)
+
+    async def _store_schedule(self, tx: Tx, name: str, value: object,
+                              templates: dict[str, schedule.Template]
+                              ) -> schedule.ScheduleSettings:
+        # A new dict, not an in-place change: the JSON column only notices assignment.
+        tx.community.settings = {**tx.community.settings, name: value}
+        # Events follow at once: reminders of live challenges are added or dropped, the
+        # digest moves, a template's next run is added or removed.
+        await schedule.sync_all(tx, templates)
+        return schedule.settings_of(tx, templates)
+
+    async def delivery_problems(self, community: CommunityRef) -> outbox.ParkedSummary:
+        """Announcements parked after failing for good (shown in /settings show)."""
+        async def work(tx: Tx) -> outbox.ParkedSummary:
+            return await outbox.parked_summary(tx.session, tx.community_id)
+
+        return await self.read(community, work)
 
     async def set_member_flags(self, member: MemberRef, *, moderator: bool | None = None,
                                bot: bool | None = None) -> None:
@@ -311,6 +383,8 @@ class Engine:
                                "completed, cancelled.")
         if page < 1:
             raise InvalidInput("Pages start at 1.")
+        if not 1 <= page_size <= 50:
+            raise InvalidInput("A page holds 1 to 50 challenges.")
 
         async def work(tx: Tx) -> Page[ChallengeView]:
             query = select(Challenge).where(Challenge.community_id == tx.community_id)
@@ -381,7 +455,7 @@ class Engine:
     async def join(self, member: MemberRef, ref: str, team: str | None = None) -> ChallengeView:
         async def work(tx: Tx) -> ChallengeView:
             row = await ensure_member(tx, member)
-            c = await challenges.find(tx, ref)
+            c = await challenges.find(tx, ref, for_share=True)
             await goals.join(tx, row, c, team)
             return ChallengeView.of(c, challenges.status_line(c, tx.now))
 
@@ -390,7 +464,7 @@ class Engine:
     async def leave(self, member: MemberRef, ref: str) -> ChallengeView:
         async def work(tx: Tx) -> ChallengeView:
             row = await ensure_member(tx, member)
-            c = await challenges.find(tx, ref)
+            c = await challenges.find(tx, ref, for_share=True)
             await goals.leave(tx, row, c)
             return ChallengeView.of(c, challenges.status_line(c, tx.now))
 
@@ -412,7 +486,7 @@ class Engine:
                            link: str | None = None, image_url: str | None = None) -> EntryView:
         async def work(tx: Tx) -> EntryView:
             row = await ensure_member(tx, member)
-            c = await challenges.find(tx, ref)
+            c = await challenges.find(tx, ref, for_share=True)
             return EntryView.of(await entries.submit(tx, row, c, title, link, image_url))
 
         return await self.write(member.community, work)
@@ -452,13 +526,17 @@ class Engine:
 
     async def cast_vote(self, voter: MemberRef, message: MessageRef, emoji: str
                         ) -> votes.VoteResult:
-        """A reaction was added. Replays are no-ops; invalid votes raise with a reason."""
-        async def work(tx: Tx) -> votes.VoteResult:
-            if await votes.entry_for_message(tx, message) is None:
-                return votes.IGNORED
-            return await votes.cast(tx, await ensure_member(tx, voter), message, emoji)
+        """A reaction was added. Replays are no-ops; invalid votes raise with a reason.
 
-        return await self.write(voter.community, work)
+        Returns once the vote is durably committed; votes arriving together share one
+        commit, each still refused or counted on its own (engine/batching.py).
+        """
+        async def work(tx: Tx) -> votes.VoteResult:
+            return await votes.cast_by(tx, voter, message, emoji)
+
+        result: votes.VoteResult = await self.vote_batches.submit(voter.community, work,
+                                                                  (voter, message))
+        return result
 
     async def retract_vote(self, voter: MemberRef, message: MessageRef, emoji: str
                            ) -> votes.VoteResult:
@@ -523,9 +601,9 @@ class Engine:
     async def leaderboard(self, viewer: MemberRef, period: str = "all", page: int = 1,
                           page_size: int = 10) -> leaderboards.Board:
         async def work(tx: Tx) -> leaderboards.Board:
-            member = await find_member(tx, viewer.user_id)
+            viewer_id = await fastsql.member_id(tx.session, tx.community_id, viewer.user_id)
             return await leaderboards.leaderboard(tx, self.ranks, period, page, page_size,
-                                                  member.id if member else None)
+                                                  viewer_id)
 
         return await self.read(viewer.community, work)
 
@@ -641,12 +719,31 @@ class Engine:
                                      lambda tx, cid=challenge_id: _advance_and_sync(tx, cid))
         return done
 
-    async def claim_deliveries(self, limit: int = 20) -> list[outbox.Delivery]:
+    async def claim_deliveries(self, limit: int = 20, platforms: Collection[str] | None = None
+                               ) -> list[outbox.Delivery]:
         async def unit(session: AsyncSession) -> list[outbox.Delivery]:
             return await outbox.claim(session, self.clock.now(), limit=limit,
-                                      skip_locked=not self.db.is_sqlite)
+                                      skip_locked=not self.db.is_sqlite, platforms=platforms)
 
         return await self.db.run(unit)
+
+    async def outbox_rows(self, statuses: Collection[str], limit: int = 50
+                          ) -> list[outbox.OutboxInfo]:
+        """Outbox rows in every community (the `laurels outbox` operator command)."""
+        async with self.db.session() as session:
+            return await outbox.list_rows(session, statuses, limit=limit)
+
+    async def retry_delivery(self, outbox_id: int) -> outbox.OutboxInfo:
+        """Queue a parked announcement again with fresh attempts (operator command)."""
+        async def unit(session: AsyncSession) -> outbox.OutboxInfo | None:
+            return await outbox.retry(session, outbox_id, self.clock.now())
+
+        info = await self.db.run(unit)
+        if info is None:
+            raise NotFound(f"There is no outbox message {outbox_id}.")
+        if info.status == "sent":
+            raise Conflict(f"Outbox message {outbox_id} was already sent.")
+        return info
 
     async def delivered(self, outbox_id: int, message: MessageRef | None) -> None:
         async def unit(session: AsyncSession) -> None:
@@ -676,6 +773,10 @@ class Engine:
 
 async def _const(value: T) -> T:
     return value
+
+
+async def _prefetch_votes(tx: Tx, hints: list[tuple[MemberRef, MessageRef]]) -> None:
+    await votes.prefetch(tx, [voter for voter, _ in hints], [message for _, message in hints])
 
 
 def _draft_of(c: Challenge) -> ChallengeDraft:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
@@ -38,6 +39,11 @@ def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     if memory:
         # One shared connection, or every session would see its own empty database.
         kwargs.update(poolclass=StaticPool, connect_args={"check_same_thread": False})
+    if os.environ.get("LAURELS_SQLITE_DRIVER", "inline") != "thread" and not parsed.query:
+        # sqlite3 calls on the loop's thread: no thread hop per statement (see the module).
+        from storage.sqlite_inline import connect
+
+        kwargs["async_creator"] = connect(":memory:" if memory else str(parsed.database))
     engine = create_async_engine(url, **kwargs)
 
     @event.listens_for(engine.sync_engine, "connect")

@@ -43,8 +43,12 @@ def _as_owner(cmd: list[str], owner: str | None) -> list[str]:
 
 
 @contextlib.contextmanager
-def throwaway_cluster(database: str = "laurels") -> Iterator[str]:
-    """Start a cluster on a free loopback port; yields an asyncpg SQLAlchemy URL."""
+def throwaway_cluster(database: str = "laurels", *, durable: bool = False) -> Iterator[str]:
+    """Start a cluster on a free loopback port; yields an asyncpg SQLAlchemy URL.
+
+    Tests run with fsync off; `durable=True` keeps the server's default durability
+    (benchmarks measure commits that really reach the disk).
+    """
     bindir = find_pg_bin()
     if bindir is None:
         raise RuntimeError("PostgreSQL server binaries not found (set LAURELS_PG_BIN).")
@@ -57,8 +61,8 @@ def throwaway_cluster(database: str = "laurels") -> Iterator[str]:
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.PIPE}
     subprocess.run(_as_owner([str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U",
                               "postgres", "--no-sync"], owner), check=True, **quiet)
-    opts = (f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off "
-            "-c max_connections=200")
+    opts = (f"-p {port} -k {root} -c listen_addresses=127.0.0.1 "
+            f"{'' if durable else '-c fsync=off '}-c max_connections=200")
     subprocess.run(_as_owner([str(bindir / "pg_ctl"), "-D", str(data), "-o", opts, "-l",
                               str(root / "log"), "-w", "start"], owner), check=True, **quiet)
     try:

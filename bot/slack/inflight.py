@@ -62,10 +62,10 @@ class Inflight:
             log.error("Slack background work failed", exc_info=task.exception())
         self.end()
 
-    async def wait_idle(self, timeout: float = 10.0) -> bool:
-        """Wait until nothing is in flight; False if `timeout` passed first."""
+    async def wait_idle(self, within: float = 10.0) -> bool:
+        """Wait until nothing is in flight; False if `within` seconds passed first."""
         try:
-            async with asyncio.timeout(timeout):
+            async with asyncio.timeout(within):
                 while self._count:
                     await self._idle.wait()
         except TimeoutError:

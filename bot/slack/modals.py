@@ -31,7 +31,7 @@ __all__ = [
 MODAL_CALLBACK = "laurels_modal"
 _ACTION = "value"  # every input's action_id: the block_id (option name) tells them apart
 _MODAL_COMMANDS = ("challenge create", "challenge submit")
-_LONG_TEXT = 300  # longer strings get a multi-line input
+_LONG_TEXT = 1000  # strings allowed to be this long (a prompt) get a multi-line input
 
 
 class FormErrors(Exception):
@@ -180,10 +180,21 @@ def _element(opt: OptionSpec, menu: Sequence[tuple[str, str]] | None,
     if opt.type is OptionType.BOOLEAN:
         return {"type": "checkboxes", "action_id": _ACTION,
                 "options": [_option("yes", "Yes")]}
+    if opt.type in (OptionType.INTEGER, OptionType.NUMBER):
+        number: dict[str, object] = {"type": "number_input", "action_id": _ACTION,
+                                     "is_decimal_allowed": opt.type is OptionType.NUMBER}
+        for key, bound in (("min_value", opt.min_value), ("max_value", opt.max_value)):
+            if bound is not None:
+                # Slack wants plain decimals: "1000000000", never "1e+09".
+                number[key] = (f"{bound:f}".rstrip("0").rstrip(".")
+                               if opt.type is OptionType.NUMBER else str(int(bound)))
+        if initial:
+            number["initial_value"] = initial
+        return number
     element = {"type": "plain_text_input", "action_id": _ACTION}
     if opt.max_length is not None:
         element["max_length"] = min(opt.max_length, 3000)
-        element["multiline"] = opt.max_length > _LONG_TEXT
+        element["multiline"] = opt.max_length >= _LONG_TEXT
     if initial:
         element["initial_value"] = initial
     return element

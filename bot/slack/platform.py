@@ -13,6 +13,7 @@ from collections import OrderedDict
 from typing import TYPE_CHECKING, Protocol
 
 import emoji as emoji_lib
+from aiohttp import ClientConnectorError
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import (
@@ -82,8 +83,11 @@ class BoundedRateLimitRetry(AsyncRateLimitErrorRetryHandler):
 
 
 def retry_handlers(max_wait: float = 10.0) -> list[AsyncRetryHandler]:
-    """What every Web API client of the adapter uses."""
-    return [AsyncConnectionErrorRetryHandler(), BoundedRateLimitRetry(max_wait=max_wait)]
+    """What every Web API client of the adapter uses. Connection errors are retried only
+    when the connection was never made: after a reset mid-request Slack may have posted
+    the message already, and posting it again would show it twice."""
+    return [AsyncConnectionErrorRetryHandler(error_types=[ClientConnectorError]),
+            BoundedRateLimitRetry(max_wait=max_wait)]
 
 
 class SlackPlatform:

@@ -21,6 +21,9 @@ __all__ = ["command_text", "escape", "mrkdwn", "slack_date", "truncate"]
 _LINK_IN = re.compile(r"<((?:https?|mailto|ftp|tel):[^<>|\s]+)(?:\|[^<>]*)?>")
 # What may stay live in our output: a user, a channel, a link.
 _KEEP = re.compile(r"<(?:@[UW][A-Z0-9]+|#[CG][A-Z0-9]+|(?:https?|mailto):[^<>\s|]+)(?:\|[^<>]*)?>")
+# Group and broadcast mentions (<!subteam^S1|@mods>, <!here>) would notify many people:
+# they are shown by name, as plain text.
+_BROADCAST = re.compile(r"<!(?:subteam\^[A-Z0-9]+\|)?([^<>|]+)(?:\|([^<>]*))?>")
 _BOLD = re.compile(r"\*\*(.+?)\*\*", re.DOTALL)
 
 
@@ -32,6 +35,7 @@ def command_text(text: str) -> str:
 
 def escape(text: str) -> str:
     """`text` safe for mrkdwn: `&<>` escaped except in user/channel mentions and links."""
+    text = _BROADCAST.sub(_broadcast_name, text)
     out: list[str] = []
     last = 0
     for m in _KEEP.finditer(text):
@@ -40,6 +44,11 @@ def escape(text: str) -> str:
         last = m.end()
     out.append(_escape_all(text[last:]))
     return "".join(out)
+
+
+def _broadcast_name(m: re.Match[str]) -> str:
+    name = m.group(2) or m.group(1)
+    return name if name.startswith("@") else "@" + name
 
 
 def _escape_all(text: str) -> str:

@@ -225,7 +225,7 @@ async def test_recompute_rebuilds_standings_and_stats_from_history(
 
     def snapshot(rows):  # type: ignore[no-untyped-def]
         """Rows as tuples; a counter at zero is the same as no counter."""
-        return sorted(tuple(getattr(r, k) for k in r.__table__.columns.keys()) for r in rows
+        return sorted(tuple(getattr(r, c.key) for c in r.__table__.columns) for r in rows
                       if getattr(r, "value", 1) != 0)
 
     standings = snapshot(await select_all(db, Standing))
@@ -285,3 +285,55 @@ async def test_showcase_up_to_three_own_badges(
         await engine.showcase(alice, [mine[0], theirs])
     # refusals leave the showcase as it was
     assert [b.id for b in (await engine.profile(alice)).showcase] == mine[1:4]
+
+
+async def test_repeatable_achievement_is_earned_each_time(
+    db: Database, guild: CommunityRef, clock: FixedClock
+) -> None:
+    raw = [*load_default_achievements(), {
+        "key": "voter_3", "name": "Ballot Box", "description": "Every 3 votes cast.",
+        "kind": "count", "stat": "votes_cast", "target": 3, "repeatable": True, "points": 4}]
+    engine = Engine(db, clock, catalog=Catalog.from_data(raw))
+    await setup_community(engine, guild)
+    c = await submission_challenge(engine, guild, clock, max_entries=10)
+    msgs = [(await submit_and_post(engine, member(guild, f"a{i}"), c.slug, f"E{i}"))[1]
+            for i in range(7)]
+    await open_voting(engine, clock)
+    bob = member(guild, "bob")
+    for msg in msgs:
+        await engine.cast_vote(bob, msg, "👍")
+
+    ballot = _by_key(await engine.achievements(bob))["voter_3"]
+    assert (ballot.unlocked, ballot.times) == (True, 2)
+    assert [b.key for b in await engine.badges(bob)].count("voter_3") == 2
+    assert (await engine.profile(bob)).points == 7 * 5 + 2 * 4
+    assert await engine.recompute(guild) == 0
+    assert (await engine.profile(bob)).points == 7 * 5 + 2 * 4
+
+
+def test_the_default_catalog_ships_the_promised_achievements() -> None:
+    catalog = Catalog.from_data(load_default_achievements())
+    wanted = {"first_entry": ("first", 1), "entries_5": ("count", 5),
+              "entries_25": ("count", 25), "first_win": ("first", 1), "wins_3": ("count", 3),
+              "votes_10": ("count", 10), "votes_100": ("count", 100),
+              "streak_7": ("streak", 7), "streak_30": ("streak", 30),
+              "points_100": ("threshold", 100), "points_500": ("threshold", 500),
+              "points_1000": ("threshold", 1000)}
+    assert {k: (catalog.defs[k].kind, catalog.defs[k].target) for k in wanted} == wanted
+    assert len([d for d in catalog.defs.values() if d.secret]) >= 2
+    assert {d.rarity for d in catalog.defs.values()} <= {"common", "rare", "epic", "legendary"}
+
+
+@pytest.mark.parametrize(("item", "message"), [
+    ({"kind": "daily"}, "kind must be one of"),
+    ({"stat": "likes"}, "stat must be one of"),
+    ({"rarity": "mythic"}, "rarity must be one of"),
+    ({"target": 0}, "target must be positive"),
+    ({"requires": ["nope"]}, "requires unknown"),
+])
+def test_a_bad_catalog_is_refused_with_the_reason(item: dict[str, object], message: str) -> None:
+    base = {"key": "k", "name": "K", "kind": "count", "stat": "entries", "target": 1}
+    with pytest.raises(InvalidInput, match=message):
+        Catalog.from_data([{**base, **item}])
+    with pytest.raises(InvalidInput, match="defined twice"):
+        Catalog.from_data([base, base])

@@ -290,3 +290,21 @@ async def test_unknown_and_ambiguous_challenges(engine: Engine, guild: Community
     with pytest.raises(LaurelsError) as refused:
         await engine.challenge_info(alice, "#999")
     assert refused.value.code == "not_found"
+
+
+async def test_a_draft_waits_for_a_moderator(
+    engine: Engine, db: Database, guild: CommunityRef, clock: FixedClock
+) -> None:
+    await setup_community(engine, guild)
+    mod = member(guild, "mod", mod=True)
+    d = await engine.create_challenge(mod, replace(GOOD, draft=True))
+    assert d.phase == "draft"
+    assert (await engine.list_challenges(guild)).items == []
+    clock.advance(DAY)
+    assert await engine.advance_due() == 0  # the schedule never publishes a draft
+
+    published = await engine.advance_challenge(mod, d.slug)
+
+    assert published.phase == "open"
+    assert len(await outbox_rows(db, "phase_open")) == 1
+    assert [v.slug for v in (await engine.list_challenges(guild)).items] == [d.slug]

@@ -197,3 +197,20 @@ async def test_goal_challenge_tally_ranks_by_progress(
         await engine.leave(member(guild, "ann"), g.slug)
     # goal challenges pay for joining and finishing, not for places
     assert [r for r in await _reasons(db, "bo") if r[0] == "placement"] == []
+
+
+async def test_team_challenge_results_rank_teams(
+    engine: Engine, db: Database, guild: CommunityRef, clock: FixedClock
+) -> None:
+    await setup_community(engine, guild)
+    g = await goal_challenge(engine, guild, clock, goal=100, team_mode="team", days=7)
+    for name, team, amount in (("ann", "Red", 20), ("bo", "Red", 25), ("cat", "Blue", 40)):
+        await engine.join(member(guild, name), g.slug, team)
+        await engine.log_progress(member(guild, name), g.slug, amount)
+    clock.advance(timedelta(days=7))
+    await engine.advance_due()
+
+    placements = await select_all(db, Placement, order_by=Placement.place)
+    assert [(p.place, p.label, p.score, p.member_id) for p in placements] == [
+        (1, "Red", 45, None), (2, "Blue", 40, None)]
+    assert all(p.subject.startswith("team:") for p in placements)

@@ -103,3 +103,57 @@ async def test_daily_vote_point_cap(engine: Engine, guild: CommunityRef, clock: 
     clock.advance(timedelta(days=1))  # a new day: the cap resets
     assert (await engine.cast_vote(bob, msgs[3], "👍")).points == 5
     assert (await engine.profile(bob)).points == 15
+
+
+async def test_disqualification_takes_back_what_the_entry_earned(
+    engine: Engine, guild: CommunityRef, voting  # type: ignore[no-untyped-def]
+) -> None:
+    _, alice, entry_id, msg = voting
+    for name in ("bob", "cy", "dee"):
+        await engine.cast_vote(member(guild, name), msg, "👍")
+    assert (await engine.profile(alice)).points == 85 + 3 * 2
+
+    await engine.disqualify_entry(member(guild, "mod", mod=True), entry_id, "traced")
+
+    # entry, early bonus and the votes it received are reversed; First Light stays earned
+    assert (await engine.profile(alice)).points == 10
+    assert (await engine.profile(member(guild, "bob"))).points == 5  # voters keep theirs
+    # its votes are settled: a late retraction changes nothing, a new vote is refused
+    assert (await engine.retract_vote(member(guild, "bob"), msg, "👍")).status == "ignored"
+    assert (await engine.profile(member(guild, "bob"))).points == 5
+    assert (await engine.profile(alice)).points == 10
+    with pytest.raises(Forbidden, match="disqualified"):
+        await engine.cast_vote(member(guild, "eve"), msg, "👍")
+
+
+async def test_early_votes_while_submissions_are_open(
+    engine: Engine, guild: CommunityRef, clock: FixedClock
+) -> None:
+    await setup_community(engine, guild)
+    c = await submission_challenge(engine, guild, clock, early_votes=True)
+    _, msg = await submit_and_post(engine, member(guild, "alice"), c.slug, "Early bird")
+    result = await engine.cast_vote(member(guild, "bob"), msg, "👍🏽")  # any skin tone
+    assert (result.status, result.votes) == ("counted", 1)
+
+
+async def test_daily_vote_cap_follows_the_community_day(
+    engine: Engine, guild: CommunityRef, clock: FixedClock
+) -> None:
+    """Los Angeles: 23:00 and 01:00 are two local days though one UTC date."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    la = ZoneInfo("America/Los_Angeles")
+    await setup_community(engine, guild, tz="America/Los_Angeles")
+    await engine.set_point_rule(member(guild, "mod", mod=True), "vote_cast_daily_cap", 1)
+    c = await submission_challenge(engine, guild, clock, max_entries=5)
+    msgs = [(await submit_and_post(engine, member(guild, f"a{i}"), c.slug, f"E{i}"))[1]
+            for i in range(3)]
+    await engine.advance_challenge(member(guild, "mod", mod=True), c.slug)  # voting opens
+    bob = member(guild, "bob")
+
+    clock.set(datetime(2026, 3, 3, 23, 0, tzinfo=la))
+    assert (await engine.cast_vote(bob, msgs[0], "👍")).points == 5
+    clock.set(datetime(2026, 3, 4, 0, 30, tzinfo=la))
+    assert (await engine.cast_vote(bob, msgs[1], "👍")).points == 5  # a new local day
+    assert (await engine.cast_vote(bob, msgs[2], "👍")).points == 0  # its cap is used

@@ -88,3 +88,44 @@ async def test_cancel_removes_pending_events(engine: Engine, db: Database, guild
             DueEvent.subject == f"challenge:{c.id}", DueEvent.status == "pending"))).all()
     assert pending == []
     assert "phase_cancelled" in await _kinds(db)
+
+
+async def test_moving_a_deadline_rearms_its_reminders(engine: Engine, db: Database,
+                                                      guild: CommunityRef,
+                                                      clock: FixedClock) -> None:
+    await setup_community(engine, guild)
+    runner = DueRunner(engine)
+    c = await submission_challenge(engine, guild, clock)
+    await runner.run_until(clock, clock.now() + timedelta(days=2, hours=1))  # 24h reminder out
+    later = clock.now() + timedelta(days=3)
+    await engine.edit_challenge(member(guild, "mod", mod=True), c.slug,
+                                submissions_close_at=later, voting_close_at=later + timedelta(
+                                    days=2))
+    async with db.session() as s:
+        events = {e.kind: e for e in (await s.scalars(select(DueEvent).where(
+            DueEvent.subject == f"challenge:{c.id}"))).all()}
+    assert (events["remind:submissions:24h"].status,
+            events["remind:submissions:24h"].due_at) == ("pending", later - timedelta(days=1))
+    assert events["phase"].due_at == later
+
+    await runner.run_until(clock, later + timedelta(minutes=1))
+    async with db.session() as s:
+        titles = [b["title"] for b in (await s.scalars(select(OutboxRow.body).where(
+            OutboxRow.kind == "reminder").order_by(OutboxRow.id))).all()]
+    # The first "1 day" went out for the old deadline, the second for the new one; the
+    # "1 hour" only once, before the deadline that held.
+    assert titles == ["⏰ 1 day to submit to Dreamscapes", "⏰ 1 day to submit to Dreamscapes",
+                      "⏰ 1 hour to submit to Dreamscapes"]
+
+
+async def test_cancelling_drops_reminders_before_they_fire(engine: Engine, db: Database,
+                                                           guild: CommunityRef,
+                                                           clock: FixedClock) -> None:
+    await setup_community(engine, guild)
+    runner = DueRunner(engine)
+    c = await submission_challenge(engine, guild, clock)
+    await engine.cancel_challenge(member(guild, "mod", mod=True), c.slug, "rain")
+    await runner.run_until(clock, clock.now() + timedelta(days=10))
+    kinds = await _kinds(db)
+    assert "reminder" not in kinds and "results" not in kinds
+    assert kinds.count("phase_cancelled") == 1

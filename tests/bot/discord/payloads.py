@@ -625,7 +625,8 @@ class DiscordErrorBody(TypedDict):
 
 # "global" is a Python keyword, hence the functional syntax.
 RateLimitBody = TypedDict(
-    "RateLimitBody", {"message": str, "retry_after": float, "global": bool, "code": NotRequired[int]}
+    "RateLimitBody",
+    {"message": str, "retry_after": float, "global": bool, "code": NotRequired[int]},
 )
 
 
@@ -778,13 +779,14 @@ def guild(guild_id: int, name: str, *, owner_id: int, roles: Sequence[RolePayloa
 
 def guild_create(base: GuildPayload, *, channels: Sequence[ChannelPayload],
                  members: Sequence[MemberPayload], joined_at: str,
-                 unavailable: bool | None = False) -> GuildCreatePayload:
+                 unavailable: bool | None = False,
+                 member_count: int | None = None) -> GuildCreatePayload:
     """GUILD_CREATE. ``unavailable=False`` at startup, ``None`` (key absent) for a new join."""
     payload: GuildCreatePayload = {
         **base,  # type: ignore[typeddict-item]
         "joined_at": joined_at,
-        "large": len(members) >= 250,
-        "member_count": len(members),
+        "large": (member_count or len(members)) >= 250,
+        "member_count": member_count or len(members),
         "voice_states": [],
         "members": list(members),
         "channels": list(channels),
@@ -809,10 +811,11 @@ def emoji(name: str, emoji_id: int | None = None, *, animated: bool = False) -> 
 
 
 def parse_emoji(route_value: str) -> EmojiPayload:
-    """The emoji in a reaction route: unicode, ``name:id`` or ``a:name:id`` (URL-decoded)."""
+    """The emoji in a reaction route (URL-decoded): unicode, ``name:id``, ``:name:id`` (what
+    discord.py sends for a ``"<:name:id>"`` string) or ``a:name:id``."""
     parts = route_value.split(":")
-    if len(parts) == 3 and parts[0] == "a" and parts[2].isdigit():
-        return emoji(parts[1], int(parts[2]), animated=True)
+    if len(parts) == 3 and parts[0] in ("a", "") and parts[2].isdigit():
+        return emoji(parts[1], int(parts[2]), animated=parts[0] == "a")
     if len(parts) == 2 and parts[1].isdigit():
         return emoji(parts[0], int(parts[1]))
     return emoji(route_value)

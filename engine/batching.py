@@ -1,0 +1,180 @@
+"""Group commit for votes: concurrent reactions share one durable transaction.
+
+A busy challenge receives many reactions at once; committing each in its own transaction
+pays one fsync (SQLite WAL, `synchronous=FULL`) or one WAL flush (PostgreSQL) per vote.
+`GroupCommit` queues the votes that arrive while a transaction is running and runs them
+together in the next one:
+
+- each vote runs in its own SAVEPOINT, so a refused vote (own entry, voting closed, a
+  database error) is rolled back alone and the rest of the batch still commits;
+- each caller awaits the commit and then gets its own result, or its own error; when the
+  commit itself fails, every caller in the batch gets that error;
+- after the commit, in-process indexes see each vote's changes in order, as they would
+  after one transaction per vote.
+
+SQLite has one writer: one batch runs at a time. PostgreSQL commits concurrent
+transactions in parallel and each statement is a network round trip, so a few batches run
+at once there, each on its own connection; a vote that deadlocks with another batch is
+rolled back to its savepoint and runs again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from engine.context import Tx
+from engine.errors import LaurelsError
+from engine.refs import CommunityRef
+
+if TYPE_CHECKING:
+    from engine.service import Engine
+
+__all__ = ["GroupCommit", "Job"]
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 256
+PG_IN_FLIGHT = 4
+JOB_ATTEMPTS = 3  # a vote that hit a deadlock or a key race inside its savepoint runs again
+
+
+@dataclass(eq=False)
+class Job:
+    """One caller's unit of work and the future its result is delivered through."""
+
+    community: CommunityRef
+    work: Callable[[Tx], Awaitable[Any]]
+    future: asyncio.Future[Any]
+    hint: Any = None  # what `prefetch` reads for the whole batch (a vote's member, message)
+    outcome: tuple[bool, Any] | None = None
+    tx: Tx | None = field(default=None, repr=False)
+
+
+class GroupCommit:
+    """Runs submitted units of work in shared transactions, each isolated in a savepoint."""
+
+    def __init__(self, engine: Engine, max_batch: int = MAX_BATCH,
+                 prefetch: Callable[[Tx, list[Any]], Awaitable[None]] | None = None,
+                 in_flight: int | None = None) -> None:
+        self._engine = engine
+        self._max = max_batch
+        # Batches running at once: one on SQLite (one writer), a few on PostgreSQL.
+        self._in_flight = in_flight or (1 if engine.db.is_sqlite else PG_IN_FLIGHT)
+        self._prefetch = prefetch
+        self._queue: list[Job] = []
+        self._workers: set[asyncio.Task[None]] = set()
+
+    async def submit(self, community: CommunityRef, work: Callable[[Tx], Awaitable[Any]],
+                     hint: Any = None) -> Any:
+        """Run `work` in the next batch; returns once that batch is durably committed."""
+        loop = asyncio.get_running_loop()
+        job = Job(community, work, loop.create_future(), hint)
+        self._queue.append(job)
+        if len(self._workers) < self._in_flight:
+            worker = loop.create_task(self._drain())
+            self._workers.add(worker)
+            worker.add_done_callback(self._workers.discard)
+        return await asyncio.shield(job.future)
+
+    async def _drain(self) -> None:
+        while self._queue:
+            # Let the callers the last commit woke queue their next votes first.
+            await asyncio.sleep(0)
+            batch, self._queue = self._queue[: self._max], self._queue[self._max:]
+            if not batch:  # another batch took them
+                return
+            try:
+                await self._run(batch)
+            except BaseException as exc:  # the commit failed: every caller hears of it
+                for job in batch:
+                    if not job.future.done():
+                        job.future.set_exception(exc)
+                if not isinstance(exc, Exception):
+                    raise
+                continue
+            for job in batch:
+                assert job.outcome is not None
+                ok, value = job.outcome
+                if job.future.done():
+                    continue
+                if ok:
+                    job.future.set_result(value)
+                else:
+                    job.future.set_exception(value)
+
+    async def _run(self, batch: list[Job]) -> None:
+        engine = self._engine
+        for ref in {job.community for job in batch}:
+            if (ref.platform, ref.external_id) not in engine._community_ids:
+                await engine.ensure_community(ref)
+
+        async def unit(session: AsyncSession) -> list[Tx]:
+            if engine.db.is_sqlite:
+                # Python's sqlite3 opens a transaction only before the first write; a
+                # SAVEPOINT outside one would start (and its RELEASE commit) a transaction
+                # of its own. The batch holds the write lock already: take SQLite's too.
+                await session.execute(text("BEGIN IMMEDIATE"))
+            memo: dict[Any, Any] = {}
+            if self._prefetch is not None:
+                for ref in dict.fromkeys(job.community for job in batch):
+                    tx = await engine._tx(session, ref)
+                    tx.memo = memo
+                    await self._prefetch(tx, [j.hint for j in batch if j.community == ref])
+            committed: list[Tx] = []
+            for job in batch:
+                job.outcome = await self._one(engine, session, job, memo)
+                if job.outcome[0] and job.tx is not None:
+                    committed.append(job.tx)
+            return committed
+
+        def after_commit(txs: list[Tx]) -> None:
+            for tx in txs:
+                engine._committed(tx)
+
+        await engine.db.run(unit, after_commit=after_commit)
+
+    @staticmethod
+    async def _one(engine: Engine, session: AsyncSession, job: Job, memo: dict[Any, Any]
+                   ) -> tuple[bool, Any]:
+        for attempt in range(1, JOB_ATTEMPTS + 1):
+            tx = await engine._tx(session, job.community)
+            tx.memo = memo
+            try:
+                async with session.begin_nested():
+                    result = await job.work(tx)
+                    await _settle(tx)
+            except LaurelsError as exc:
+                memo.clear()  # rows read inside the rolled-back savepoint may be gone
+                return False, exc
+            except DBAPIError as exc:
+                memo.clear()
+                if attempt == JOB_ATTEMPTS or not _retryable(exc):
+                    return False, exc
+                log.debug("retrying a batched vote after %s", type(exc.orig).__name__)
+                continue
+            except Exception as exc:  # a bug in one vote is that caller's error alone
+                memo.clear()
+                return False, exc
+            job.tx = tx
+            return True, result
+        raise AssertionError("unreachable")
+
+
+async def _settle(tx: Tx) -> None:
+    from engine.achievements import settle
+
+    await settle(tx)
+
+
+def _retryable(exc: DBAPIError) -> bool:
+    from storage.db import _retryable as retryable
+
+    return retryable(exc)

@@ -1,0 +1,119 @@
+"""SQLite for the async engine without a thread hop per call.
+
+aiosqlite runs every call on a worker thread and wakes the event loop for each result:
+four thread hops per statement (cursor, execute, fetch, close), which on a busy two-core
+machine cost far more than SQLite's own work (a few microseconds per indexed statement).
+This module gives SQLAlchemy's aiosqlite dialect a connection with the same interface
+whose coroutines run the sqlite3 call at once, on the event loop's thread.
+
+The trade: a statement blocks the loop while it runs. SQLite statements on indexed data
+are microseconds; a durable commit is one fsync. Laurels runs one process per SQLite file
+and queues writers in-process (`Database.write_lock`), so waiting on another process's lock
+(up to `busy_timeout`) only happens while, say, a migration runs beside the bot. Set
+LAURELS_SQLITE_DRIVER=thread to use aiosqlite's worker thread instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+__all__ = ["InlineConnection", "connect"]
+
+
+class _Cursor:
+    __slots__ = ("_cursor",)
+
+    def __init__(self, cursor: sqlite3.Cursor) -> None:
+        self._cursor = cursor
+
+    @property
+    def description(self) -> Any:
+        return self._cursor.description
+
+    @property
+    def lastrowid(self) -> int | None:
+        return self._cursor.lastrowid
+
+    @property
+    def rowcount(self) -> int:
+        return self._cursor.rowcount
+
+    async def execute(self, sql: str, parameters: Any = ()) -> _Cursor:
+        self._cursor.execute(sql, parameters)
+        return self
+
+    async def executemany(self, sql: str, parameters: Iterable[Any]) -> _Cursor:
+        self._cursor.executemany(sql, parameters)
+        return self
+
+    async def fetchone(self) -> Any:
+        return self._cursor.fetchone()
+
+    async def fetchmany(self, size: int | None = None) -> list[Any]:
+        return self._cursor.fetchmany(size) if size is not None else self._cursor.fetchmany()
+
+    async def fetchall(self) -> list[Any]:
+        return self._cursor.fetchall()
+
+    async def close(self) -> None:
+        self._cursor.close()
+
+
+class _RunNow:
+    """Stands in for aiosqlite's request queue (SQLAlchemy sets isolation levels through
+    it): runs the function at once and resolves its future."""
+
+    def put_nowait(self, item: tuple[asyncio.Future[Any], Callable[[], Any]]) -> None:
+        future, function = item
+        try:
+            future.set_result(function())
+        except Exception as exc:
+            future.set_exception(exc)
+
+
+class InlineConnection:
+    """The part of `aiosqlite.Connection` SQLAlchemy's aiosqlite dialect uses."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+        self._tx = _RunNow()
+
+    @property
+    def isolation_level(self) -> str | None:
+        return self._conn.isolation_level
+
+    async def cursor(self) -> _Cursor:
+        return _Cursor(self._conn.cursor())
+
+    async def execute(self, sql: str, parameters: Any = ()) -> _Cursor:
+        return _Cursor(self._conn.execute(sql, parameters))
+
+    async def commit(self) -> None:
+        self._conn.commit()
+
+    async def rollback(self) -> None:
+        self._conn.rollback()
+
+    async def close(self) -> None:
+        self._conn.close()
+
+    def stop(self) -> None:
+        self._conn.close()
+
+    def run(self, sql: str, parameters: Sequence[Any]) -> list[tuple[Any, ...]]:
+        """Execute and fetch in one synchronous call (storage/fastsql.py's hot path)."""
+        return self._conn.execute(sql, parameters).fetchall()
+
+    async def create_function(self, *args: Any, **kwargs: Any) -> None:
+        self._conn.create_function(*args, **kwargs)
+
+
+def connect(database: str) -> Callable[[], Any]:
+    """An `async_creator` for `create_async_engine("sqlite+aiosqlite://...")`."""
+    async def creator() -> InlineConnection:
+        return InlineConnection(sqlite3.connect(database, check_same_thread=False))
+
+    return creator

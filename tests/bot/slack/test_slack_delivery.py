@@ -1,0 +1,159 @@
+"""Announcements from the outbox to Slack: rate limits, refused images, direct messages,
+permanent failures, and several workspaces served by one process."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from bot.platform import DeliveryError
+from bot.slack.platform import reaction_name
+from engine.clock import FixedClock
+from engine.messages import Card
+from engine.refs import CommunityRef
+from engine.service import Engine
+from storage.tables import OutboxRow
+from tests.bot.slack.fake_slack import FakeSlack, clear_proxy_env
+from tests.bot.slack.harness import (
+    ADMIN,
+    ALICE,
+    ANNOUNCE,
+    BOB,
+    ENTRIES,
+    SlackWorld,
+    add_members,
+    block_text,
+    slack_world,
+)
+
+
+@pytest.fixture
+async def world(monkeypatch: pytest.MonkeyPatch, engine: Engine, clock: FixedClock
+                ) -> AsyncIterator[SlackWorld]:
+    clear_proxy_env(monkeypatch)
+    async with FakeSlack() as fake:
+        add_members(fake)
+        async with slack_world(fake, engine, clock, "socket") as w:
+            await w.command(ADMIN, f"/settings channel announcements <#{ANNOUNCE}|a>")
+            await w.command(ADMIN, f"/settings channel entries <#{ENTRIES}|e>")
+            yield w
+
+
+async def outbox(world: SlackWorld) -> list[OutboxRow]:
+    async with world.engine.db.session() as session:
+        return list((await session.scalars(select(OutboxRow).order_by(OutboxRow.id))).all())
+
+
+async def create_challenge(world: SlackWorld) -> None:
+    await world.command(ADMIN, "/challenge create submission Dreamscapes submissions:2d "
+                               "voting:1d")
+
+
+async def test_a_short_rate_limit_is_waited_out_and_posts_once(world: SlackWorld) -> None:
+    await create_challenge(world)
+    world.fake.rate_limit("chat.postMessage", times=1, retry_after=0)
+
+    await world.deliver()
+
+    attempts = [c.status for c in world.fake.calls_to("chat.postMessage")]
+    assert attempts == [429, 200]
+    posted = world.fake.messages_in(ANNOUNCE)
+    assert [block_text(m).count("New challenge: Dreamscapes") for m in posted] == [1]
+    row = (await outbox(world))[0]
+    assert (row.status, row.message_id, row.channel_id) == ("sent", posted[0]["ts"], ANNOUNCE)
+
+
+async def test_a_long_rate_limit_delays_the_announcement_without_losing_it(
+        world: SlackWorld) -> None:
+    await create_challenge(world)
+    world.fake.rate_limit("chat.postMessage", times=1, retry_after=120)
+
+    await world.deliver()  # Slack says "in two minutes": the worker is not held up
+
+    assert world.fake.messages_in(ANNOUNCE) == []
+    row = (await outbox(world))[0]
+    assert row.status == "pending" and "rate limit" in (row.last_error or "")
+    assert row.next_attempt_at.replace(tzinfo=None) == (
+        world.clock.now() + timedelta(seconds=120)).replace(tzinfo=None)
+    world.clock.advance(timedelta(seconds=60))
+    assert await world.deliver() == 0  # not yet
+
+    world.clock.advance(timedelta(seconds=61))
+    await world.deliver()
+    posted = world.fake.messages_in(ANNOUNCE)
+    assert len(posted) == 1 and "New challenge: Dreamscapes" in block_text(posted[0])
+    assert [c.status for c in world.fake.calls_to("chat.postMessage")] == [429, 200]
+    assert (await outbox(world))[0].status == "sent"
+
+
+async def test_an_entry_whose_image_slack_refuses_is_posted_with_a_link(
+        world: SlackWorld) -> None:
+    await create_challenge(world)
+    await world.deliver()
+    await world.command(ALICE, '/challenge submit dreamscapes "Night garden" '
+                               "image:<https://example.com/missing.png>")
+    world.fake.fail_next("chat.postMessage", "invalid_blocks")
+
+    await world.deliver()
+
+    [entry] = world.fake.messages_in(ENTRIES)
+    assert not any(b["type"] == "image" for b in entry["blocks"])
+    assert "https://example.com/missing.png" in block_text(entry)
+    assert (await world.engine.entry(world.community, 1)).message_id == entry["ts"]
+    assert world.fake.reactions[(ENTRIES, entry["ts"])]["thumbsup"] == [world.fake.bot_user_id]
+
+
+async def test_private_notices_go_to_the_members_app_messages(world: SlackWorld) -> None:
+    await create_challenge(world)
+    await world.command(BOB, '/challenge submit dreamscapes "Spam"')
+    await world.command(ADMIN, '/challenge disqualify #1 "Off topic"')
+    await world.deliver()
+    dm = world.fake.calls_to("chat.postMessage")[-1]
+    assert dm.args["channel"] == BOB
+    assert "was disqualified: Off topic" in block_text(dm.args)
+
+
+async def test_a_channel_that_is_gone_parks_the_announcement(world: SlackWorld) -> None:
+    await create_challenge(world)
+    world.fake.fail_next("chat.postMessage", "channel_not_found")
+    await world.deliver()
+    row = (await outbox(world))[0]
+    assert row.status == "parked" and "channel_not_found" in (row.last_error or "")
+
+
+async def test_the_same_nonce_is_never_posted_twice(world: SlackWorld) -> None:
+    platform = world.running.platform
+    card = Card(title="Weekly digest", text="Hello")
+    first = await platform.post(world.fake.team_id, ANNOUNCE, card, nonce="laurels-7")
+    again = await platform.post(world.fake.team_id, ANNOUNCE, card, nonce="laurels-7")
+    assert first == again and len(world.fake.messages_in(ANNOUNCE)) == 1
+    world.fake.rate_limit("chat.postMessage", retry_after=300)
+    with pytest.raises(DeliveryError) as info:
+        await platform.post(world.fake.team_id, ANNOUNCE, card, nonce="laurels-8")
+    assert info.value.retry_after == 300 and not info.value.permanent
+
+
+async def test_each_workspace_is_its_own_community(world: SlackWorld) -> None:
+    other = "T0OTHER001"
+    await create_challenge(world)
+    said = await world.command(ALICE, "/challenge list", team_id=other, channel="C0OTHERGEN")
+    assert "No challenges here yet" in said.public_text
+    said = await world.command(ADMIN, "/challenge create submission Elsewhere", team_id=other,
+                               channel="C0OTHERGEN")
+    assert "Created Elsewhere" in said.private_text
+    mine = await world.engine.list_challenges(world.community)
+    theirs = await world.engine.list_challenges(CommunityRef("slack", other))
+    assert [c.name for c in mine.items] == ["Dreamscapes"]
+    assert [c.name for c in theirs.items] == ["Elsewhere"]
+    # The first command there made its channel the announcements channel.
+    await world.deliver()
+    assert any("Elsewhere" in block_text(m) for m in world.fake.messages_in("C0OTHERGEN"))
+
+
+def test_reaction_names() -> None:
+    assert reaction_name("👍") == "thumbsup"
+    assert reaction_name("🎉") == "tada"
+    assert reaction_name("laurel") == "laurel"

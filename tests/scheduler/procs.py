@@ -1,0 +1,84 @@
+"""Starting, waiting for and killing worker processes (tests/scheduler/crash_worker.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import BACKEND
+
+__all__ = ["ROOT", "Worker", "kill_when_ready", "postgres_only", "run_worker", "start_worker"]
+
+ROOT = Path(__file__).resolve().parents[2]
+# Generous: a cold interpreter importing SQLAlchemy on a busy CI machine takes seconds.
+TIMEOUT = 60.0
+
+postgres_only = pytest.mark.skipif(
+    BACKEND != "postgres", reason="several processes share due events on PostgreSQL only "
+    "(LAURELS_TEST_DB=postgres)")
+
+
+class Worker:
+    """A running crash_worker process."""
+
+    def __init__(self, proc: subprocess.Popen[str], ready: Path | None) -> None:
+        self.proc = proc
+        self.ready = ready
+
+    def result(self, timeout: float = TIMEOUT) -> dict[str, Any]:
+        """Wait for a normal exit and return its JSON summary."""
+        try:
+            out, err = self.proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            out, err = self.proc.communicate(timeout=10)
+            raise AssertionError(f"worker did not finish in {timeout}s:\n{err[-3000:]}") from None
+        assert self.proc.returncode == 0, f"worker failed ({self.proc.returncode}):\n{err[-3000:]}"
+        return dict(json.loads(out.strip().splitlines()[-1]))
+
+
+def start_worker(url: str, now: datetime, *args: str, ready: Path | None = None) -> Worker:
+    cmd = [sys.executable, "-m", "tests.scheduler.crash_worker", url, "--now", now.isoformat(),
+           *args]
+    if ready is not None:
+        cmd += ["--ready", str(ready)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    return Worker(proc, ready)
+
+
+async def run_worker(url: str, now: datetime, *args: str) -> dict[str, Any]:
+    """Run a worker to completion (off the event loop) and return its summary."""
+    worker = start_worker(url, now, *args)
+    return await asyncio.to_thread(worker.result)
+
+
+async def kill_when_ready(worker: Worker, within: float = TIMEOUT) -> str:
+    """SIGKILL the worker as soon as it reports it reached its hang point."""
+    assert worker.ready is not None
+    deadline = time.monotonic() + within
+    while not worker.ready.exists():
+        if worker.proc.poll() is not None:
+            _, err = worker.proc.communicate(timeout=10)
+            raise AssertionError(f"worker exited before its hang point:\n{err[-3000:]}")
+        if time.monotonic() > deadline:
+            worker.proc.kill()
+            worker.proc.communicate(timeout=10)
+            raise AssertionError(f"worker did not reach its hang point in {within}s")
+        await asyncio.sleep(0.02)
+    what = worker.ready.read_text("utf-8")
+    worker.proc.send_signal(signal.SIGKILL)
+    await asyncio.to_thread(worker.proc.communicate, timeout=10)
+    assert worker.proc.returncode == -signal.SIGKILL
+    return what

@@ -1,0 +1,155 @@
+"""The delivery worker: posts each announcement once, retries with backoff, parks what keeps
+failing where moderators (`/settings show`) and operators (`laurels outbox`) see it."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from bot.cli import main as cli
+from bot.delivery import DeliveryWorker, nonce_for
+from bot.platform import DeliveryError
+from commands.tree import execute_text
+from engine.clock import FixedClock
+from engine.errors import Conflict, NotFound
+from engine.outbox import MAX_ATTEMPTS
+from engine.refs import CommunityRef
+from engine.service import Engine
+from storage.db import Database
+from storage.tables import Entry, OutboxRow
+from tests.conftest import START, member
+from tests.engine.helpers import setup_community, submission_challenge
+from tests.scheduler.fakes import RecordingPlatform, deliver_all
+
+
+async def _rows(db: Database) -> list[OutboxRow]:
+    async with db.session() as s:
+        return list((await s.scalars(select(OutboxRow).order_by(OutboxRow.id))).all())
+
+
+async def test_entries_are_posted_once_and_become_reactable(
+        engine: Engine, db: Database, guild: CommunityRef, clock: FixedClock) -> None:
+    await setup_community(engine, guild)
+    c = await submission_challenge(engine, guild, clock)
+    await engine.submit_entry(member(guild, "alice"), c.slug, "Night garden")
+    platform = RecordingPlatform()
+
+    assert await deliver_all(engine, platform) == len(await _rows(db))
+    assert await deliver_all(engine, platform) == 0  # sent rows are never claimed again
+
+    async with db.session() as s:
+        entry = await s.scalar(select(Entry))
+    [posted] = [p for p in platform.posts if p.title == "Night garden"]
+    assert entry is not None and (entry.channel_id, entry.message_id) == (
+        "entries", posted.message_id)
+
+
+async def test_transient_failures_retry_with_the_same_nonce(
+        engine: Engine, db: Database, guild: CommunityRef, clock: FixedClock) -> None:
+    await setup_community(engine, guild)
+    await submission_challenge(engine, guild, clock)
+    failures = iter([DeliveryError("rate limited", retry_after=30), TimeoutError("slow")])
+    platform = RecordingPlatform(fail=lambda nonce, card: next(failures, None))
+
+    await deliver_all(engine, platform)  # rate limited: back in 30 s
+    clock.advance(timedelta(seconds=30))
+    await deliver_all(engine, platform)  # timed out: back off 2**2 s
+    clock.advance(timedelta(seconds=3))
+    await deliver_all(engine, platform)
+    assert platform.posts == []
+    clock.advance(timedelta(seconds=1))
+    await deliver_all(engine, platform)
+
+    [row] = await _rows(db)
+    assert platform.attempts == [nonce_for(row.id)] * 3
+    assert [p.nonce for p in platform.posts] == [nonce_for(row.id)]
+    assert (row.status, row.attempts, row.last_error) == ("sent", 3, "TimeoutError: slow")
+
+
+async def test_a_message_that_keeps_failing_is_parked_and_shown_to_moderators(
+        engine: Engine, db: Database, guild: CommunityRef, clock: FixedClock) -> None:
+    await setup_community(engine, guild)
+    await submission_challenge(engine, guild, clock)
+    platform = RecordingPlatform(fail=lambda nonce, card: RuntimeError("503"))
+    for _ in range(MAX_ATTEMPTS):
+        await deliver_all(engine, platform)
+        clock.advance(timedelta(minutes=20))  # past any backoff
+    [row] = await _rows(db)
+    assert (row.status, row.attempts) == ("parked", MAX_ATTEMPTS)
+    await deliver_all(engine, platform)
+    assert len(platform.attempts) == MAX_ATTEMPTS  # parked: not retried forever
+
+    shown = await execute_text(engine, member(guild, "mod", mod=True), "/settings show")
+    fields = {f.name: f.value for f in shown.card.fields}
+    assert fields["Undelivered announcements"] == (
+        f"1 parked; latest (#{row.id}): RuntimeError: 503")
+
+
+async def test_a_permanent_error_parks_at_once_and_retry_requeues(
+        engine: Engine, db: Database, guild: CommunityRef, clock: FixedClock) -> None:
+    await setup_community(engine, guild)
+    await submission_challenge(engine, guild, clock)
+    gone = DeliveryError("Unknown Channel", permanent=True)
+    platform = RecordingPlatform(fail=lambda nonce, card: gone)
+    await deliver_all(engine, platform)
+    [row] = await _rows(db)
+    assert (row.status, row.last_error) == ("parked", "Unknown Channel")
+
+    info = await engine.retry_delivery(row.id)  # the channel was fixed
+    assert (info.status, info.attempts) == ("pending", 0)
+    platform.fail = None
+    await deliver_all(engine, platform)
+    assert platform.titles() == ["🎨 New challenge: Dreamscapes"]
+    with pytest.raises(Conflict):
+        await engine.retry_delivery(row.id)
+    with pytest.raises(NotFound):
+        await engine.retry_delivery(row.id + 100)
+
+
+async def test_a_worker_only_claims_rows_of_platforms_it_serves(
+        engine: Engine, db: Database, guild: CommunityRef, clock: FixedClock) -> None:
+    await setup_community(engine, guild)  # a console community
+    await submission_challenge(engine, guild, clock)
+    slack_only = DeliveryWorker(engine, {"slack": RecordingPlatform(name="slack")})
+    assert await slack_only.run_once() == 0
+    [row] = await _rows(db)
+    assert (row.status, row.attempts) == ("pending", 0)
+
+
+def test_outbox_cli_lists_parked_messages_and_retries_one(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
+    guild = CommunityRef("console", "cli-guild")
+
+    async def park_one() -> int:
+        db = Database(url)
+        await db.create_all()
+        engine = Engine(db, FixedClock(START))
+        await setup_community(engine, guild)
+        await engine.award_badge(member(guild, "mod", mod=True), member(guild, "bob"), "Helper",
+                                 "Answered questions")
+        [d] = await engine.claim_deliveries()
+        await engine.delivery_failed(d.id, "Missing Permissions", permanent=True)
+        await db.dispose()
+        return d.id
+
+    parked = asyncio.run(park_one())
+    assert cli(["--database", url, "outbox", "--parked"]) == 0
+    listing = capsys.readouterr().out
+    assert f"{parked:>6}  parked" in listing and "console:cli-guild" in listing
+    assert "error: Missing Permissions" in listing
+    assert "laurels outbox retry ID" in listing
+
+    assert cli(["--database", url, "outbox", "retry", str(parked)]) == 0
+    assert f"Message {parked} (badge for console:cli-guild) is queued again" in (
+        capsys.readouterr().out)
+    assert cli(["--database", url, "outbox"]) == 0
+    assert capsys.readouterr().out.strip() == "No parked messages."
+    assert cli(["--database", url, "outbox", "--pending"]) == 0
+    assert "🎖️ Badge awarded: Helper" in capsys.readouterr().out
+    assert cli(["--database", url, "outbox", "retry", "999"]) == 1
+    assert "There is no outbox message 999." in capsys.readouterr().err

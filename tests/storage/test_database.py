@@ -1,0 +1,106 @@
+"""The storage layer's promises: constraints enforced, UTC times, retried units of work."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import insert, select, text
+from sqlalchemy.exc import IntegrityError
+
+from storage.db import Database
+from storage.tables import Community, Member, Vote
+from tests.conftest import BACKEND, START
+
+
+async def _community(db: Database, external_id: str = "g") -> int:
+    async with db.transaction() as s:
+        row = Community(platform="console", external_id=external_id, name="", timezone="UTC",
+                        point_rules={}, settings={}, created_at=START)
+        s.add(row)
+        await s.flush()
+        return row.id
+
+
+async def test_foreign_keys_are_enforced(db: Database) -> None:
+    with pytest.raises(IntegrityError):
+        async with db.transaction() as s:
+            s.add(Member(community_id=999, external_id="ghost", display_name="", showcase={},
+                         created_at=START))
+
+
+async def test_one_vote_per_voter_per_entry_is_a_database_rule(db: Database) -> None:
+    cid = await _community(db)
+    async with db.transaction() as s:
+        await s.execute(text(
+            "INSERT INTO members (id, community_id, external_id, display_name, is_bot, "
+            "is_moderator, showcase, created_at) VALUES (1, :c, 'a', '', false, false, '{}', "
+            ":t), (2, :c, 'b', '', false, false, '{}', :t)"), {"c": cid, "t": START})
+        await s.execute(text(
+            "INSERT INTO challenges (id, community_id, slug, kind, name, prompt, description, "
+            "phase, starts_at, max_entries, vote_emoji, early_votes, team_mode, created_at) "
+            "VALUES (1, :c, 's', 'submission', 'S', '', '', 'voting', :t, 3, 'x', false, "
+            "'individual', :t)"), {"c": cid, "t": START})
+        await s.execute(text(
+            "INSERT INTO entries (id, community_id, challenge_id, member_id, title, "
+            "submitted_at, votes, featured) VALUES (1, :c, 1, 1, 'e', :t, 0, false)"),
+            {"c": cid, "t": START})
+    vote = {"community_id": cid, "challenge_id": 1, "entry_id": 1, "voter_id": 2,
+            "cast_at": START}
+    async with db.transaction() as s:
+        await s.execute(insert(Vote).values(**vote))
+    with pytest.raises(IntegrityError):
+        async with db.transaction() as s:
+            await s.execute(insert(Vote).values(**vote))
+
+
+@pytest.mark.parametrize("given", [
+    datetime(2026, 3, 2, 12, 0, tzinfo=UTC),
+    datetime(2026, 3, 2, 4, 0, tzinfo=timezone(timedelta(hours=-8))),
+    datetime(2026, 3, 2, 12, 0),  # naive: taken as UTC
+])
+async def test_times_come_back_as_aware_utc(db: Database, given: datetime) -> None:
+    async with db.transaction() as s:
+        s.add(Community(platform="console", external_id="t", name="", timezone="UTC",
+                        point_rules={}, settings={}, created_at=given))
+    async with db.session() as s:
+        stored = await s.scalar(select(Community.created_at))
+    assert stored == datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+    assert stored is not None and stored.utcoffset() == timedelta(0)
+
+
+async def test_a_unit_of_work_losing_a_key_race_runs_again(db: Database) -> None:
+    """The first attempt collides with a row another writer just committed; the retry
+    sees it and the after-commit hook runs once, with the retry's result."""
+    cid = await _community(db)
+    attempts: list[int] = []
+    committed: list[str] = []
+
+    async def work(session) -> str:  # type: ignore[no-untyped-def]
+        attempts.append(1)
+        existing = await session.scalar(select(Member.id).where(Member.external_id == "x"))
+        if existing is None and len(attempts) == 1:
+            async with db.engine.begin() as other:  # the other writer wins the race
+                await other.execute(insert(Member).values(
+                    community_id=cid, external_id="x", display_name="", is_bot=False,
+                    is_moderator=False, showcase={}, created_at=START))
+            session.add(Member(community_id=cid, external_id="x", display_name="",
+                               showcase={}, created_at=START))
+            await session.flush()
+        return "found" if existing is not None else "created"
+
+    if BACKEND == "sqlite":
+        pytest.skip("in-memory SQLite shares one connection: there is no other writer")
+    result = await db.run(work, after_commit=committed.append)
+
+    assert (len(attempts), result, committed) == (2, "found", ["found"])
+
+
+async def test_sqlite_file_uses_wal(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'wal.db'}")
+    try:
+        async with db.session() as s:
+            assert (await s.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
+            assert (await s.execute(text("PRAGMA foreign_keys"))).scalar() == 1
+    finally:
+        await db.dispose()
