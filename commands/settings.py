@@ -36,12 +36,17 @@ async def points(ctx: Context) -> Reply:
                       ephemeral=True)
 
 
+def _channel(channel_id: str | None) -> str:
+    # A mention: each platform shows the channel's name, not its id.
+    return f"<#{channel_id}>" if channel_id else "not set"
+
+
 async def show(ctx: Context) -> Reply:
     c = await ctx.engine.community(ctx.member.community)
     sched = await ctx.engine.schedule_settings(ctx.member.community)
     parked = await ctx.engine.delivery_problems(ctx.member.community)
-    fields = [Field("Announcements", c.announce_channel or "not set"),
-              Field("Entries", c.entries_channel or c.announce_channel or "not set"),
+    fields = [Field("Announcements", _channel(c.announce_channel)),
+              Field("Entries", _channel(c.entries_channel or c.announce_channel)),
               Field("Time zone", c.timezone),
               Field("Moderator role", c.moderator_role or "administrators only"),
               Field("Point rules", ", ".join(f"{k}={v}" for k, v in sorted(c.points.items())),

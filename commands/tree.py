@@ -44,10 +44,13 @@ def help_card() -> Card:
                 footer="Options can be given in order or as name:value; quote text with spaces.")
 
 
-def resolve(tokens: list[str]) -> tuple[Command, list[str]]:
-    """The command named by the first one or two tokens, and the remaining tokens."""
+def resolve(tokens: list[str], help_hint: str = "/help") -> tuple[Command, list[str]]:
+    """The command named by the first one or two tokens, and the remaining tokens.
+
+    `help_hint` is how the platform's members reach the help (Slack: `/laurels help`).
+    """
     if not tokens:
-        raise ParseError("Type a command, e.g. /challenge list. Try /help.", option=None)
+        raise ParseError(f"Type a command, e.g. /challenge list. Try {help_hint}.", option=None)
     head = tokens[0].lstrip("/").lower()
     if len(tokens) > 1 and f"{head} {tokens[1].lower()}" in TREE:
         return TREE[f"{head} {tokens[1].lower()}"], tokens[2:]
@@ -56,7 +59,7 @@ def resolve(tokens: list[str]) -> tuple[Command, list[str]]:
     subs = [c.name for c in COMMANDS if c.group == head]
     if subs:
         raise ParseError(f"/{head} needs a subcommand: {', '.join(subs)}.", option=None)
-    raise ParseError(f"Unknown command /{head}. Try /help.", option=None)
+    raise ParseError(f"Unknown command /{head}. Try {help_hint}.", option=None)
 
 
 async def _context(engine: Engine, member: MemberRef, args: dict[str, object],
@@ -80,11 +83,11 @@ async def execute(engine: Engine, command: Command, member: MemberRef,
 
 
 async def execute_text(engine: Engine, member: MemberRef, text: str,
-                       channel_id: str | None = None) -> Reply:
+                       channel_id: str | None = None, *, help_hint: str = "/help") -> Reply:
     """Run a command typed as text (Slack, the console): `/challenge submit x "Title"`."""
     command: Command | None = None
     try:
-        command, rest = resolve(tokenize(text))
+        command, rest = resolve(tokenize(text), help_hint)
         community = await engine.community(member.community)
         tz = ZoneInfo(community.timezone)
         args = bind(command.options, rest, usage=command.usage, tz=tz, now=engine.clock.now())

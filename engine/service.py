@@ -42,6 +42,7 @@ from engine.members import (
     require_moderator,
 )
 from engine.messages import Card
+from engine.ordering import KeyedLocks
 from engine.ranking import MemoryRankIndex, RankIndex, SqlRankIndex
 from engine.refs import CommunityRef, MemberRef, MessageRef
 from engine.results import tally
@@ -100,6 +101,8 @@ class Engine:
         self.schedule_listeners: list[Callable[[], None]] = []
         # Concurrent votes share one durable commit (engine/batching.py).
         self.vote_batches = GroupCommit(self, prefetch=_prefetch_votes)
+        # A reaction's add and remove apply in arrival order (engine/ordering.py).
+        self.reaction_order = KeyedLocks()
 
     # -- plumbing ---------------------------------------------------------------------
 
@@ -534,8 +537,9 @@ class Engine:
         async def work(tx: Tx) -> votes.VoteResult:
             return await votes.cast_by(tx, voter, message, emoji)
 
-        result: votes.VoteResult = await self.vote_batches.submit(voter.community, work,
-                                                                  (voter, message))
+        async with self.reaction_order.hold(_reaction_key(voter, message)):
+            result: votes.VoteResult = await self.vote_batches.submit(voter.community, work,
+                                                                      (voter, message))
         return result
 
     async def retract_vote(self, voter: MemberRef, message: MessageRef, emoji: str
@@ -546,7 +550,8 @@ class Engine:
                 return votes.IGNORED
             return await votes.retract(tx, member, message, emoji)
 
-        return await self.write(voter.community, work)
+        async with self.reaction_order.hold(_reaction_key(voter, message)):
+            return await self.write(voter.community, work)
 
     # -- points -----------------------------------------------------------------------
 
@@ -773,6 +778,12 @@ class Engine:
 
 async def _const(value: T) -> T:
     return value
+
+
+def _reaction_key(voter: MemberRef, message: MessageRef) -> tuple[str, ...]:
+    ref = voter.community
+    return (ref.platform, ref.external_id, voter.user_id, message.channel_id,
+            message.message_id)
 
 
 async def _prefetch_votes(tx: Tx, hints: list[tuple[MemberRef, MessageRef]]) -> None:

@@ -108,7 +108,8 @@ class SlackAdapter:
         request = modal_request(line)
         if request is not None and origin.trigger_id:
             return await self.open_modal(client, member, request, origin)
-        return await execute_text(self.engine, member, line, origin.channel_id)
+        return await execute_text(self.engine, member, line, origin.channel_id,
+                                  help_hint="/laurels help")
 
     async def open_modal(self, client: AsyncWebClient, member: MemberRef,
                          request: ModalRequest, origin: Origin) -> Reply | None:

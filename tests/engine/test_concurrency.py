@@ -81,6 +81,30 @@ async def test_many_simultaneous_reactions_on_one_entry(
     assert len(rows) == 30 and {r.delta for r in rows} == {5}
 
 
+async def test_a_reaction_removed_right_after_it_was_added(
+    engine: Engine, db: Database, guild: CommunityRef, clock: FixedClock
+) -> None:
+    """Add and remove arrive back to back, while other votes keep the writer busy: the
+    removal applies after the addition, so the vote ends retracted, not counted."""
+    await setup_community(engine, guild)
+    c = await submission_challenge(engine, guild, clock)
+    _, msg = await submit_and_post(engine, member(guild, "alice"), c.slug, "Entry")
+    await open_voting(engine, clock)
+    fickle = [member(guild, f"f{i:02d}") for i in range(8)]
+    busy = [engine.cast_vote(member(guild, f"b{i:02d}"), msg, "👍") for i in range(8)]
+    flips = [call for f in fickle
+             for call in (engine.cast_vote(f, msg, "👍"), engine.retract_vote(f, msg, "👍"))]
+
+    results = await asyncio.gather(*busy, *flips, return_exceptions=True)
+
+    assert [r for r in results if isinstance(r, BaseException)] == []
+    statuses = [r.status for r in results[len(busy):]]  # type: ignore[union-attr]
+    assert statuses == ["counted", "retracted"] * len(fickle)
+    voters = {v.voter_id for v in await select_all(db, Vote)}
+    assert len(voters) == len(busy)
+    await assert_ledger_consistent(db)
+
+
 async def test_members_voting_for_each_other_at_once(
     engine: Engine, db: Database, guild: CommunityRef, clock: FixedClock
 ) -> None:
