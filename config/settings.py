@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     slack_app_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
     slack_api_url: str | None = None
+    # Seconds between two announcements in one Slack channel (Slack allows about one a
+    # second per channel; 0 turns pacing off).
+    slack_channel_interval: float = Field(default=1.0, ge=0, le=60)
 
     @classmethod
     def settings_customise_sources(

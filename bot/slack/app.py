@@ -86,7 +86,7 @@ async def start_slack(engine: Engine, settings: Settings, *, http: bool = False,
     await _check_token(client)
     clients = SingleTokenClients(client)
     adapter = SlackAdapter(engine, clients)
-    platform = SlackPlatform(clients)
+    platform = SlackPlatform(clients, channel_interval=settings.slack_channel_interval)
     if http:
         secret = _secret(settings.slack_signing_secret, "LAURELS_SLACK_SIGNING_SECRET",
                          why=" (needed by --slack-http)")

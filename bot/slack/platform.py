@@ -1,5 +1,9 @@
 """Posting announcements to Slack for the delivery worker (`bot.platform.Platform`).
 
+Pacing: Slack allows about one message per second in a channel, so posts to one channel
+are spaced `channel_interval` apart (a burst of achievement announcements after results
+goes out at that pace instead of running into 429s).
+
 Rate limits: Slack answers HTTP 429 with Retry-After. A short wait is taken inside the
 call (slack_sdk's retry handler; a 429 means nothing was posted, so retrying cannot
 double-post). A long one goes back to the outbox as `DeliveryError(retry_after=...)`, so
@@ -8,6 +12,7 @@ the worker does not sit on its lease and the row is retried when Slack allows.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Protocol
@@ -34,6 +39,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BoundedRateLimitRetry",
+    "ChannelPacer",
     "SingleTokenClients",
     "SlackPlatform",
     "TeamClients",
@@ -90,14 +96,35 @@ def retry_handlers(max_wait: float = 10.0) -> list[AsyncRetryHandler]:
             BoundedRateLimitRetry(max_wait=max_wait)]
 
 
+class ChannelPacer:
+    """Spaces the posts to one channel at least `interval` seconds apart."""
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self._next: dict[tuple[str, str], float] = {}
+
+    async def wait_turn(self, team_id: str, channel: str) -> None:
+        if self.interval <= 0:
+            return
+        now = asyncio.get_running_loop().time()
+        if len(self._next) > 1_000:  # forget channels whose turn has long come
+            self._next = {k: t for k, t in self._next.items() if t > now}
+        slot = max(now, self._next.get((team_id, channel), now))
+        self._next[(team_id, channel)] = slot + self.interval
+        if slot > now:
+            await asyncio.sleep(slot - now)
+
+
 class SlackPlatform:
     """Posts cards with chat.postMessage and records each message's `ts`."""
 
     name = "slack"
 
-    def __init__(self, clients: TeamClients, *, remember: int = 2_000) -> None:
+    def __init__(self, clients: TeamClients, *, remember: int = 2_000,
+                 channel_interval: float = 1.0) -> None:
         self.clients = clients
         self.remember = remember
+        self.pacer = ChannelPacer(channel_interval)
         # nonce -> message already posted: if recording the post failed, the worker
         # tries again and gets the same message back instead of a second copy.
         self._posted: OrderedDict[str, MessageRef] = OrderedDict()
@@ -108,6 +135,7 @@ class SlackPlatform:
         if done is not None:
             return done
         client = self.clients.client_for(community_external_id)
+        await self.pacer.wait_turn(community_external_id, channel_id)
         ref = await self._post(client, channel_id, card)
         self._record(nonce, ref)
         if card.react_with:

@@ -57,7 +57,9 @@ SCOPE_OF_METHOD: dict[str, str | None] = {
 def settings_for(fake: FakeSlack) -> Settings:
     return Settings(slack_bot_token=fake.bot_token, slack_app_token=fake.app_token,
                     slack_signing_secret=fake.signing_secret, slack_api_url=fake.api_url,
-                    database_url="sqlite+aiosqlite://")  # type: ignore[arg-type]
+                    database_url="sqlite+aiosqlite://",
+                    # Pacing has its own test; here it would only slow the suite down.
+                    slack_channel_interval=0)  # type: ignore[arg-type]
 
 
 def add_members(fake: FakeSlack) -> None:

@@ -3,6 +3,7 @@ permanent failures, and several workspaces served by one process."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -157,3 +158,30 @@ def test_reaction_names() -> None:
     assert reaction_name("👍") == "thumbsup"
     assert reaction_name("🎉") == "tada"
     assert reaction_name("laurel") == "laurel"
+
+
+async def test_posts_to_one_channel_are_paced_and_other_channels_are_not_held_up(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    from bot.slack.platform import SingleTokenClients, SlackPlatform
+
+    clear_proxy_env(monkeypatch)
+    async with FakeSlack() as fake:
+        client = AsyncWebClient(token=fake.bot_token, base_url=fake.api_url)
+        platform = SlackPlatform(SingleTokenClients(client), channel_interval=0.3)
+        posts = [("C0BUSY0001", "one"), ("C0BUSY0001", "two"), ("C0BUSY0001", "three"),
+                 ("C0QUIET001", "elsewhere")]
+
+        await asyncio.gather(*(platform.post("T0TEAM0001", channel, Card(title=title),
+                                             nonce=f"n-{title}")
+                               for channel, title in posts))
+
+        sent = [(c.args["channel"], c.at) for c in fake.calls_to("chat.postMessage")]
+        busy = sorted(t for channel, t in sent if channel == "C0BUSY0001")
+        (quiet,) = [t for channel, t in sent if channel == "C0QUIET001"]
+        assert len(busy) == 3
+        gaps = [b - a for a, b in zip(busy, busy[1:], strict=False)]
+        assert min(gaps) >= 0.2, gaps  # 0.3 apart when sent; HTTP timing varies a little
+        assert quiet < busy[1]
