@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from itertools import pairwise
 
 import pytest
 from sqlalchemy import select
@@ -182,6 +183,6 @@ async def test_posts_to_one_channel_are_paced_and_other_channels_are_not_held_up
         busy = sorted(t for channel, t in sent if channel == "C0BUSY0001")
         (quiet,) = [t for channel, t in sent if channel == "C0QUIET001"]
         assert len(busy) == 3
-        gaps = [b - a for a, b in zip(busy, busy[1:], strict=False)]
+        gaps = [b - a for a, b in pairwise(busy)]
         assert min(gaps) >= 0.2, gaps  # 0.3 apart when sent; HTTP timing varies a little
         assert quiet < busy[1]
