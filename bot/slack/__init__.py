@@ -5,7 +5,6 @@ adapter.py      the core the listeners call: members, commands, forms, votes, Ap
 interactions.py slash commands, buttons, submitted forms (Bolt listeners)
 events.py       reaction votes, App Home opened (Bolt listeners)
 dedupe.py       middleware: retried/duplicated events are handled once
-inflight.py     acknowledged-but-unfinished work (graceful stop, quiet tests)
 platform.py     announcements for the delivery worker; rate limits
 replies.py      a command's answer back to where it came from
 render.py       neutral cards as Block Kit;  home.py the Home tab;  modals.py the forms

@@ -15,9 +15,9 @@ from zoneinfo import ZoneInfo
 
 from slack_sdk.errors import SlackApiError
 
+from bot.inflight import Inflight
 from bot.slack.home import HomeData, home_view
 from bot.slack.identity import Directory
-from bot.slack.inflight import Inflight
 from bot.slack.modals import ModalMeta, ModalRequest, modal_request, modal_view, read_submission
 from bot.slack.render import card_blocks, fallback_text
 from bot.slack.replies import Origin, answer

@@ -19,7 +19,7 @@ from slack_bolt.middleware.async_middleware import AsyncMiddleware
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
-from bot.slack.inflight import Inflight
+from bot.inflight import Inflight
 
 __all__ = ["EventDeduplication"]
 

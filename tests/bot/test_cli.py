@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -63,3 +65,79 @@ def test_database_urls_are_printed_without_passwords() -> None:
 
     shown = _safe_url("postgresql+asyncpg://laurels:s3cret@db.internal:5432/laurels")
     assert "s3cret" not in shown and "db.internal" in shown
+
+
+INVITE_PERMISSIONS = "93248"  # view, history, send, embed links, add reactions, manage messages
+
+
+def test_discord_invite_url_from_the_option(tmp_path: Path) -> None:
+    given = _laurels("discord", "invite-url", "--client-id", "123456789", cwd=tmp_path)
+    assert given.returncode == 0, given.stderr
+    assert given.stdout.strip() == (
+        "https://discord.com/oauth2/authorize?client_id=123456789"
+        f"&scope=bot+applications.commands&permissions={INVITE_PERMISSIONS}")
+
+
+async def test_discord_invite_url_from_the_environment_or_a_clear_error(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from bot.cli import _discord_invite
+    from config.settings import Settings
+
+    monkeypatch.setenv("LAURELS_DISCORD_CLIENT_ID", "987654321")
+    assert await _discord_invite(Settings(), None) == 0
+    assert "client_id=987654321&" in capsys.readouterr().out
+    monkeypatch.delenv("LAURELS_DISCORD_CLIENT_ID")
+    assert await _discord_invite(Settings(discord_token=None), None) == 1
+    assert "--client-id" in capsys.readouterr().err
+    assert await _discord_invite(Settings(), "not-a-number") == 1
+    assert "not an application id" in capsys.readouterr().err
+
+
+async def test_discord_invite_url_asks_discord_for_the_application_id(tmp_path: Path) -> None:
+    import asyncio
+
+    from tests.bot.discord.fake_discord import FakeDiscord
+
+    async with FakeDiscord() as fake:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("LAURELS_")}
+        env.update(PYTHONPATH=str(ROOT), LAURELS_DISCORD_TOKEN=fake.token,
+                   LAURELS_DISCORD_API_BASE=fake.api_base)
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot.cli", "discord", "invite-url", cwd=tmp_path, env=env,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        out, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 0, err.decode()
+    assert f"client_id={fake.application_id}&" in out.decode()
+
+
+async def test_run_with_a_discord_token_serves_discord(tmp_path: Path) -> None:
+    import asyncio
+    import signal
+
+    from tests.bot.discord.fake_discord import FakeDiscord
+
+    async with FakeDiscord() as fake:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("LAURELS_")}
+        env.update(PYTHONPATH=str(ROOT), LAURELS_DISCORD_TOKEN=fake.token,
+                   LAURELS_DISCORD_API_BASE=fake.api_base,
+                   LAURELS_DISCORD_GATEWAY_URL=fake.gateway_url)
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot.cli", "run", cwd=tmp_path, env=env,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        assert proc.stderr is not None
+        logged: list[str] = []
+        try:
+            async with asyncio.timeout(60):  # migrations, imports, login, READY
+                while "Discord platform started" not in (logged or [""])[-1]:
+                    logged.append((await proc.stderr.readline()).decode())
+                    assert logged[-1], "".join(logged)
+            assert fake.commands()
+            record = await fake.dispatch_slash_command("help")
+            callback = await fake.wait_for_interaction_response(record, timeout=30)
+            assert callback.status == 200
+            assert "Laurels commands" in str(callback.json["data"]["embeds"][0]["title"])
+        finally:
+            if proc.returncode is None:
+                proc.send_signal(signal.SIGINT)
+            _, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 0, "".join(logged) + err.decode()

@@ -80,7 +80,8 @@ Helpers (see each docstring)
 * waiting: `wait_for_request(s)`, `wait_until_ready`, `wait_for_resumed`,
   `wait_for_interaction_response`, `wait_for_gateway_frame`, `wait_for(predicate)`.
 * events: `dispatch`, `dispatch_slash_command`, `dispatch_autocomplete`,
-  `dispatch_component`, `dispatch_interaction`, `dispatch_reaction_add`/`_remove`,
+  `dispatch_component`, `dispatch_modal_submit`, `dispatch_interaction`,
+  `dispatch_reaction_add`/`_remove`,
   `dispatch_message_create`, `dispatch_guild_create`, `join_guild`.
 * faults: `rate_limit`, `rate_limit_message_posts`, `fail_next`, `drop_connection`,
   `close_connection`, `send_reconnect`, `send_invalid_session`, `request_heartbeat`,
@@ -1110,6 +1111,25 @@ class FakeDiscord:
                                            user_id=user_id, guild_id=gid,
                                            channel_id=int(channel["id"]),
                                            message=copy.deepcopy(msg))
+
+    async def dispatch_modal_submit(
+        self,
+        custom_id: str,
+        values: Mapping[str, str],
+        *,
+        user_id: int | None = None,
+        guild_id: int | None = None,
+        channel_id: int | None = None,
+    ) -> InteractionRecord:
+        """A user submits a form (modal) the app opened: one text input per value."""
+        gid = guild_id or self.seed.guild_id
+        rows = [{"type": int(payloads.ComponentType.ACTION_ROW), "components": [
+            {"type": int(payloads.ComponentType.TEXT_INPUT), "custom_id": key, "value": value}]}
+            for key, value in values.items()]
+        return await self._new_interaction(InteractionType.MODAL_SUBMIT,
+                                           {"custom_id": custom_id, "components": rows},
+                                           user_id=user_id, guild_id=gid,
+                                           channel_id=channel_id)
 
     async def dispatch_reaction_add(
         self,

@@ -1,8 +1,10 @@
-"""Work the adapter acknowledged to Slack but has not finished yet.
+"""Work a platform adapter started and has not finished yet.
 
 Slack needs an answer within 3 seconds, so every listener acknowledges first and works
-afterwards. Counting that work lets shutdown finish it instead of dropping it (Slack will
-not send an acknowledged event again), and lets tests wait until the bot is quiet.
+afterwards; discord.py runs each event handler as its own task. Counting that work lets
+shutdown finish it instead of dropping it (an acknowledged event is not sent again, and a
+vote half-recorded would wait for a replay that never comes), and lets tests wait until
+the bot is quiet.
 """
 
 from __future__ import annotations
@@ -47,11 +49,13 @@ class Inflight:
         finally:
             self.end()
 
-    def spawn(self, work: Coroutine[Any, Any, T], *, report: bool = True) -> asyncio.Task[T]:
-        """Run `work` in the background, counted. `report`: log a failure (off when the
-        caller awaits the task and handles its outcome itself)."""
+    def spawn(self, work: Coroutine[Any, Any, T], name: str | None = None, *,
+              report: bool = True) -> asyncio.Task[T]:
+        """Run `work` in the background, counted from now (not from its first step).
+        `report`: log a failure (off when the caller awaits the task and handles its
+        outcome itself)."""
         self.begin()
-        task = asyncio.get_running_loop().create_task(work)
+        task = asyncio.get_running_loop().create_task(work, name=name)
         self._tasks.add(task)  # a reference, so the task is not garbage-collected mid-run
         task.add_done_callback(lambda t: self._done(t, report))
         return task
@@ -59,7 +63,8 @@ class Inflight:
     def _done(self, task: asyncio.Task[Any], report: bool) -> None:
         self._tasks.discard(task)
         if report and not task.cancelled() and task.exception() is not None:
-            log.error("Slack background work failed", exc_info=task.exception())
+            log.error("background work failed: %s", task.get_name(),
+                      exc_info=task.exception())
         self.end()
 
     async def wait_idle(self, within: float = 10.0) -> bool:

@@ -1,0 +1,194 @@
+"""Starting Laurels on Discord: a discord.py client over the gateway, commands synced.
+
+The client listens to what Laurels needs and no more: the `guilds` intent (servers, their
+channels and roles, interactions), `guild_reactions` (votes) and `emojis_and_stickers`
+(a server's custom emoji, so the bot can add a custom vote emoji under each entry). No
+privileged intent: neither message content nor the member list is read.
+
+`LAURELS_DISCORD_API_BASE` and `LAURELS_DISCORD_GATEWAY_URL` point the client elsewhere
+(a proxy, a local stand-in). discord.py reads both from class attributes
+(`discord.http.Route.BASE`, `discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY`); they are
+only changed when set, and restored on stop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+import discord
+import yarl
+from discord.gateway import DiscordWebSocket
+from discord.http import Route
+
+from bot.discord.adapter import DiscordAdapter
+from bot.discord.platform import DiscordPlatform
+from bot.discord.slash import application_commands
+from config.settings import Settings
+from engine.service import Engine
+
+__all__ = ["DiscordConfigError", "LaurelsClient", "RunningDiscord", "intents", "point_at",
+           "start_discord", "sync_commands"]
+
+log = logging.getLogger(__name__)
+
+# 429s asking for a longer wait than this (seconds; discord.py's minimum) are not waited
+# out inside a call: the outbox retries the announcement later instead.
+MAX_RATELIMIT_WAIT = 30.0
+
+
+class DiscordConfigError(RuntimeError):
+    """Discord cannot start with these settings; the message says which one to fix."""
+
+
+def intents() -> discord.Intents:
+    wanted = discord.Intents.none()
+    wanted.guilds = True
+    wanted.guild_reactions = True
+    wanted.emojis_and_stickers = True
+    return wanted
+
+
+class LaurelsClient(discord.Client):
+    """Routes the events Laurels handles to the adapter, each counted as in flight."""
+
+    def __init__(self, engine: Engine, *, defer_after: float = 2.0, **options: Any) -> None:
+        super().__init__(**options)
+        self.adapter = DiscordAdapter(engine, self, defer_after=defer_after)
+        a = self.adapter
+        self._laurels_routes: dict[str, Callable[..., Coroutine[Any, Any, None]]] = {
+            "interaction": a.interaction,
+            "raw_reaction_add": lambda e: a.reaction(e, added=True),
+            "raw_reaction_remove": lambda e: a.reaction(e, added=False),
+            "guild_join": a.guild_joined,
+            "guild_available": a.guild_available,
+        }
+
+    def dispatch(self, event: str, /, *args: Any, **kwargs: Any) -> None:
+        super().dispatch(event, *args, **kwargs)
+        handler = getattr(self, "_laurels_routes", {}).get(event)
+        if handler is not None:
+            # Counted before the handler's first step, so "idle" means really idle.
+            self.adapter.inflight.spawn(handler(*args), f"laurels-discord-{event}")
+
+
+@dataclass
+class RunningDiscord:
+    """A started Discord adapter (`bot.platform.RunningPlatform`)."""
+
+    platform: DiscordPlatform
+    adapter: DiscordAdapter
+    client: LaurelsClient
+    task: asyncio.Task[None]
+    restore: Callable[[], None] = field(default=lambda: None)
+
+    async def stop(self, grace: float = 10.0) -> None:
+        """Finish (for up to `grace` seconds) what events started, then disconnect."""
+        if not await self.adapter.inflight.wait_idle(grace):
+            log.warning("stopped with %d Discord events unfinished",
+                        self.adapter.inflight.count)
+        with contextlib.suppress(Exception):
+            await self.client.close()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            async with asyncio.timeout(grace):
+                await self.task
+        self.restore()
+
+
+def point_at(api_base: str | None, gateway_url: str | None) -> Callable[[], None]:
+    """Use another REST base / gateway URL; returns what puts the defaults back."""
+    old_base, old_gateway = Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY
+    if api_base:
+        Route.BASE = api_base.rstrip("/")
+    if gateway_url:
+        DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
+
+    def restore() -> None:
+        Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = old_base, old_gateway
+
+    return restore
+
+
+def guild_ids(setting: str) -> list[int]:
+    """`LAURELS_DISCORD_GUILDS`: server ids separated by commas or spaces."""
+    out: list[int] = []
+    for part in setting.replace(",", " ").split():
+        if not part.isdigit():
+            raise DiscordConfigError(f"LAURELS_DISCORD_GUILDS: '{part}' is not a server id.")
+        out.append(int(part))
+    return out
+
+
+async def sync_commands(client: discord.Client, guilds: list[int]) -> None:
+    """Register the command tree: to each listed server (instant), else globally."""
+    app_id = client.application_id
+    assert app_id is not None, "sync after login"
+    payload = application_commands()
+    if not guilds:
+        await client.http.bulk_upsert_global_commands(app_id, payload)
+        log.info("Discord: %d commands synced globally", len(payload))
+        return
+    for gid in guilds:
+        await client.http.bulk_upsert_guild_commands(app_id, gid, payload)
+    log.info("Discord: %d commands synced to %d servers", len(payload), len(guilds))
+
+
+async def start_discord(engine: Engine, settings: Settings, *, ready_timeout: float = 60.0,
+                        guild_ready_timeout: float = 2.0,
+                        defer_after: float = 2.0) -> RunningDiscord:
+    """Log in, sync the commands, connect to the gateway and wait until ready.
+
+    Raises DiscordConfigError for a missing or refused token or a bad server list."""
+    token = settings.discord_token.get_secret_value().strip() \
+        if settings.discord_token is not None else ""
+    if not token:
+        raise DiscordConfigError("LAURELS_DISCORD_TOKEN is not set.")
+    guilds = guild_ids(settings.discord_guilds)
+    restore = point_at(settings.discord_api_base, settings.discord_gateway_url)
+    client = LaurelsClient(engine, defer_after=defer_after, intents=intents(),
+                           max_ratelimit_timeout=MAX_RATELIMIT_WAIT,
+                           guild_ready_timeout=guild_ready_timeout,
+                           allowed_mentions=discord.AllowedMentions.none())
+    try:
+        try:
+            await client.login(token)
+        except discord.LoginFailure:
+            raise DiscordConfigError("Discord refused the token: check LAURELS_DISCORD_TOKEN "
+                                     "(Developer Portal → your app → Bot → Token).") from None
+        try:
+            await sync_commands(client, guilds)
+        except discord.Forbidden:
+            raise DiscordConfigError(
+                "Discord refused the command sync: is the bot in every server of "
+                "LAURELS_DISCORD_GUILDS, invited with the applications.commands scope? "
+                "(laurels discord invite-url)") from None
+        task = asyncio.create_task(client.connect(reconnect=True), name="laurels-discord")
+        await _wait_ready(client, task, ready_timeout)
+    except BaseException:
+        with contextlib.suppress(Exception):
+            await client.close()
+        restore()
+        raise
+    user = client.user
+    log.info("Discord: signed in as %s in %d servers", user, len(client.guilds))
+    return RunningDiscord(DiscordPlatform(client), client.adapter, client, task, restore)
+
+
+async def _wait_ready(client: discord.Client, task: asyncio.Task[None],
+                      within: float) -> None:
+    ready = asyncio.create_task(client.wait_until_ready())
+    done, _ = await asyncio.wait({ready, task}, timeout=within,
+                                 return_when=asyncio.FIRST_COMPLETED)
+    if ready not in done:
+        ready.cancel()
+        if task in done:
+            exc = task.exception()
+            if isinstance(exc, discord.PrivilegedIntentsRequired):
+                raise DiscordConfigError(str(exc)) from exc
+            raise exc or DiscordConfigError("the Discord connection closed before ready")
+        task.cancel()
+        raise DiscordConfigError(f"Discord was not ready after {within:g}s")

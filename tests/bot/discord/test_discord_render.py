@@ -1,0 +1,69 @@
+"""Cards as embeds within Discord's limits, and who counts as a moderator."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import discord
+
+from bot.discord.identity import matches_setting
+from bot.discord.render import BUTTON_PREFIX, COLOURS, action_of, render
+from engine.messages import Button, Card, Field
+
+
+async def test_a_card_becomes_an_embed_with_buttons() -> None:
+    card = Card(title="Dreamscapes", text="Paint a dream", color="blue",
+                fields=(Field("Phase", "open"), Field("You", "joined", inline=False)),
+                image_url="https://example.com/a.png", footer="Submissions close in 2 days",
+                url="https://example.com", mention="42",
+                buttons=(Button("Join", "/challenge join dreamscapes", "primary"),))
+    out = render(card)
+    e = out.embed
+    assert (e.title, e.description, e.colour) == ("Dreamscapes", "Paint a dream",
+                                                  discord.Colour(COLOURS["blue"]))
+    assert [(f.name, f.value, f.inline) for f in e.fields] == [
+        ("Phase", "open", True), ("You", "joined", False)]
+    assert e.image.url == "https://example.com/a.png" and e.url == "https://example.com"
+    assert e.footer.text == "Submissions close in 2 days"
+    assert out.content == "<@42>"
+    assert out.view is not None and out.view.is_finished()  # handled by custom_id alone
+    [button] = out.view.children
+    assert isinstance(button, discord.ui.Button)
+    assert button.custom_id == BUTTON_PREFIX + "/challenge join dreamscapes"
+    assert button.style is discord.ButtonStyle.primary
+    assert action_of(button.custom_id) == "/challenge join dreamscapes"
+    assert action_of("someone-else:1") is None
+
+
+async def test_discord_limits_are_respected() -> None:
+    card = Card(title="t" * 300, text="x" * 5000,
+                fields=tuple(Field(f"f{i}", "v" * 1100) for i in range(30)),
+                image_url="not a link", footer="y" * 3000,
+                buttons=(Button("Long", "/challenge info " + "z" * 100),))
+    out = render(card)
+    e = out.embed
+    assert len(e.title or "") == 256 and len(e.footer.text or "") == 2048
+    assert len(e) == 6000 and not e.fields  # the text is shortened to fit the total
+    assert (e.description or "").endswith("…")
+    fields = render(Card(text="x", fields=tuple(Field(f"f{i}", "v" * 1100)
+                                               for i in range(30)))).embed
+    assert len(fields.fields) == 5 and all(len(f.value or "") == 1024 for f in fields.fields)
+    assert e.image.url is None  # only http(s) links can be embedded
+    assert out.view is None  # the one button's action does not fit a custom_id
+    assert render(Card()).embed.description  # never an empty embed
+
+
+def role(role_id: int, name: str) -> discord.Role:
+    return SimpleNamespace(id=role_id, name=name)  # type: ignore[return-value]
+
+
+def test_the_moderator_setting_names_roles_or_people() -> None:
+    roles = [role(111111111111111111, "Stewards"), role(222222222222222222, "Art Team")]
+    assert matches_setting("<@&111111111111111111>", 5, roles)
+    assert matches_setting("111111111111111111", 5, roles)
+    assert matches_setting("@stewards", 5, roles)
+    assert matches_setting("Art Team", 5, roles)
+    assert matches_setting("<@&999>, @Art Team", 5, []) is False
+    assert matches_setting("<@5> <@6>", 5, [])
+    assert not matches_setting("<@&333333333333333333>", 5, roles)
+    assert not matches_setting("Moderators", 5, roles)

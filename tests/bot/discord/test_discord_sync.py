@@ -1,0 +1,125 @@
+"""Starting Laurels on Discord: the command tree registered with the right option types
+and permissions, only the intents it needs, and the invite URL's scopes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import discord
+import pytest
+from pydantic import SecretStr
+
+from bot.discord.app import DiscordConfigError, intents, start_discord
+from bot.discord.invite import invite_url
+from bot.discord.slash import MANAGE_GUILD
+from commands.parsing import OptionType
+from commands.tree import COMMANDS, groups
+from engine.clock import FixedClock
+from engine.service import Engine
+from tests.bot.discord.fake_discord import FakeDiscord
+from tests.bot.discord.harness import DiscordWorld, discord_world, settings_for
+from tests.bot.discord.payloads import Intents
+from tests.bot.discord.payloads import OptionType as D
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeDiscord]:
+    async with FakeDiscord() as server:
+        yield server
+
+
+@pytest.fixture
+async def world(fake: FakeDiscord, engine: Engine, clock: FixedClock
+                ) -> AsyncIterator[DiscordWorld]:
+    async with discord_world(fake, engine, clock) as w:
+        yield w
+
+
+EXPECTED_TYPE = {OptionType.STRING: D.STRING, OptionType.INTEGER: D.INTEGER,
+                 OptionType.NUMBER: D.NUMBER, OptionType.BOOLEAN: D.BOOLEAN,
+                 OptionType.MEMBER: D.USER, OptionType.CHANNEL: D.CHANNEL,
+                 OptionType.TIME: D.STRING, OptionType.DURATION: D.STRING,
+                 OptionType.CHOICE: D.STRING}
+
+
+async def test_the_whole_tree_is_synced_with_types_and_permissions(world: DiscordWorld
+                                                                   ) -> None:
+    fake = world.fake
+    stored = {c["name"]: c for c in fake.commands()}
+    expected_names = {g for g in groups() if g} | {c.name for c in COMMANDS if c.group is None}
+    assert set(stored) == expected_names
+    for command in COMMANDS:
+        top = stored[command.group or command.name]
+        declared = top["options"]
+        if command.group:
+            [sub] = [o for o in declared if o["name"] == command.name]
+            assert sub["type"] == D.SUB_COMMAND and sub["description"] == command.description
+            declared = sub["options"]
+        by_name = {o["name"]: o for o in declared}
+        for spec in command.options:
+            option = by_name[spec.name]
+            assert option["type"] == EXPECTED_TYPE[spec.type], (command.path, spec.name)
+            assert option.get("required", False) == spec.required
+            assert [c["value"] for c in option.get("choices") or []] == list(spec.choices)
+            completes = spec.name in command.autocomplete or spec.name == "entry"
+            assert option.get("autocomplete", False) == completes
+    # Discord refuses a command whose names, descriptions and choices pass 8000 characters.
+    for top in stored.values():
+        assert _text_size(top) <= 8000, top["name"]
+    # Moderator-only commands are hidden from members without Manage Server.
+    assert stored["settings"]["default_member_permissions"] == str(MANAGE_GUILD)
+    for name in ("challenge", "badge", "points", "leaderboard", "help"):
+        assert stored[name]["default_member_permissions"] is None
+    assert all(c["contexts"] == [0] for c in stored.values())  # servers only
+    # Discord-only: an uploaded image for entries.
+    submit = next(o for o in stored["challenge"]["options"] if o["name"] == "submit")
+    upload = next(o for o in submit["options"] if o["name"] == "upload")
+    assert upload["type"] == D.ATTACHMENT and not upload["required"]
+    channel = next(o for o in next(o for o in stored["settings"]["options"]
+                                   if o["name"] == "channel")["options"]
+                   if o["name"] == "channel")
+    assert channel["channel_types"] == [0, 5]
+
+
+def _text_size(option: dict[str, Any]) -> int:
+    size = len(option["name"]) + len(option.get("description") or "")
+    size += sum(len(c["name"]) + len(str(c["value"])) for c in option.get("choices") or [])
+    return size + sum(_text_size(o) for o in option.get("options") or [])
+
+
+async def test_only_the_needed_intents_and_a_community_per_server(world: DiscordWorld
+                                                                  ) -> None:
+    identify = world.fake.sessions[0].identify
+    assert identify["intents"] == int(Intents.GUILDS | Intents.GUILD_MESSAGE_REACTIONS
+                                      | Intents.GUILD_EXPRESSIONS)
+    assert intents().value == identify["intents"]
+    community = await world.engine.community(world.community)
+    assert community.name == "Laurels Test"
+    # Defaults: announcements in the system channel until a moderator picks one.
+    assert community.announce_channel == str(world.fake.seed.general_channel_id)
+
+
+async def test_guild_sync_for_fast_iteration(fake: FakeDiscord, engine: Engine,
+                                             clock: FixedClock) -> None:
+    async with discord_world(fake, engine, clock,
+                             discord_guilds=str(fake.seed.guild_id)):
+        assert fake.commands() == []
+        assert "challenge" in fake.command_names(fake.seed.guild_id)
+
+
+async def test_a_refused_token_is_a_clear_error(fake: FakeDiscord, engine: Engine) -> None:
+    settings = settings_for(fake).model_copy(update={"discord_token": SecretStr("nope")})
+    with pytest.raises(DiscordConfigError, match="LAURELS_DISCORD_TOKEN"):
+        await start_discord(engine, settings, ready_timeout=5)
+    # The endpoints are put back.
+    assert discord.http.Route.BASE == "https://discord.com/api/v10"
+
+
+def test_invite_url_asks_for_the_scopes_and_permissions_used() -> None:
+    url = invite_url(1234)
+    assert "client_id=1234" in url and "scope=bot+applications.commands" in url
+    perms = discord.Permissions(int(url.split("permissions=")[1].split("&")[0]))
+    assert perms.send_messages and perms.embed_links and perms.add_reactions
+    assert perms.manage_messages and perms.read_message_history and perms.view_channel
+    assert not perms.administrator and not perms.manage_guild
