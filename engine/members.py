@@ -18,7 +18,8 @@ __all__ = ["ensure_community", "ensure_member", "find_member", "lock_member",
 async def ensure_community(
     session: AsyncSession, ref: CommunityRef, now: object, *, timezone: str = "UTC",
     announce_channel: str | None = None, entries_channel: str | None = None,
-) -> Community:
+) -> tuple[Community, bool]:
+    """The community's row, inserted with these defaults if new; True when it was."""
     stmt = insert_ignore(session, Community, ["platform", "external_id"]).values(
         platform=ref.platform,
         external_id=ref.external_id,
@@ -30,14 +31,14 @@ async def ensure_community(
         settings={},
         created_at=now,
     )
-    await session.execute(stmt)
+    inserted = (await session.execute(stmt)).rowcount == 1
     community = await session.scalar(
         select(Community).where(
             Community.platform == ref.platform, Community.external_id == ref.external_id
         )
     )
     assert community is not None
-    return community
+    return community, inserted
 
 
 async def ensure_member(tx: Tx, ref: MemberRef) -> Member:

@@ -156,14 +156,24 @@ class Engine:
         announce_channel: str | None = None, entries_channel: str | None = None,
     ) -> CommunityView:
         """The community for `ref`, created with defaults on first contact."""
-        async def unit(session: AsyncSession) -> Community:
+        view, _ = await self.open_community(ref, timezone=timezone,
+                                            announce_channel=announce_channel,
+                                            entries_channel=entries_channel)
+        return view
+
+    async def open_community(
+        self, ref: CommunityRef, *, timezone: str | None = None,
+        announce_channel: str | None = None, entries_channel: str | None = None,
+    ) -> tuple[CommunityView, bool]:
+        """Like `ensure_community`, and whether this call created it (a welcome is due)."""
+        async def unit(session: AsyncSession) -> tuple[Community, bool]:
             return await ensure_community(
                 session, ref, self.clock.now(), timezone=timezone or self.default_timezone,
                 announce_channel=announce_channel, entries_channel=entries_channel)
 
-        community = await self.db.run(unit)
+        community, created = await self.db.run(unit)
         self._community_ids[(ref.platform, ref.external_id)] = community.id
-        return self._community_view(community)
+        return self._community_view(community), created
 
     def _community_view(self, c: Community) -> CommunityView:
         return CommunityView(c.id, c.platform, c.external_id, c.name, c.timezone,
@@ -452,6 +462,34 @@ class Engine:
                 query = query.where(Challenge.slug.like(f"{challenges.slugify(prefix)}%"))
             rows = await tx.session.execute(query.order_by(Challenge.id.desc()).limit(limit))
             return [(s, n) for s, n in rows.all()]
+
+        return await self.read(community, work)
+
+    async def entry_names(self, community: CommunityRef, typed: str = "", limit: int = 25
+                          ) -> list[tuple[int, str]]:
+        """(entry id, "#id title by author (challenge)") for autocompletion: entries of
+        challenges taking entries or votes whose number or title matches `typed`, newest
+        first."""
+        typed = (typed or "").strip().lstrip("#")
+
+        async def work(tx: Tx) -> list[tuple[int, str]]:
+            query = (
+                select(Entry.id, Entry.title, Member.display_name, Member.external_id,
+                       Challenge.name)
+                .join(Challenge, Challenge.id == Entry.challenge_id)
+                .join(Member, Member.id == Entry.member_id)
+                .where(Entry.community_id == tx.community_id,
+                       Challenge.phase.in_(("open", "voting")))
+            )
+            if typed.isdigit():
+                query = query.where(Entry.id == int(typed))
+            elif typed:
+                escaped = typed.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+                query = query.where(func.lower(Entry.title).like(f"%{escaped.lower()}%",
+                                                                 escape="\\"))
+            rows = await tx.session.execute(query.order_by(Entry.id.desc()).limit(limit))
+            return [(i, f"#{i} {title} by {name or ext} ({challenge})")
+                    for i, title, name, ext, challenge in rows.all()]
 
         return await self.read(community, work)
 

@@ -81,12 +81,17 @@ class DiscordAdapter:
         moderator picks one."""
         ref = CommunityRef(PLATFORM, str(guild_id))
         if guild_id not in self._known:
-            channel = _welcome_channel(guild) if guild is not None else None
-            await self.engine.ensure_community(
-                CommunityRef(PLATFORM, str(guild_id), guild.name if guild else None),
-                announce_channel=str(channel.id) if channel else None)
-            self._known.add(guild_id)
+            await self._ensure(guild, guild_id)
         return ref
+
+    async def _ensure(self, guild: discord.Guild | None, guild_id: int) -> bool:
+        """Create the community if it is new; True when it was."""
+        channel = _welcome_channel(guild) if guild is not None else None
+        _, created = await self.engine.open_community(
+            CommunityRef(PLATFORM, str(guild_id), guild.name if guild else None),
+            announce_channel=str(channel.id) if channel else None)
+        self._known.add(guild_id)
+        return created
 
     async def _member(self, interaction: discord.Interaction) -> MemberRef:
         assert interaction.guild_id is not None
@@ -98,11 +103,17 @@ class DiscordAdapter:
     # -- servers --------------------------------------------------------------------------
 
     async def guild_available(self, guild: discord.Guild) -> None:
-        await self.community(guild, guild.id)
+        # A server that added the bot while it was offline is welcomed now.
+        if await self._ensure(guild, guild.id):
+            await self._welcome(guild)
 
     async def guild_joined(self, guild: discord.Guild) -> None:
-        """Added to a server: its community, and a welcome telling the owner what next."""
-        await self.community(guild, guild.id)
+        """Added to a server (or added back): its community, and a welcome telling the
+        owner what next."""
+        await self._ensure(guild, guild.id)
+        await self._welcome(guild)
+
+    async def _welcome(self, guild: discord.Guild) -> None:
         channel = _welcome_channel(guild)
         if channel is None:
             log.warning("no channel to welcome %s (%s) in", guild.name, guild.id)
@@ -269,21 +280,9 @@ class DiscordAdapter:
 
     async def _suggest_entries(self, community: CommunityRef, typed: str
                                ) -> list[app_commands.Choice[str]]:
-        """Entries of the challenges taking entries or votes, best first (each challenge's
-        first page of standings: what moderators act on)."""
-        out: list[app_commands.Choice[str]] = []
-        for phase in ("voting", "open"):
-            page = await self.engine.list_challenges(community, phase, page_size=50)
-            for c in page.items:
-                if c.kind != "submission":
-                    continue
-                for row in (await self.engine.standings(community, c.slug)).rows:
-                    label = f"{row.name} {row.detail or ''} ({c.name})"
-                    if typed.lstrip("#") in label.casefold():
-                        out.append(app_commands.Choice(name=_cut(label), value=row.name.split()[0]))
-                if len(out) >= 25:
-                    return out[:25]
-        return out
+        """Entries of the challenges taking entries or votes, by number or title."""
+        return [app_commands.Choice(name=_cut(label), value=f"#{entry_id}")
+                for entry_id, label in await self.engine.entry_names(community, typed)]
 
     # -- votes ----------------------------------------------------------------------------
 

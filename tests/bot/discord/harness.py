@@ -203,10 +203,19 @@ def add_members(fake: FakeDiscord) -> dict[str, int]:
 
 
 @asynccontextmanager
-async def discord_world(fake: FakeDiscord, engine: Engine, clock: FixedClock,
-                        **settings: Any) -> AsyncIterator[DiscordWorld]:
-    """Laurels started with `start_discord` against `fake` (members already added)."""
+async def discord_world(fake: FakeDiscord, engine: Engine, clock: FixedClock, *,
+                        known_server: bool = True, **settings: Any
+                        ) -> AsyncIterator[DiscordWorld]:
+    """Laurels started with `start_discord` against `fake` (members already added).
+
+    `known_server`: the seed server's community exists already, announcing in #general
+    (else the bot meets the server at start-up, as after being added while offline).
+    """
     users = add_members(fake)
+    if known_server:
+        name = fake.guilds[fake.seed.guild_id].payload["name"]
+        await engine.ensure_community(CommunityRef("discord", str(fake.seed.guild_id), name),
+                                      announce_channel=str(fake.seed.general_channel_id))
     running = await start_discord(engine, settings_for(fake, **settings), ready_timeout=STEP,
                                   guild_ready_timeout=0.1)
     async def no_identify_delay(shard_id: int | None, *, initial: bool = False) -> None:

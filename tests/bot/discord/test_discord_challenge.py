@@ -219,3 +219,13 @@ async def test_a_new_server_gets_a_community_and_a_welcome(world: DiscordWorld) 
     community = await world.engine.community(
         world.community.__class__("discord", str(state.id)))
     assert community.name == "Second Community" and community.announce_channel == str(lobby)
+
+
+async def test_a_server_that_added_the_bot_while_it_was_offline_is_welcomed_once(
+        fake: FakeDiscord, engine: Engine, clock: FixedClock) -> None:
+    general = fake.seed.general_channel_id
+    async with discord_world(fake, engine, clock, known_server=False):
+        [welcome] = fake.messages_in(general)
+        assert "thanks for adding Laurels" in message_text(welcome)
+    async with discord_world(fake, engine, clock, known_server=False):  # a restart
+        assert len(fake.messages_in(general)) == 1
