@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from engine import outbox
 from engine.achievements import bump_stat
@@ -13,6 +13,7 @@ from engine.challenges import _num, transition
 from engine.context import Tx
 from engine.ledger import Posting, post
 from engine.messages import Card, Field
+from storage.dialect import bulk_insert
 from storage.tables import Challenge, Entry, Member, Participant, Placement, Team
 
 __all__ = ["TIEBREAK_RULE", "Ranked", "place_points", "tally"]
@@ -48,17 +49,13 @@ async def tally(tx: Tx, challenge: Challenge) -> list[Ranked] | None:
         ranked = await _rank_entries(tx, challenge)
     else:
         ranked = await _rank_progress(tx, challenge)
-    if ranked:
-        await tx.session.execute(
-            insert(Placement),
-            [
-                {"community_id": tx.community_id, "challenge_id": challenge.id, "place": r.place,
-                 "subject": r.subject, "member_id": r.member_id, "entry_id": r.entry_id,
-                 "team_id": r.team_id, "score": r.score, "label": r.label[:200],
-                 "tiebreak": r.tiebreak}
-                for r in ranked
-            ],
-        )
+    await bulk_insert(tx.session, Placement.__table__, [
+        {"community_id": tx.community_id, "challenge_id": challenge.id, "place": r.place,
+         "subject": r.subject, "member_id": r.member_id, "entry_id": r.entry_id,
+         "team_id": r.team_id, "score": float(r.score), "label": r.label[:200],
+         "tiebreak": r.tiebreak}
+        for r in ranked
+    ])
     await transition(tx, challenge, "tallying", "completed")
     challenge.completed_at = tx.now
     # Results go out before the achievements the placements unlock.
