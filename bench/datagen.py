@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from datetime import timedelta
 from itertools import islice
@@ -25,6 +26,7 @@ from storage.tables import (
     Entry,
     LedgerRow,
     Member,
+    ScoreCount,
     Standing,
     Vote,
 )
@@ -204,6 +206,13 @@ def _standings(n: int) -> Iterator[dict[str, Any]]:
             yield {"community_id": 1, "period": week_key, "member_id": i, "points": week}
 
 
+def _score_counts(n: int) -> list[dict[str, Any]]:
+    """The standings' histogram: members per score of each board, as the ledger keeps it."""
+    counts = Counter((row["period"], row["points"]) for row in _standings(n))
+    return [{"community_id": 1, "period": period, "points": points, "members": members}
+            for (period, points), members in sorted(counts.items())]
+
+
 def _ledger(n: int) -> Iterator[dict[str, Any]]:
     row_id = 0
     for i, total, month, week in board_points(n):
@@ -256,6 +265,8 @@ async def board_dataset(writer: Writer, members: int, tally_entries: int, tally_
     await writer.rows(Member.__table__, _members(members), members)
     n_standings = sum(1 + (m > 0) + (w > 0) for _, _, m, w in board_points(members))
     await writer.rows(Standing.__table__, _standings(members), n_standings)
+    histogram = _score_counts(members)
+    await writer.rows(ScoreCount.__table__, histogram, len(histogram))
     await writer.rows(LedgerRow.__table__, _ledger(members), _ledger_count(members))
     await writer.rows(Challenge.__table__, [_challenge("Tally benchmark")], 1)
     counts = tally_votes(tally_entries, tally_votes_n)

@@ -127,7 +127,7 @@ async def capture_plans(engine: Engine, viewer: Any, deep_page: int) -> dict[str
 
     def record(_conn: Any, _cursor: Any, statement: str, params: Any, _ctx: Any,
                _many: bool) -> None:
-        if statement.lstrip().upper().startswith("SELECT"):
+        if statement.lstrip().upper().startswith(("SELECT", "WITH")):
             seen.append((statement, params))
 
     def record_plain(statement: str, params: Any) -> None:

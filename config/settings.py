@@ -31,8 +31,9 @@ class Settings(BaseSettings):
     default_timezone: str = "UTC"
     log_level: str = "INFO"
     # "memory" keeps an in-process rank index (one bot process); "sql" asks the database
-    # each time (several bot processes sharing PostgreSQL).
-    rank_index: str = Field(default="memory", pattern="^(memory|sql)$")
+    # each time (several bot processes sharing PostgreSQL); "auto": memory on SQLite, sql
+    # on PostgreSQL.
+    rank_index: str = Field(default="auto", pattern="^(auto|memory|sql)$")
 
     discord_token: SecretStr | None = None
     discord_guilds: str = ""

@@ -12,6 +12,13 @@ together in the next one:
 - after the commit, in-process indexes see each vote's changes in order, as they would
   after one transaction per vote.
 
+With a `run_set` function (votes: `engine.votes.cast_batch`) most of a batch does not take
+a savepoint per job: `run_set` runs a run of consecutive jobs of one community as a few
+statements, in one savepoint, and says how far it got; the job it stopped at runs alone in
+its savepoint, as above, and the next run starts after it. When `run_set` fails (the
+database moved under its plan, or any error), its savepoint is rolled back and its jobs
+run one by one.
+
 SQLite has one writer: one batch runs at a time. PostgreSQL commits concurrent
 transactions in parallel and each statement is a network round trip, so a few batches run
 at once there, each on its own connection; a vote that deadlocks with another batch is
@@ -45,6 +52,9 @@ MAX_BATCH = 256
 PG_IN_FLIGHT = 4
 JOB_ATTEMPTS = 3  # a vote that hit a deadlock or a key race inside its savepoint runs again
 
+# Runs jobs' hints set-based; returns the outcomes (ok, result or error) of a prefix.
+RunSet = Callable[[Tx, list[Any]], Awaitable[list[tuple[bool, Any]]]]
+
 
 @dataclass(eq=False)
 class Job:
@@ -63,8 +73,9 @@ class GroupCommit:
 
     def __init__(self, engine: Engine, max_batch: int = MAX_BATCH,
                  prefetch: Callable[[Tx, list[Any]], Awaitable[None]] | None = None,
-                 in_flight: int | None = None) -> None:
+                 in_flight: int | None = None, run_set: RunSet | None = None) -> None:
         self._engine = engine
+        self._run_set = run_set
         self._max = max_batch
         # Batches running at once: one on SQLite (one writer), a few on PostgreSQL.
         self._in_flight = in_flight or (1 if engine.db.is_sqlite else PG_IN_FLIGHT)
@@ -129,10 +140,22 @@ class GroupCommit:
                     tx.memo = memo
                     await self._prefetch(tx, [j.hint for j in batch if j.community == ref])
             committed: list[Tx] = []
-            for job in batch:
+            alone_until = 0  # jobs before this index run one by one
+            i = 0
+            while i < len(batch):
+                if self._run_set is not None and i >= alone_until:
+                    done, tx = await self._set(engine, session, batch, i, memo)
+                    if tx is not None:
+                        committed.append(tx)
+                    if done > 0:
+                        i += done
+                        continue
+                    alone_until = i - done  # a failed run: its jobs run alone
+                job = batch[i]
                 job.outcome = await self._one(engine, session, job, memo)
                 if job.outcome[0] and job.tx is not None:
                     committed.append(job.tx)
+                i += 1
             return committed
 
         def after_commit(txs: list[Tx]) -> None:
@@ -140,6 +163,34 @@ class GroupCommit:
                 engine._committed(tx)
 
         await engine.db.run(unit, after_commit=after_commit)
+
+    async def _set(self, engine: Engine, session: AsyncSession, batch: list[Job], start: int,
+                   memo: dict[Any, Any]) -> tuple[int, Tx | None]:
+        """Run jobs from `start` (those of its community, in a row) with `run_set` in one
+        savepoint. Returns how many got their outcome and the transaction state to apply
+        after the commit; zero when the job at `start` must run alone; minus the run's
+        length when the run failed and was rolled back."""
+        assert self._run_set is not None
+        ref = batch[start].community
+        end = start
+        while end < len(batch) and batch[end].community == ref and batch[end].hint is not None:
+            end += 1
+        run = batch[start:end]
+        if not run:
+            return 0, None
+        tx = await engine._tx(session, ref)
+        tx.memo = memo
+        try:
+            async with session.begin_nested():
+                outcomes = await self._run_set(tx, [job.hint for job in run])
+        except Exception as exc:  # the plan did not hold: cast them one by one
+            memo.clear()
+            log.debug("a set-based run of %d votes fell back: %r", len(run), exc,
+                      exc_info=True)
+            return -len(run), None
+        for job, outcome in zip(run, outcomes, strict=False):
+            job.outcome = outcome
+        return len(outcomes), tx if outcomes else None
 
     @staticmethod
     async def _one(engine: Engine, session: AsyncSession, job: Job, memo: dict[Any, Any]

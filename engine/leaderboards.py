@@ -12,7 +12,7 @@ from engine.context import Tx
 from engine.errors import InvalidInput
 from engine.periods import period_key, period_label
 from engine.ranking import RankIndex
-from storage.fastsql import board_page, standing_points
+from storage.fastsql import board_groups
 from storage.tables import Challenge, Entry, Member, Participant, Team
 
 __all__ = ["Board", "BoardRow", "Standings", "ViewerRank", "challenge_standings", "leaderboard",
@@ -56,12 +56,11 @@ class Board:
 
 
 async def viewer_rank(tx: Tx, ranks: RankIndex, member_id: int, key: str) -> ViewerRank | None:
-    points = await standing_points(tx.session, tx.community_id, key, member_id)
-    if points is None:
+    """The member's rank on the board `key` (None when not on it)."""
+    found = await ranks.read(tx.session, tx.community_id, key, member_id, 0, 0)
+    if found.points is None:
         return None
-    above = await ranks.count_above(tx.session, tx.community_id, key, points)
-    stats = await ranks.stats(tx.session, tx.community_id, key)
-    return ViewerRank(above + 1, int(points), max(stats.members, 1))
+    return ViewerRank(found.above + 1, found.points, max(found.stats.members, 1))
 
 
 async def leaderboard(
@@ -74,36 +73,24 @@ async def leaderboard(
     if not 1 <= page_size <= MAX_PAGE_SIZE:
         raise InvalidInput(f"A page holds 1 to {MAX_PAGE_SIZE} rows.")
     key = period_key(period, tx.now, tx.tz)
-    stats = await ranks.stats(tx.session, tx.community_id, key)
+    # The index splits the page into groups of equal scores, each with its rank and where
+    # the page starts in it; each group is then an index range of the standings (members
+    # of one score in id order), so no page sorts or skips the board above it.
+    found = await ranks.read(tx.session, tx.community_id, key, viewer_id,
+                             (page - 1) * page_size, page_size)
+    stats = found.stats
     pages = max(1, math.ceil(stats.members / page_size))
     if page > pages:
         raise InvalidInput(f"The board has {pages} page{'s' if pages != 1 else ''}.")
-    rows = await _page_rows(tx, ranks, key, (page - 1) * page_size, page_size)
-    viewer = await viewer_rank(tx, ranks, viewer_id, key) if viewer_id is not None else None
+    rank_of = {g.points: g.rank for g in found.groups}
+    result = await board_groups(tx.session, tx.community_id, key,
+                                [(g.points, g.members, g.skip, g.take) for g in found.groups])
+    rows = [BoardRow(rank_of[points], name or external_id, points, external_id)
+            for points, external_id, name in result]
+    viewer = None if found.points is None else ViewerRank(
+        found.above + 1, found.points, max(stats.members, 1))
     return Board(period, period_label(period, tx.now, tx.tz), rows, page, pages, stats.members,
                  stats.average, stats.median, viewer)
-
-
-async def _page_rows(tx: Tx, ranks: RankIndex, key: str, offset: int, limit: int
-                     ) -> list[BoardRow]:
-    if offset:
-        # Deep pages: jump to the first score on the page through the index instead of
-        # letting the database walk `offset` rows.
-        first = await ranks.points_at(tx.session, tx.community_id, key, offset)
-        if first is None:
-            return []
-        above = await ranks.count_above(tx.session, tx.community_id, key, first)
-        result = await board_page(tx.session, tx.community_id, key, limit, offset - above,
-                                  first)
-    else:
-        result = await board_page(tx.session, tx.community_id, key, limit, 0)
-    rank_of: dict[int, int] = {}
-    rows = []
-    for points, external_id, name in result:
-        if points not in rank_of:
-            rank_of[points] = 1 + await ranks.count_above(tx.session, tx.community_id, key, points)
-        rows.append(BoardRow(rank_of[points], name or external_id, points, external_id))
-    return rows
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, select
 
 from engine.context import RankChange, Tx
 from engine.periods import period_keys
-from storage.fastsql import existing_standings, insert_ledger_rows, upsert_add, used_keys
-from storage.tables import LedgerRow, Standing
+from storage.fastsql import (
+    bump_score_counts,
+    existing_standings,
+    insert_ledger_rows,
+    upsert_add,
+    upsert_standings_pg,
+    used_keys,
+)
+from storage.tables import LedgerRow, ScoreCount, Standing
 
 __all__ = ["Posting", "balance", "post", "rebuild_standings", "reverse", "reverse_rows"]
 
@@ -31,15 +39,19 @@ class Posting:
     period_at: datetime | None = None
 
 
-async def post(tx: Tx, postings: Sequence[Posting]) -> list[LedgerRow]:
+async def post(tx: Tx, postings: Sequence[Posting], *, ordered: bool = False,
+               rows: bool = True) -> list[LedgerRow]:
     """Append postings not seen before; returns the rows written (skipped keys omitted).
 
     Members are updated in id order so two concurrent transactions lock standings rows
     in the same order and cannot deadlock. Four statements whatever the number of
     postings: which keys were used, which standings exist, one upsert of every standing
-    touched, one insert of the rows.
+    touched, one insert of the rows. Rows are written in member and key order, or with
+    `ordered` in the order given (a batch of votes: each vote's rows after the last's).
+    With `rows=False` no row objects are built and the list is empty (a batch of votes
+    reads what it needs from `tx.balances`).
     """
-    fresh = await _fresh(tx, postings)
+    fresh = await _fresh(tx, postings, ordered)
     if not fresh:
         return []
     planned = [(p, p.period_at or tx.now) for p in fresh]
@@ -63,13 +75,16 @@ async def post(tx: Tx, postings: Sequence[Posting]) -> list[LedgerRow]:
             tx.points_raised.add(p.member_id)
     tx.balances.update(running)
     ids = await insert_ledger_rows(tx.session, values)
+    if not rows:
+        return []
     return [LedgerRow(id=ids[v["idempotency_key"]], **v) for v in values]
 
 
-async def _fresh(tx: Tx, postings: Sequence[Posting]) -> list[Posting]:
+async def _fresh(tx: Tx, postings: Sequence[Posting], ordered: bool = False
+                 ) -> list[Posting]:
     """Postings with a change and a key not used before (the first of repeated keys)."""
     candidates: dict[str, Posting] = {}
-    for p in sorted(postings, key=lambda p: (p.member_id, p.key)):
+    for p in postings if ordered else sorted(postings, key=lambda p: (p.member_id, p.key)):
         if p.delta != 0 and p.key not in candidates:
             candidates[p.key] = p
     if not candidates:
@@ -125,12 +140,15 @@ async def balance(tx: Tx, member_id: int) -> int:
 
 
 async def rebuild_standings(tx: Tx) -> int:
-    """Recompute every standing of the community from the ledger; returns rows written."""
-    await tx.session.execute(delete(Standing).where(Standing.community_id == tx.community_id))
+    """Recompute every standing of the community (and the score histogram with them)
+    from the ledger; returns standings written."""
+    cid = tx.community_id
+    await tx.session.execute(delete(Standing).where(Standing.community_id == cid))
+    await tx.session.execute(delete(ScoreCount).where(ScoreCount.community_id == cid))
     rows = (
         await tx.session.execute(
             select(LedgerRow.member_id, LedgerRow.period_at, func.sum(LedgerRow.delta))
-            .where(LedgerRow.community_id == tx.community_id)
+            .where(LedgerRow.community_id == cid)
             .group_by(LedgerRow.member_id, LedgerRow.period_at)
         )
     ).all()
@@ -140,29 +158,47 @@ async def rebuild_standings(tx: Tx) -> int:
             totals[(member_id, period)] = totals.get((member_id, period), 0) + int(delta)
     tx.balances.clear()
     tx.all_time_before.clear()  # a rebuild announces nothing
-    tx.session.add_all(
-        Standing(community_id=tx.community_id, period=period, member_id=member_id, points=pts)
-        for (member_id, period), pts in totals.items()
-    )
-    await tx.session.flush()
+    if totals:
+        await tx.session.execute(insert(Standing), [
+            {"community_id": cid, "period": period, "member_id": member_id, "points": pts}
+            for (member_id, period), pts in totals.items()])
+        counts = Counter((period, pts) for (_, period), pts in totals.items())
+        await tx.session.execute(insert(ScoreCount), [
+            {"community_id": cid, "period": period, "points": pts, "members": n}
+            for (period, pts), n in sorted(counts.items())])
     return len(totals)
 
 
 async def _bump_all(tx: Tx, totals: dict[tuple[int, str], int]) -> dict[tuple[int, str], int]:
-    """Add each (member, period) total to its standing in one upsert; returns new points."""
+    """Add each (member, period) total to its standing in one upsert, and move the
+    members between scores in the histogram in one more; returns new points."""
     keys = sorted(totals)
-    members = sorted({m for m, _ in keys})
-    periods = sorted({p for _, p in keys})
-    existing = await existing_standings(tx.session, tx.community_id, members, periods)
-    rows = await upsert_add(tx.session, "standings", ("community_id", "period", "member_id"),
-                            "points", [(tx.community_id, period, member_id,
-                                        totals[(member_id, period)])
-                                       for member_id, period in keys])
-    after = {(int(m), p): int(points) for _, p, m, points in rows}
+    rows = [(period, member_id, totals[(member_id, period)]) for member_id, period in keys]
+    if tx.session.get_bind().dialect.name == "postgresql":
+        # The upsert itself says which standings it created: race-free, one round trip.
+        upserted = await upsert_standings_pg(tx.session, tx.community_id, rows)
+        after = {(m, p): points for p, m, points, _ in upserted}
+        created = {(m, p) for p, m, _, new in upserted if new}
+    else:
+        # One writer at a time: what exists now still exists at the upsert.
+        members = sorted({m for m, _ in keys})
+        periods = sorted({p for _, p in keys})
+        existing = await existing_standings(tx.session, tx.community_id, members, periods)
+        upserted_rows = await upsert_add(
+            tx.session, "standings", ("community_id", "period", "member_id"), "points",
+            [(tx.community_id, p, m, d) for p, m, d in rows])
+        after = {(int(m), p): int(points) for _, p, m, points in upserted_rows}
+        created = {key for key in keys if key not in existing}
+    moves: dict[tuple[str, int], int] = {}
     for key in keys:
         new, delta = after[key], totals[key]
-        old = new - delta if key in existing else None
+        old = None if key in created else new - delta
         tx.rank_changes.append(RankChange(tx.community_id, key[1], old, new))
         if key[1] == "all":
             tx.all_time_before.setdefault(key[0], old)
+        if old != new:
+            moves[(key[1], new)] = moves.get((key[1], new), 0) + 1
+            if old is not None:
+                moves[(key[1], old)] = moves.get((key[1], old), 0) - 1
+    await bump_score_counts(tx.session, tx.community_id, moves)
     return after

@@ -3,7 +3,8 @@
 The ledger and the standings table stay the truth; an index only answers rank questions.
 `MemoryRankIndex` keeps one sorted multiset of scores per board in process (SQLite, one
 bot process) and answers in O(log n); `SqlRankIndex` asks the database each time (several
-processes sharing PostgreSQL).
+processes sharing PostgreSQL), reading the board's score histogram (`standings_histogram`:
+one row per distinct score, kept in step by the ledger), never the board itself.
 """
 
 from __future__ import annotations
@@ -14,14 +15,22 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from sortedcontainers import SortedList
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from engine.context import RankChange
 from storage.db import Database
+from storage.fastsql import (
+    board_read,
+    count_scores_above,
+    score_groups,
+    score_stats,
+    standing_points,
+)
 from storage.tables import Standing
 
-__all__ = ["BoardStats", "MemoryRankIndex", "RankIndex", "SqlRankIndex"]
+__all__ = ["BoardRead", "BoardStats", "MemoryRankIndex", "RankIndex", "ScoreGroup",
+           "SqlRankIndex"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +38,32 @@ class BoardStats:
     members: int
     average: float
     median: float
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreGroup:
+    """Part of a page: the `members` holding `points`, `above` of the board ahead of
+    them; the page takes `take` of them in member id order after skipping `skip`."""
+
+    points: int
+    members: int
+    above: int
+    skip: int
+    take: int
+
+    @property
+    def rank(self) -> int:
+        return self.above + 1
+
+
+@dataclass(frozen=True, slots=True)
+class BoardRead:
+    """One read of a board: its figures, a member's points and rank, a page's groups."""
+
+    stats: BoardStats
+    points: int | None  # the member's points (None: not on this board)
+    above: int          # members with more points than the member
+    groups: list[ScoreGroup]
 
 
 class RankIndex(Protocol):
@@ -44,6 +79,21 @@ class RankIndex(Protocol):
         """The score at 0-based `position` from the top (None past the end)."""
         ...
 
+    async def groups(
+        self, session: AsyncSession, community_id: int, period: str, offset: int, limit: int
+    ) -> list[ScoreGroup]:
+        """The score groups covering 0-based positions [offset, offset + limit), best
+        first (empty past the end)."""
+        ...
+
+    async def read(
+        self, session: AsyncSession, community_id: int, period: str, member_id: int | None,
+        offset: int, limit: int,
+    ) -> BoardRead:
+        """The board's figures, the member's points and rank, and the score groups of
+        positions [offset, offset + limit)."""
+        ...
+
     def apply(self, changes: Iterable[RankChange]) -> None:
         """Called after a commit with the standings that moved."""
         ...
@@ -55,45 +105,58 @@ def _board_query(community_id: int, period: str):  # type: ignore[no-untyped-def
     )
 
 
+def _split(offset: int, limit: int, counts: Iterable[tuple[int, int, int]]) -> list[ScoreGroup]:
+    """Score groups of positions [offset, offset + limit) from (points, members, members
+    ahead) of consecutive distinct scores, the first holding position `offset`."""
+    groups: list[ScoreGroup] = []
+    position, end = offset, offset + limit
+    for points, members, above in counts:
+        if position >= end:
+            break
+        take = min(above + members, end) - position
+        groups.append(ScoreGroup(points, members, above, position - above, take))
+        position += take
+    return groups
+
+
 class SqlRankIndex:
+    """Reads the score histogram: each answer reads one row per distinct score at most."""
+
     async def count_above(
         self, session: AsyncSession, community_id: int, period: str, points: int
     ) -> int:
-        n = await session.scalar(
-            select(func.count()).where(
-                Standing.community_id == community_id,
-                Standing.period == period,
-                Standing.points > points,
-            )
-        )
-        return int(n or 0)
+        return await count_scores_above(session, community_id, period, points)
 
     async def stats(self, session: AsyncSession, community_id: int, period: str) -> BoardStats:
-        n, total = (
-            await session.execute(
-                select(func.count(), func.coalesce(func.sum(Standing.points), 0)).where(
-                    Standing.community_id == community_id, Standing.period == period
-                )
-            )
-        ).one()
+        n, total, median = await score_stats(session, community_id, period)
         if not n:
             return BoardStats(0, 0.0, 0.0)
-        mid = (n - 1) // 2
-        rows = (
-            await session.scalars(
-                _board_query(community_id, period)
-                .order_by(Standing.points).offset(mid).limit(2 - n % 2)
-            )
-        ).all()
-        return BoardStats(int(n), float(total) / n, sum(rows) / len(rows))
+        return BoardStats(n, total / n, median)
 
     async def points_at(
         self, session: AsyncSession, community_id: int, period: str, position: int
     ) -> int | None:
-        return await session.scalar(
-            _board_query(community_id, period)
-            .order_by(Standing.points.desc()).offset(position).limit(1)
-        )
+        if position < 0:
+            return None
+        found = await score_groups(session, community_id, period, position, 1)
+        return found[0][0] if found else None
+
+    async def groups(
+        self, session: AsyncSession, community_id: int, period: str, offset: int, limit: int
+    ) -> list[ScoreGroup]:
+        found = await score_groups(session, community_id, period, offset, limit)
+        return _split(offset, limit, ((p, m, cum - m) for p, m, cum in found))
+
+    async def read(
+        self, session: AsyncSession, community_id: int, period: str, member_id: int | None,
+        offset: int, limit: int,
+    ) -> BoardRead:
+        # One statement, one snapshot: the figures, the rank and the page agree.
+        found = await board_read(session, community_id, period, member_id, offset, limit)
+        stats = BoardStats(found.members, found.total / found.members, found.median) \
+            if found.members else BoardStats(0, 0.0, 0.0)
+        groups = _split(offset, limit, ((p, m, cum - m) for p, m, cum in found.groups))
+        return BoardRead(stats, found.points, found.above, groups)
 
     def apply(self, changes: Iterable[RankChange]) -> None:
         return None
@@ -152,6 +215,35 @@ class MemoryRankIndex:
     ) -> int | None:
         board = await self._board(session, community_id, period)
         return -board.scores[position] if 0 <= position < len(board.scores) else None
+
+    async def groups(
+        self, session: AsyncSession, community_id: int, period: str, offset: int, limit: int
+    ) -> list[ScoreGroup]:
+        board = await self._board(session, community_id, period)
+        scores = board.scores
+
+        def counts() -> Iterable[tuple[int, int, int]]:
+            position = offset
+            while position < len(scores):
+                negated = scores[position]
+                above = scores.bisect_left(negated)
+                members = scores.bisect_right(negated) - above
+                yield -negated, members, above
+                position = above + members
+
+        return _split(offset, limit, counts()) if offset >= 0 else []
+
+    async def read(
+        self, session: AsyncSession, community_id: int, period: str, member_id: int | None,
+        offset: int, limit: int,
+    ) -> BoardRead:
+        stats = await self.stats(session, community_id, period)
+        points = None if member_id is None else await standing_points(
+            session, community_id, period, member_id)
+        above = 0 if points is None else await self.count_above(
+            session, community_id, period, points)
+        groups = await self.groups(session, community_id, period, offset, limit)
+        return BoardRead(stats, points, above, groups)
 
     def apply(self, changes: Iterable[RankChange]) -> None:
         for ch in changes:

@@ -100,7 +100,8 @@ class Engine:
         # Called after a commit that wrote due events (the scheduler re-arms its timer).
         self.schedule_listeners: list[Callable[[], None]] = []
         # Concurrent votes share one durable commit (engine/batching.py).
-        self.vote_batches = GroupCommit(self, prefetch=_prefetch_votes)
+        self.vote_batches = GroupCommit(self, prefetch=_prefetch_votes,
+                                        run_set=votes.cast_batch)
         # A reaction's add and remove apply in arrival order (engine/ordering.py).
         self.reaction_order = KeyedLocks()
 
@@ -577,7 +578,7 @@ class Engine:
 
         async with self.reaction_order.hold(_reaction_key(voter, message)):
             result: votes.VoteResult = await self.vote_batches.submit(voter.community, work,
-                                                                      (voter, message))
+                                                                      (voter, message, emoji))
         return result
 
     async def retract_vote(self, voter: MemberRef, message: MessageRef, emoji: str
@@ -824,8 +825,8 @@ def _reaction_key(voter: MemberRef, message: MessageRef) -> tuple[str, ...]:
             message.message_id)
 
 
-async def _prefetch_votes(tx: Tx, hints: list[tuple[MemberRef, MessageRef]]) -> None:
-    await votes.prefetch(tx, [voter for voter, _ in hints], [message for _, message in hints])
+async def _prefetch_votes(tx: Tx, hints: list[votes.VoteItem]) -> None:
+    await votes.prefetch(tx, [h[0] for h in hints], [h[1] for h in hints])
 
 
 def _draft_of(c: Challenge) -> ChallengeDraft:

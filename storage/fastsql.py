@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import Date, Dialect, TextClause, bindparam, text
 from sqlalchemy.engine import Result
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from storage.sqlite_inline import InlineConnection
 from storage.types import UTCDateTime
@@ -28,18 +28,30 @@ from storage.types import UTCDateTime
 __all__ = [
     "INSERT_VOTE",
     "LEDGER_COLUMNS",
+    "achievements_of",
+    "balances_of",
     "board_page",
+    "bump_entries_votes",
     "bump_entry_votes",
     "execute",
     "existing_standings",
+    "existing_votes",
     "fetch",
     "get_streak",
     "insert_ledger_rows",
+    "insert_votes",
+    "lock_members",
     "member_id",
     "others_above",
     "paid_votes",
+    "paid_votes_of",
     "put_streak",
+    "put_streaks",
+    "queued_keys",
     "standing_points",
+    "stats_of",
+    "streaks_of",
+    "top_members",
     "top_scores",
     "upsert_add",
     "used_keys",
@@ -109,16 +121,80 @@ async def fetch(session: AsyncSession, statement: TextClause,
     values = params or {}
     args = [prepared.processors[n](values[n]) if n in prepared.processors else values[n]
             for n in prepared.names]
+    return await _run_sql(conn, prepared.sql, args)
+
+
+async def _run_sql(conn: AsyncConnection, sql: str, args: list[Any]) -> list[tuple[Any, ...]]:
     for listener in statement_listeners:
-        listener(prepared.sql, args)
+        listener(sql, args)
     raw = conn.sync_connection.connection.driver_connection  # type: ignore[union-attr]
     if isinstance(raw, InlineConnection):
         try:
-            return raw.run(prepared.sql, args)
+            return raw.run(sql, args)
         except sqlite3.Error as exc:
-            raise DBAPIError.instance(prepared.sql, args, exc, sqlite3.Error) from exc
-    result = await conn.exec_driver_sql(prepared.sql, tuple(args))
+            raise DBAPIError.instance(sql, args, exc, sqlite3.Error) from exc
+    result = await conn.exec_driver_sql(sql, tuple(args))
     return [tuple(r) for r in result.all()] if result.returns_rows else []
+
+
+# -- Statements of many rows, written for the driver directly ---------------------------
+#
+# A multi-row statement has one text per row count; compiling each through SQLAlchemy
+# (a regular-expression pass and a bind parameter object per value) cost far more than
+# running it. These are built as strings, once per row count and paramstyle, with `\x00`
+# marking each parameter, and their values go through the column types' bind processors.
+
+_MARK = "\x00"
+
+
+@lru_cache(maxsize=2048)
+def _styled(sql: str, paramstyle: str) -> str:
+    if paramstyle == "qmark":
+        return sql.replace(_MARK, "?")
+    if paramstyle in ("numeric_dollar", "format", "pyformat"):
+        parts = sql.split(_MARK)
+        out = [parts[0]]
+        for i, part in enumerate(parts[1:], start=1):
+            out.append(f"${i}" if paramstyle == "numeric_dollar" else "%s")
+            out.append(part)
+        return "".join(out)
+    raise NotImplementedError(f"paramstyle {paramstyle}")
+
+
+def _processor(type_: Any, dialect: Dialect) -> Callable[[Any], Any] | None:
+    key = (type(type_), dialect.name)
+    if key not in _processors:
+        _processors[key] = type_._cached_bind_processor(dialect)
+    return _processors[key]
+
+
+_processors: dict[tuple[type, str], Callable[[Any], Any] | None] = {}
+
+
+def _marks(n: int) -> str:
+    return ", ".join([_MARK] * n)
+
+
+def _rows_sql(columns: int, rows: int) -> str:
+    return ", ".join([f"({_marks(columns)})"] * rows)
+
+
+async def _fetch_rows(session: AsyncSession, sql: str, rows: Sequence[Sequence[Any]],
+                      types: Mapping[int, Any] | None = None, extra: Sequence[Any] = ()
+                      ) -> list[tuple[Any, ...]]:
+    """Run `sql` (parameters marked) with each row's values in order, then `extra`;
+    `types` maps a column position to the type whose bind processor it goes through."""
+    conn = await session.connection()
+    procs = {i: _processor(t, conn.dialect) for i, t in (types or {}).items()}
+    procs = {i: p for i, p in procs.items() if p is not None}
+    args: list[Any] = []
+    for row in rows:
+        if procs:
+            args.extend(procs[i](v) if i in procs else v for i, v in enumerate(row))
+        else:
+            args.extend(row)
+    args.extend(extra)
+    return await _run_sql(conn, _styled(sql, conn.dialect.paramstyle), args)
 
 
 async def bump_entry_votes(session: AsyncSession, entry_id: int) -> int | None:
@@ -127,12 +203,11 @@ async def bump_entry_votes(session: AsyncSession, entry_id: int) -> int | None:
     return int(rows[0][0]) if rows else None
 
 
-@lru_cache(maxsize=64)
-def _upsert_add(table: str, keys: tuple[str, ...], value: str, rows: int) -> TextClause:
+@lru_cache(maxsize=2048)
+def _upsert_add(table: str, keys: tuple[str, ...], value: str, rows: int) -> str:
     cols = (*keys, value)
-    values = ", ".join("(" + ", ".join(f":{c}_{i}" for c in cols) + ")" for i in range(rows))
-    return text(
-        f"INSERT INTO {table} ({', '.join(cols)}) VALUES {values} "
+    return (
+        f"INSERT INTO {table} ({', '.join(cols)}) VALUES {_rows_sql(len(cols), rows)} "
         f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {value} = {table}.{value} + "
         f"excluded.{value} RETURNING {', '.join(keys)}, {value}")
 
@@ -141,27 +216,26 @@ async def upsert_add(session: AsyncSession, table: str, keys: tuple[str, ...], v
                      rows: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
     """Add each row's last value to the row with its keys (created when missing), in one
     statement; returns (keys..., new value) per row. Rows must have distinct keys."""
-    cols = (*keys, value)
-    params = {f"{c}_{i}": v for i, row in enumerate(rows) for c, v in zip(cols, row, strict=True)}
-    return await fetch(session, _upsert_add(table, keys, value, len(rows)), params)
+    for row in rows:
+        if len(row) != len(keys) + 1:
+            raise ValueError(f"upsert_add: a row of {len(row)} values for {len(keys) + 1}")
+    return await _fetch_rows(session, _upsert_add(table, keys, value, len(rows)), rows)
 
 
-@lru_cache(maxsize=32)
-def _insert_ledger(rows: int) -> TextClause:
-    values = ", ".join("(" + ", ".join(f":{c}_{i}" for c in LEDGER_COLUMNS) + ")"
-                       for i in range(rows))
-    return text(
-        f"INSERT INTO ledger ({', '.join(LEDGER_COLUMNS)}) VALUES {values} "
-        "RETURNING id, idempotency_key"
-    ).bindparams(*(bindparam(f"{c}_{i}", type_=UTCDateTime()) for i in range(rows)
-                   for c in _TIMES))
+@lru_cache(maxsize=2048)
+def _insert_ledger(rows: int) -> str:
+    return (f"INSERT INTO ledger ({', '.join(LEDGER_COLUMNS)}) VALUES "
+            f"{_rows_sql(len(LEDGER_COLUMNS), rows)} RETURNING id, idempotency_key")
+
+
+_LEDGER_TYPES = {LEDGER_COLUMNS.index(c): UTCDateTime() for c in _TIMES}
 
 
 async def insert_ledger_rows(session: AsyncSession, rows: Sequence[Mapping[str, Any]]
                              ) -> dict[str, int]:
     """Insert ledger rows in one statement; returns each row's id by idempotency key."""
-    params = {f"{c}_{i}": row[c] for i, row in enumerate(rows) for c in LEDGER_COLUMNS}
-    result = await fetch(session, _insert_ledger(len(rows)), params)
+    values = [[row[c] for c in LEDGER_COLUMNS] for row in rows]
+    result = await _fetch_rows(session, _insert_ledger(len(rows)), values, _LEDGER_TYPES)
     return {key: int(row_id) for row_id, key in result}
 
 
@@ -181,35 +255,30 @@ async def paid_votes(session: AsyncSession, community_id: int, member_id: int, s
     return int(rows[0][0] or 0)
 
 
-@lru_cache(maxsize=64)
-def _used_keys(n: int) -> TextClause:
-    keys = ", ".join(f":k_{i}" for i in range(n))
-    return text("SELECT idempotency_key FROM ledger WHERE community_id = :community_id "
-                f"AND idempotency_key IN ({keys})")
+@lru_cache(maxsize=2048)
+def _used_keys(n: int) -> str:
+    return (f"SELECT idempotency_key FROM ledger WHERE idempotency_key IN ({_marks(n)}) "
+            f"AND community_id = {_MARK}")
 
 
 async def used_keys(session: AsyncSession, community_id: int, keys: Sequence[str]) -> set[str]:
     """Which of these idempotency keys the community's ledger already holds."""
-    params: dict[str, Any] = {f"k_{i}": k for i, k in enumerate(keys)}
-    params["community_id"] = community_id
-    return {r[0] for r in await fetch(session, _used_keys(len(keys)), params)}
+    rows = await _fetch_rows(session, _used_keys(len(keys)), [keys], extra=[community_id])
+    return {r[0] for r in rows}
 
 
-@lru_cache(maxsize=64)
-def _existing_standings(members: int, periods: int) -> TextClause:
-    m = ", ".join(f":m_{i}" for i in range(members))
-    p = ", ".join(f":p_{i}" for i in range(periods))
-    return text("SELECT member_id, period FROM standings WHERE community_id = :community_id "
-                f"AND member_id IN ({m}) AND period IN ({p})")
+@lru_cache(maxsize=2048)
+def _existing_standings(members: int, periods: int) -> str:
+    return ("SELECT member_id, period FROM standings WHERE "
+            f"member_id IN ({_marks(members)}) "
+            f"AND period IN ({_marks(periods)}) AND community_id = {_MARK}")
 
 
 async def existing_standings(session: AsyncSession, community_id: int, members: Sequence[int],
                              periods: Sequence[str]) -> set[tuple[int, str]]:
     """The (member, period) standings rows that exist among these."""
-    params: dict[str, Any] = {f"m_{i}": m for i, m in enumerate(members)}
-    params.update({f"p_{i}": p for i, p in enumerate(periods)})
-    params["community_id"] = community_id
-    rows = await fetch(session, _existing_standings(len(members), len(periods)), params)
+    rows = await _fetch_rows(session, _existing_standings(len(members), len(periods)),
+                             [members, periods], extra=[community_id])
     return {(int(m), p) for m, p in rows}
 
 
@@ -298,3 +367,456 @@ async def others_above(session: AsyncSession, community_id: int, member: int, po
     rows = await fetch(session, _ABOVE, {"community_id": community_id, "points": points,
                                          "member_id": member, "limit": limit})
     return int(rows[0][0])
+
+
+# -- The standings histogram (`standings_histogram`: members per score of each board) ---
+
+@lru_cache(maxsize=512)
+def _upsert_standings_pg(rows: int) -> TextClause:
+    values = ", ".join(f"(:community_id, :p_{i}, :m_{i}, :d_{i})" for i in range(rows))
+    # `xmax = 0` holds for a row this statement inserted and not for one it updated (the
+    # update leaves the updater's id there): whether the standing is new, race-free, where
+    # a read beforehand could miss a row another transaction is inserting.
+    return text(
+        f"INSERT INTO standings (community_id, period, member_id, points) VALUES {values} "
+        "ON CONFLICT (community_id, period, member_id) DO UPDATE SET points = "
+        "standings.points + excluded.points RETURNING period, member_id, points, xmax = 0")
+
+
+async def upsert_standings_pg(session: AsyncSession, community_id: int,
+                              rows: Sequence[tuple[str, int, int]]
+                              ) -> list[tuple[str, int, int, bool]]:
+    """PostgreSQL: add each (period, member, delta) to its standing in one statement;
+    returns (period, member, new points, created) per row. Rows must have distinct keys."""
+    params: dict[str, Any] = {"community_id": community_id}
+    for i, (period, member, delta) in enumerate(rows):
+        params.update({f"p_{i}": period, f"m_{i}": member, f"d_{i}": delta})
+    result = await fetch(session, _upsert_standings_pg(len(rows)), params)
+    return [(p, int(m), int(points), bool(created)) for p, m, points, created in result]
+
+
+@lru_cache(maxsize=512)
+def _drop_empty_scores(n: int) -> TextClause:
+    pairs = " OR ".join(f"(period = :p_{i} AND points = :s_{i})" for i in range(n))
+    return text("DELETE FROM standings_histogram WHERE community_id = :community_id "
+                f"AND members = 0 AND ({pairs})")
+
+
+async def bump_score_counts(session: AsyncSession, community_id: int,
+                            changes: Mapping[tuple[str, int], int]) -> None:
+    """Add each (period, points) → members change to the histogram in one upsert, then
+    delete the scores nobody holds any more (a second statement, only when some emptied).
+    Changes are applied in key order, so concurrent transactions lock rows in one order."""
+    keys = sorted(k for k, v in changes.items() if v)
+    if not keys:
+        return
+    rows = [(community_id, period, points, changes[(period, points)])
+            for period, points in keys]
+    after = await upsert_add(session, "standings_histogram",
+                             ("community_id", "period", "points"), "members", rows)
+    empty = [(p, s) for _, p, s, members in after if members == 0]
+    if empty:
+        params: dict[str, Any] = {"community_id": community_id}
+        for i, (period, points) in enumerate(empty):
+            params.update({f"p_{i}": period, f"s_{i}": points})
+        await fetch(session, _drop_empty_scores(len(empty)), params)
+
+
+_HIST = "FROM standings_histogram WHERE community_id = :community_id AND period = :period"
+_COUNT_ABOVE = text(f"SELECT coalesce(sum(members), 0) {_HIST} AND points > :points")
+# The two middle scores: walking up from the lowest score, the first whose running count
+# passes the lower middle position, and the next (`t`: the board's size and sum).
+_MEDIAN_WALK = (f"SELECT points, cum FROM (SELECT points, sum(members) OVER (ORDER BY points) "
+                f"AS cum {_HIST}) AS lo WHERE cum > ((SELECT n FROM t) - 1) / 2 "
+                "ORDER BY points LIMIT 2")
+_TOTALS = (f"t AS (SELECT coalesce(sum(members), 0) AS n, "
+           f"coalesce(sum(CAST(points AS BIGINT) * members), 0) AS w {_HIST})")
+_BOARD_STATS = text(f"WITH {_TOTALS} SELECT m.points, m.cum, (SELECT n FROM t), "
+                    f"(SELECT w FROM t) FROM ({_MEDIAN_WALK}) AS m")
+_SCORE_GROUPS = text(
+    "SELECT points, members, cum FROM (SELECT points, members, "
+    f"sum(members) OVER (ORDER BY points DESC) AS cum {_HIST}) AS h "
+    "WHERE cum > :offset ORDER BY points DESC LIMIT :limit")
+
+
+async def count_scores_above(session: AsyncSession, community_id: int, period: str,
+                             points: int) -> int:
+    """Members of the board with more than `points` (one row read per distinct score)."""
+    rows = await fetch(session, _COUNT_ABOVE, {"community_id": community_id,
+                                               "period": period, "points": points})
+    return int(rows[0][0])
+
+
+async def score_stats(session: AsyncSession, community_id: int, period: str
+                      ) -> tuple[int, int, float]:
+    """(members, sum of points, median) of a board from its histogram; zeros when empty."""
+    rows = await fetch(session, _BOARD_STATS, {"community_id": community_id,
+                                               "period": period})
+    if not rows:
+        return 0, 0, 0.0
+    n, total = int(rows[0][2]), int(rows[0][3])
+    low = int(rows[0][0])
+    high = low if int(rows[0][1]) > n // 2 else int(rows[1][0])
+    return n, total, (low + high) / 2
+
+
+async def score_groups(session: AsyncSession, community_id: int, period: str, offset: int,
+                       limit: int) -> list[tuple[int, int, int]]:
+    """(points, members, members at or above) of the distinct scores from the one at
+    0-based `offset` from the top, best first, at most `limit` of them."""
+    rows = await fetch(session, _SCORE_GROUPS, {"community_id": community_id,
+                                                "period": period, "offset": offset,
+                                                "limit": limit})
+    return [(int(p), int(m), int(c)) for p, m, c in rows]
+
+
+@lru_cache(maxsize=512)
+def _group_page(backwards: tuple[bool, ...]) -> TextClause:
+    parts = " UNION ALL ".join(
+        f"SELECT * FROM (SELECT points, member_id FROM standings WHERE community_id = "
+        f":community_id AND period = :period AND points = :s_{i} ORDER BY member_id"
+        f"{' DESC' if back else ''} LIMIT :l_{i} OFFSET :o_{i}) AS g{i}"
+        for i, back in enumerate(backwards))
+    return text(f"SELECT g.points, m.external_id, m.display_name FROM ({parts}) AS g "
+                "JOIN members m ON m.id = g.member_id ORDER BY g.points DESC, g.member_id")
+
+
+async def board_groups(session: AsyncSession, community_id: int, period: str,
+                       groups: Sequence[tuple[int, int, int, int]]) -> list[tuple[Any, ...]]:
+    """(points, external id, display name) of a page given as score groups: for each
+    (points, members, skip, take), the members holding exactly that score in member id
+    order, skipping `skip` and taking `take`. Each group is an index range read, walked
+    from whichever end of the group is nearer: no sort of a group, however many members
+    share its score, and at most half of it skipped."""
+    if not groups:
+        return []
+    params: dict[str, Any] = {"community_id": community_id, "period": period}
+    backwards = []
+    for i, (points, members, skip, take) in enumerate(groups):
+        from_end = members - skip - take
+        backwards.append(from_end < skip)
+        params.update({f"s_{i}": points, f"o_{i}": min(skip, from_end), f"l_{i}": take})
+    return await fetch(session, _group_page(tuple(backwards)), params)
+
+
+__all__ += ["board_groups", "bump_score_counts", "count_scores_above", "score_groups",
+            "score_stats", "upsert_standings_pg"]
+
+
+# -- a batch of votes as a handful of statements (engine/votes.py `cast_batch`) ------------
+#
+# IN lists are padded to a power of two (repeating the last value) so a few compiled and
+# prepared statements serve every batch size; multi-row inserts cannot be padded and are
+# cached per row count.
+
+def _bucket(n: int) -> int:
+    return 1 << max(0, (n - 1).bit_length())
+
+
+def _in_list(prefix: str, n: int) -> str:
+    return ", ".join(f":{prefix}_{i}" for i in range(n))
+
+
+def _in_params(prefix: str, values: Sequence[Any]) -> dict[str, Any]:
+    size = _bucket(len(values))
+    padded = [*values, *[values[-1]] * (size - len(values))]
+    return {f"{prefix}_{i}": v for i, v in enumerate(padded)}
+
+
+@lru_cache(maxsize=16)
+def _votes_of(voters: int) -> TextClause:
+    return text("SELECT entry_id, voter_id FROM votes "
+                f"WHERE voter_id IN ({_in_list('v', voters)})")
+
+
+async def existing_votes(session: AsyncSession, pairs: Sequence[tuple[int, int]]
+                         ) -> set[tuple[int, int]]:
+    """Which of these (entry, voter) pairs already have a vote (read by voter: a member
+    casts far fewer votes than an entry receives)."""
+    if not pairs:
+        return set()
+    voters = sorted({v for _, v in pairs})
+    rows = await fetch(session, _votes_of(_bucket(len(voters))), _in_params("v", voters))
+    wanted = set(pairs)
+    return {(int(e), int(v)) for e, v in rows if (int(e), int(v)) in wanted}
+
+
+_VOTE_COLUMNS = ("community_id", "challenge_id", "entry_id", "voter_id", "cast_at")
+
+
+@lru_cache(maxsize=2048)
+def _insert_votes(rows: int) -> str:
+    return (f"INSERT INTO votes ({', '.join(_VOTE_COLUMNS)}) VALUES "
+            f"{_rows_sql(len(_VOTE_COLUMNS), rows)} "
+            "ON CONFLICT (entry_id, voter_id) DO NOTHING RETURNING id, entry_id, voter_id")
+
+
+_VOTE_TYPES = {_VOTE_COLUMNS.index("cast_at"): UTCDateTime()}
+
+
+async def insert_votes(session: AsyncSession, rows: Sequence[Sequence[Any]]
+                       ) -> dict[tuple[int, int], int]:
+    """Insert votes (community, challenge, entry, voter, cast at) in one statement, in
+    order; returns the id of each inserted vote by (entry, voter). Existing pairs are
+    skipped (absent from the result)."""
+    result = await _fetch_rows(session, _insert_votes(len(rows)), rows, _VOTE_TYPES)
+    return {(int(e), int(v)): int(vote_id) for vote_id, e, v in result}
+
+
+@lru_cache(maxsize=2048)
+def _bump_entries(rows: int) -> str:
+    cases = " ".join([f"WHEN {_MARK} THEN {_MARK}"] * rows)
+    return (f"UPDATE entries SET votes = votes + CASE id {cases} ELSE 0 END "
+            f"WHERE id IN ({_marks(rows)}) AND disqualified_reason IS NULL "
+            "RETURNING id, votes")
+
+
+async def bump_entries_votes(session: AsyncSession, added: Mapping[int, int]) -> dict[int, int]:
+    """Add `added[entry]` votes to each entry still standing, in one statement; returns
+    the new counts (a disqualified entry is absent)."""
+    ids = sorted(added)
+    rows = [[entry_id, added[entry_id]] for entry_id in ids]
+    result = await _fetch_rows(session, _bump_entries(len(ids)), rows, extra=ids)
+    return {int(entry_id): int(votes) for entry_id, votes in result}
+
+
+@lru_cache(maxsize=16)
+def _paid_votes_of(members: int) -> TextClause:
+    return text(
+        "SELECT member_id, coalesce(sum(CASE WHEN delta > 0 THEN 1 ELSE -1 END), 0) FROM ledger "
+        "WHERE community_id = :community_id AND reason = 'vote_cast' "
+        f"AND member_id IN ({_in_list('m', members)}) "
+        "AND period_at >= :start AND period_at < :end GROUP BY member_id"
+    ).bindparams(bindparam("start", type_=UTCDateTime()), bindparam("end", type_=UTCDateTime()))
+
+
+async def paid_votes_of(session: AsyncSession, community_id: int, members: Sequence[int],
+                        start: Any, end: Any) -> dict[int, int]:
+    """`paid_votes` for several members at once (members paid nothing are absent)."""
+    if not members:
+        return {}
+    rows = await fetch(session, _paid_votes_of(_bucket(len(members))), {
+        **_in_params("m", members), "community_id": community_id, "start": start, "end": end})
+    return {int(m): int(n or 0) for m, n in rows}
+
+
+@lru_cache(maxsize=16)
+def _balances_of(members: int) -> TextClause:
+    return text("SELECT member_id, points FROM standings WHERE community_id = :community_id "
+                f"AND period = 'all' AND member_id IN ({_in_list('m', members)})")
+
+
+async def balances_of(session: AsyncSession, community_id: int, members: Sequence[int]
+                      ) -> dict[int, int]:
+    """All-time balances of these members (members with no standing are absent)."""
+    rows = await fetch(session, _balances_of(_bucket(len(members))),
+                       {**_in_params("m", members), "community_id": community_id})
+    return {int(m): int(p) for m, p in rows}
+
+
+_TOP_MEMBERS = text("SELECT member_id, points FROM standings WHERE community_id = :community_id "
+                    "AND period = 'all' ORDER BY points DESC LIMIT :limit")
+
+
+async def top_members(session: AsyncSession, community_id: int, limit: int
+                      ) -> list[tuple[int, int]]:
+    """(member, points) of `limit` best all-time balances (ties in no particular order)."""
+    rows = await fetch(session, _TOP_MEMBERS, {"community_id": community_id, "limit": limit})
+    return [(int(m), int(p)) for m, p in rows]
+
+
+@lru_cache(maxsize=16)
+def _stats_of(members: int) -> TextClause:
+    return text("SELECT member_id, stat, value FROM member_stats WHERE community_id = "
+                f":community_id AND member_id IN ({_in_list('m', members)})")
+
+
+async def stats_of(session: AsyncSession, community_id: int, members: Sequence[int]
+                   ) -> dict[tuple[int, str], float]:
+    """Every counter of these members, by (member, stat)."""
+    rows = await fetch(session, _stats_of(_bucket(len(members))),
+                       {**_in_params("m", members), "community_id": community_id})
+    return {(int(m), s): float(v) for m, s, v in rows}
+
+
+@lru_cache(maxsize=16)
+def _achievements_of(members: int) -> TextClause:
+    return text("SELECT member_id, key, times FROM achievements WHERE community_id = "
+                f":community_id AND member_id IN ({_in_list('m', members)})")
+
+
+async def achievements_of(session: AsyncSession, community_id: int, members: Sequence[int]
+                          ) -> dict[tuple[int, str], int]:
+    """How many times each of these members earned each achievement, by (member, key)."""
+    rows = await fetch(session, _achievements_of(_bucket(len(members))),
+                       {**_in_params("m", members), "community_id": community_id})
+    return {(int(m), k): int(t) for m, k, t in rows}
+
+
+@lru_cache(maxsize=16)
+def _streaks_of(members: int) -> TextClause:
+    return text("SELECT member_id, current, longest, last_day FROM streaks WHERE community_id = "
+                f":community_id AND member_id IN ({_in_list('m', members)})")
+
+
+async def streaks_of(session: AsyncSession, community_id: int, members: Sequence[int]
+                     ) -> dict[int, tuple[int, int, date | None]]:
+    """`get_streak` for several members (members with no streak are absent)."""
+    rows = await fetch(session, _streaks_of(_bucket(len(members))),
+                       {**_in_params("m", members), "community_id": community_id})
+    found: dict[int, tuple[int, int, date | None]] = {}
+    for m, current, longest, last_day in rows:
+        if isinstance(last_day, str):  # SQLite stores dates as ISO text
+            last_day = date.fromisoformat(last_day)
+        found[int(m)] = (int(current), int(longest), last_day)
+    return found
+
+
+_STREAK_COLUMNS = ("community_id", "member_id", "current", "longest", "last_day")
+
+
+@lru_cache(maxsize=2048)
+def _put_streaks(rows: int) -> str:
+    return (f"INSERT INTO streaks ({', '.join(_STREAK_COLUMNS)}) VALUES "
+            f"{_rows_sql(len(_STREAK_COLUMNS), rows)} "
+            "ON CONFLICT (community_id, member_id) DO UPDATE SET current = excluded.current, "
+            "longest = excluded.longest, last_day = excluded.last_day")
+
+
+_STREAK_TYPES = {_STREAK_COLUMNS.index("last_day"): Date()}
+
+
+async def put_streaks(session: AsyncSession, rows: Sequence[tuple[int, int, int, int, date]]
+                      ) -> None:
+    """`put_streak` for several members (community, member, current, longest, last day)
+    in one statement; members must be distinct."""
+    await _fetch_rows(session, _put_streaks(len(rows)), rows, _STREAK_TYPES)
+
+
+@lru_cache(maxsize=16)
+def _lock_members(members: int) -> TextClause:
+    return text(f"SELECT id FROM members WHERE id IN ({_in_list('m', members)}) "
+                "ORDER BY id FOR NO KEY UPDATE")
+
+
+async def lock_members(session: AsyncSession, members: Sequence[int]) -> None:
+    """`engine.members.lock_member` for several members, in id order (PostgreSQL only)."""
+    await fetch(session, _lock_members(_bucket(len(members))),
+                _in_params("m", sorted(members)))
+
+
+# Everything a board read needs from the histogram, in one statement (one round trip, one
+# snapshot). Rows by kind: 0 (members, sum of points); 5 (the viewer's points); 1 the two
+# middle scores (points, running count from the lowest); 2 (members above the viewer),
+# counted from whichever side of the median the viewer is on; 3 or 4 the page's score
+# groups (points, members, running count), walked from the top for the upper half of the
+# board and from the bottom for the lower half (the other branch is not run).
+_BOARD_READ = text(
+    f"WITH {_TOTALS}, "
+    "v AS (SELECT points FROM standings WHERE community_id = :community_id "
+    "AND period = :period AND member_id = :member_id) "
+    "SELECT 0 AS kind, n AS a, w AS b, 0 AS c FROM t "
+    "UNION ALL SELECT 5, points, 0, 0 FROM v "
+    f"UNION ALL SELECT * FROM (SELECT 1, points, cum, 0 FROM ({_MEDIAN_WALK}) AS m1) AS m "
+    "UNION ALL SELECT 2, CASE WHEN (SELECT points FROM v) IS NULL THEN 0 "
+    f"WHEN (SELECT points FROM v) < (SELECT min(points) FROM ({_MEDIAN_WALK}) AS m2) "
+    f"THEN (SELECT n FROM t) - (SELECT coalesce(sum(members), 0) {_HIST} "
+    "AND points <= (SELECT points FROM v)) "
+    f"ELSE (SELECT coalesce(sum(members), 0) {_HIST} AND points > (SELECT points FROM v)) END, "
+    "0, 0 "
+    "UNION ALL SELECT * FROM (SELECT 3, points, members, cum FROM (SELECT points, members, "
+    f"sum(members) OVER (ORDER BY points DESC) AS cum {_HIST}) AS d "
+    "WHERE 2 * :offset < (SELECT n FROM t) AND cum > :offset "
+    "ORDER BY points DESC LIMIT :limit) AS g3 "
+    "UNION ALL SELECT * FROM (SELECT 4, points, members, cum FROM (SELECT points, members, "
+    f"sum(members) OVER (ORDER BY points) AS cum {_HIST}) AS u "
+    "WHERE 2 * :offset >= (SELECT n FROM t) AND cum > (SELECT n FROM t) - :offset - :limit "
+    "ORDER BY points LIMIT :limit) AS g4")
+
+
+@dataclass(frozen=True, slots=True)
+class BoardRead:
+    """What one leaderboard read needs, from the histogram in one statement."""
+
+    members: int
+    total: int
+    median: float
+    points: int | None              # the viewer's points (None: not on the board)
+    above: int                      # members above the viewer
+    groups: list[tuple[int, int, int]]  # (points, members, members at or above) from the top
+
+
+async def board_read(session: AsyncSession, community_id: int, period: str,
+                     member: int | None, offset: int, limit: int) -> BoardRead:
+    """A board's size, total and median, a member's points and how many are above them,
+    and the distinct scores holding positions [offset, offset + limit), in one statement
+    that reads histogram rows only (and the member's own standing)."""
+    rows = await fetch(session, _BOARD_READ, {
+        "community_id": community_id, "period": period, "member_id": member,
+        "offset": offset, "limit": limit})
+    by_kind: dict[int, list[tuple[Any, ...]]] = {}
+    for kind, *values in rows:
+        by_kind.setdefault(int(kind), []).append(tuple(values))
+    n, total = int(by_kind[0][0][0]), int(by_kind[0][0][1])
+    median = 0.0
+    if n:
+        (low, cum), *rest = [(int(p), int(c)) for p, c, _ in by_kind[1]]
+        high = low if cum > n // 2 else int(rest[0][0])
+        median = (low + high) / 2
+    viewer = by_kind.get(5)
+    points = int(viewer[0][0]) if viewer and viewer[0][0] is not None else None
+    above = int(by_kind[2][0][0]) if points is not None else 0
+    groups = [(int(p), int(m), int(c)) for p, m, c in by_kind.get(3, [])]
+    if 4 in by_kind:  # walked up from the bottom: running counts from the lowest
+        groups = sorted(((int(p), int(m), n - int(c) + int(m)) for p, m, c in by_kind[4]),
+                        reverse=True)
+        groups = [g for g in groups if g[2] > offset]
+    return BoardRead(n, total, median, points, above, groups)
+
+
+__all__ += ["BoardRead", "board_read"]
+
+
+@lru_cache(maxsize=16)
+def _queued(keys: int) -> TextClause:
+    return text("SELECT dedupe_key FROM outbox WHERE community_id = :community_id "
+                f"AND dedupe_key IN ({_in_list('k', keys)})")
+
+
+async def queued_keys(session: AsyncSession, community_id: int, keys: Sequence[str]) -> set[str]:
+    """Which of these announcement dedupe keys the community's outbox already holds."""
+    if not keys:
+        return set()
+    rows = await fetch(session, _queued(_bucket(len(keys))),
+                       {**_in_params("k", keys), "community_id": community_id})
+    return {r[0] for r in rows}
+
+
+_OUTBOX_COLUMNS = ("community_id", "kind", "channel_id", "member_external_id", "body",
+                   "dedupe_key", "entry_id", "status", "attempts", "next_attempt_at",
+                   "created_at")
+
+
+@lru_cache(maxsize=256)
+def _insert_outbox(rows: int) -> str:
+    return (f"INSERT INTO outbox ({', '.join(_OUTBOX_COLUMNS)}) VALUES "
+            f"{_rows_sql(len(_OUTBOX_COLUMNS), rows)} "
+            "ON CONFLICT (community_id, dedupe_key) DO NOTHING")
+
+
+def _outbox_types() -> dict[int, Any]:
+    from storage.tables import OutboxRow
+
+    columns = OutboxRow.__table__.c
+    return {_OUTBOX_COLUMNS.index(c): columns[c].type
+            for c in ("body", "next_attempt_at", "created_at")}
+
+
+async def insert_outbox_rows(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
+    """`engine.outbox.enqueue` for several rows (values by column name) in one statement,
+    in order; a row whose dedupe key the community has used already is skipped."""
+    values = [[row[c] for c in _OUTBOX_COLUMNS] for row in rows]
+    await _fetch_rows(session, _insert_outbox(len(rows)), values, _outbox_types())
+
+
+__all__ += ["insert_outbox_rows"]

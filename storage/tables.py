@@ -37,6 +37,7 @@ __all__ = [
     "Participant",
     "Placement",
     "ProgressLog",
+    "ScoreCount",
     "Standing",
     "Streak",
     "Team",
@@ -260,6 +261,24 @@ class Standing(Base):
         Id, ForeignKey("members.id", ondelete="CASCADE"), primary_key=True
     )
     points: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ScoreCount(Base):
+    """How many members of a board hold each score: a histogram of `standings`.
+
+    Kept in step with `standings` in the same transaction by the ledger (and rebuilt with
+    it), so ranks, counts, sums and medians read one row per distinct score, not one per
+    member. Rows with no members are deleted.
+    """
+
+    __tablename__ = "standings_histogram"
+
+    community_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("communities.id", ondelete="CASCADE"), primary_key=True
+    )
+    period: Mapped[str] = mapped_column(String(10), primary_key=True)
+    points: Mapped[int] = mapped_column(Integer, primary_key=True)
+    members: Mapped[int] = mapped_column(Integer)
 
 
 class MemberStat(Base):

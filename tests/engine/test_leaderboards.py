@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import math
 import random
+from collections import Counter
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -12,13 +16,15 @@ from sqlalchemy import update
 from config.catalog import load_default_achievements
 from engine.achievements import Catalog
 from engine.clock import FixedClock
-from engine.errors import InvalidInput
+from engine.errors import InvalidInput, LaurelsError
+from engine.ledger import Posting, post, rebuild_standings, reverse
+from engine.members import ensure_member
 from engine.periods import period_key
-from engine.ranking import MemoryRankIndex, SqlRankIndex
+from engine.ranking import MemoryRankIndex, ScoreGroup, SqlRankIndex
 from engine.refs import CommunityRef
 from engine.service import Engine
 from storage.db import Database
-from storage.tables import Member, Standing
+from storage.tables import Member, ScoreCount, Standing
 from tests.conftest import member
 from tests.engine.helpers import (
     open_voting,
@@ -248,3 +254,172 @@ async def test_challenge_standings_share_ranks_and_clamp_pages(
     late = await engine.standings(guild, c.slug, page=9)
     assert (late.page, late.pages, [r.member_external_id for r in late.rows]) == (
         1, 1, ["bo", "cat", "ann"])
+
+
+def _brute_board(scores: dict[int, int]) -> tuple[list[tuple[int, int, int]], float, float]:
+    """(rank, member id, points) best first (ties by member id), average and median,
+    counted the slow way from every standing."""
+    ordered = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
+    rows = [(1 + sum(1 for s in scores.values() if s > pts), m, pts) for m, pts in ordered]
+    values = sorted(scores.values())
+    n = len(values)
+    if not n:
+        return rows, 0.0, 0.0
+    return rows, sum(values) / n, (values[(n - 1) // 2] + values[n // 2]) / 2
+
+
+def _brute_groups(rows: list[tuple[int, int, int]], offset: int, limit: int
+                  ) -> list[ScoreGroup]:
+    groups: list[ScoreGroup] = []
+    for position in range(offset, min(offset + limit, len(rows))):
+        rank, _, points = rows[position]
+        if groups and groups[-1].points == points:
+            g = groups[-1]
+            groups[-1] = ScoreGroup(points, g.members, g.above, g.skip, g.take + 1)
+        else:
+            size = sum(1 for r in rows if r[2] == points)
+            groups.append(ScoreGroup(points, size, rank - 1, position - (rank - 1), 1))
+    return groups
+
+
+async def _check_against_brute_force(db: Database, engines: list[Engine], guild: CommunityRef,
+                                     community_id: int, keys: list[str]) -> None:
+    names = {m.id: m.external_id for m in await select_all(db, Member)}
+    histogram = {(h.period, h.points): h.members for h in await select_all(
+        db, ScoreCount, ScoreCount.community_id == community_id)}
+    standings = await select_all(db, Standing, Standing.community_id == community_id)
+    # The histogram is exactly the standings counted by score, with no empty scores.
+    assert histogram == Counter((s.period, s.points) for s in standings)
+    for key in keys:
+        scores = {s.member_id: s.points for s in standings if s.period == key}
+        rows, average, median = _brute_board(scores)
+        async with db.session() as session:
+            for ranks in (engines[0].ranks, engines[1].ranks):
+                stats = await ranks.stats(session, community_id, key)
+                assert (stats.members, stats.average, stats.median) == \
+                    (len(scores), average, median), key
+                for probe in {*scores.values(), -7, 0, 10_000}:
+                    assert await ranks.count_above(session, community_id, key, probe) == \
+                        sum(1 for s in scores.values() if s > probe), (key, probe)
+                for offset in range(len(rows) + 1):
+                    expected = rows[offset][2] if offset < len(rows) else None
+                    assert await ranks.points_at(session, community_id, key, offset) == \
+                        expected, (key, offset)
+                    who = rows[offset][1] if offset < len(rows) else None
+                    for limit in (1, 4):
+                        read = await ranks.read(session, community_id, key, who, offset, limit)
+                        assert read.stats == stats, (key, offset)
+                        assert read.groups == _brute_groups(rows, offset, limit), (key, offset)
+                        mine = [r for r in rows if r[1] == who]
+                        assert (read.points, read.above + 1 if mine else None) == (
+                            (mine[0][2], mine[0][0]) if mine else (None, None)), (key, who)
+        period = {"a": "all", "w": "week", "m": "month"}[key[0]]
+        if key != period_key(period, engines[0].clock.now(), ZoneInfo("UTC")):
+            continue  # only the current week and month have a board to read
+        for viewer_id in {*list(scores)[:3], *list(scores)[-2:]}:
+            viewer = member(guild, names[viewer_id])
+            pages = max(1, -(-len(rows) // 3))
+            for page in range(1, pages + 1):
+                boards = [await e.leaderboard(viewer, period, page, page_size=3)
+                          for e in engines]
+                assert boards[0] == boards[1], (key, page)
+                board = boards[0]
+                assert [(r.rank, r.member_external_id, r.points) for r in board.rows] == \
+                    [(rank, names[m], pts) for rank, m, pts in rows[(page - 1) * 3:page * 3]]
+                assert (board.members, board.average, board.median) == \
+                    (len(scores), average, median)
+                mine = next(r for r in rows if r[1] == viewer_id)
+                assert board.viewer is not None
+                assert (board.viewer.rank, board.viewer.points) == (mine[0], mine[2])
+                assert board.viewer.top_percent == max(
+                    0.1, math.ceil(1000 * mine[0] / len(scores)) / 10)
+
+
+async def test_rank_indexes_agree_with_brute_force_after_random_history(
+    db: Database, guild: CommunityRef, clock: FixedClock
+) -> None:
+    """Random awards, deductions (to zero and below zero on week and month boards),
+    reversals, votes and their retractions, and rebuilds: the SQL index (score histogram),
+    the in-process index and a count of every standing agree on every rank, page,
+    percentile, average and median; the histogram matches the standings exactly."""
+    memory = Engine(db, clock, rank_index="memory")
+    sql = Engine(db, clock, rank_index="sql")
+    engines = [memory, sql]
+    await setup_community(memory, guild)
+    community_id = (await memory.community(guild)).id
+    mod = member(guild, "mod", mod=True)
+    c = await submission_challenge(memory, guild, clock)
+    entries = {n: (await submit_and_post(memory, member(guild, n), c.slug, f"{n}'s"))[1]
+               for n in ("p1", "p2", "p3")}
+    await open_voting(memory, clock)
+    rng = random.Random(20261202)
+    references: list[str] = []
+    keys: set[str] = {"all"}
+    for step in range(160):
+        if step % 40 == 0:  # the memory index holds the boards while they change
+            for period in ("all", "week", "month"):
+                await memory.leaderboard(mod, period=period)
+        name = f"p{rng.randrange(12)}"
+        who = await memory.write(guild, lambda tx, n=name: ensure_member(tx, member(guild, n)))
+        roll = rng.random()
+        if roll < 0.45:
+            amount = rng.choice([rng.randint(1, 5), rng.randint(1, 40), 3])
+            await memory.award_points(mod, member(guild, name), amount, f"step {step}")
+        elif roll < 0.65:  # any amount, also below zero, straight through the ledger
+            ref = f"test:{step}"
+            references.append(ref)
+            delta = rng.choice([-rng.randint(1, 30), rng.randint(1, 30), -3])
+            await memory.write(guild, lambda tx, m=who.id, d=delta, r=ref: post(
+                tx, [Posting(m, d, "award", r, reference=r)]))
+        elif roll < 0.75 and references:
+            ref = rng.choice(references)
+            await memory.write(guild, lambda tx, r=ref: reverse(tx, r))
+        elif roll < 0.9:
+            with contextlib.suppress(LaurelsError):  # one's own entry
+                await memory.cast_vote(member(guild, name),
+                                       rng.choice(list(entries.values())), "👍")
+        else:
+            await memory.retract_vote(member(guild, name),
+                                      rng.choice(list(entries.values())), "👍")
+        if step % 53 == 52:
+            await memory.write(guild, rebuild_standings)
+            memory.ranks.forget(community_id)  # type: ignore[attr-defined]
+        keys |= {period_key(p, clock.now(), ZoneInfo("UTC")) for p in ("week", "month")}
+        clock.advance(timedelta(hours=rng.randint(1, 14)))
+        if step % 40 == 39:
+            await _check_against_brute_force(db, engines, guild, community_id, sorted(keys))
+
+    negative = [s for s in await select_all(db, Standing) if s.points < 0]
+    zero = [s for s in await select_all(db, Standing) if s.points == 0]
+    assert negative and zero  # the history did reach both
+    await memory.recompute(guild)
+    await _check_against_brute_force(db, engines, guild, community_id, sorted(keys))
+
+
+async def test_histogram_stays_exact_under_concurrent_awards(
+    db: Database, guild: CommunityRef, clock: FixedClock
+) -> None:
+    """Awards racing each other, many of them creating a member's first standing at once
+    (on PostgreSQL: concurrent transactions inserting the same standings rows), leave the
+    histogram equal to the standings counted by score."""
+    engine = Engine(db, clock, rank_index="sql")
+    await setup_community(engine, guild)
+    mod = member(guild, "mod", mod=True)
+    community_id = (await engine.community(guild)).id
+    rng = random.Random(7)
+    names = [f"c{i}" for i in range(8)]
+    for name in names:  # members exist; their standings do not yet
+        await engine.write(guild, lambda tx, n=name: ensure_member(tx, member(guild, n)))
+
+    async def award(name: str, amount: int) -> None:
+        await engine.award_points(mod, member(guild, name), amount, "race")
+
+    for _ in range(3):
+        await asyncio.gather(*(award(rng.choice(names), rng.randint(1, 4)) for _ in range(24)))
+        histogram = {(h.period, h.points): h.members for h in await select_all(
+            db, ScoreCount, ScoreCount.community_id == community_id)}
+        standings = await select_all(db, Standing, Standing.community_id == community_id)
+        assert histogram == Counter((s.period, s.points) for s in standings)
+        assert sum(n for (p, _), n in histogram.items() if p == "all") == len(
+            {s.member_id for s in standings})
+        clock.advance(timedelta(days=8))  # a new week: first standings again

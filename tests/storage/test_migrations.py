@@ -37,6 +37,42 @@ async def test_upgrade_from_empty_matches_models(tmp_path: Path, request) -> Non
         version = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar()
     await db.dispose()
     assert diff == []
-    assert version == "0001"
+    assert version == "0002"
     # a second upgrade is a no-op
     await upgrade_async(url)
+
+
+async def test_upgrade_backfills_the_standings_histogram(tmp_path: Path, request) -> None:  # type: ignore[no-untyped-def]
+    """A database at 0001 with standings gets one histogram row per board and score."""
+    url = await _url(tmp_path, request)
+    await upgrade_async(url, "0001")
+    db = Database(url)
+    async with db.engine.begin() as conn:
+        await conn.execute(text(
+            "INSERT INTO communities (id, platform, external_id, name, timezone, point_rules, "
+            "settings, created_at) VALUES (1, 'console', 'g', 'G', 'UTC', '{}', '{}', "
+            "'2026-03-02 12:00:00')"))
+        await conn.execute(text(
+            "INSERT INTO members (id, community_id, external_id, display_name, is_bot, "
+            "is_moderator, showcase, created_at) VALUES (:id, 1, :ext, '', false, false, "
+            "'{}', '2026-03-02 12:00:00')"), [{"id": i, "ext": f"u{i}"} for i in range(1, 6)])
+        await conn.execute(text(
+            "INSERT INTO standings (community_id, period, member_id, points) "
+            "VALUES (1, :period, :member, :points)"),
+            [{"period": "all", "member": 1, "points": 30},
+             {"period": "all", "member": 2, "points": 10},
+             {"period": "all", "member": 3, "points": 30},
+             {"period": "all", "member": 4, "points": -2},
+             {"period": "w2026-10", "member": 5, "points": 0}])
+    await db.dispose()
+
+    await upgrade_async(url)
+
+    db = Database(url)
+    async with db.engine.connect() as conn:
+        rows = (await conn.execute(text(
+            "SELECT period, points, members FROM standings_histogram WHERE community_id = 1 "
+            "ORDER BY period, points"))).all()
+    await db.dispose()
+    assert [tuple(r) for r in rows] == [("all", -2, 1), ("all", 10, 1), ("all", 30, 2),
+                                        ("w2026-10", 0, 1)]
