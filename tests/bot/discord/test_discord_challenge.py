@@ -25,13 +25,6 @@ async def fake() -> AsyncIterator[FakeDiscord]:
         yield server
 
 
-@pytest.fixture
-async def world(fake: FakeDiscord, engine: Engine, clock: FixedClock
-                ) -> AsyncIterator[DiscordWorld]:
-    async with discord_world(fake, engine, clock) as w:
-        yield w
-
-
 def channel_id(fake: FakeDiscord, name: str) -> int:
     guild = fake.guilds[fake.seed.guild_id]
     return next(cid for cid, c in guild.channels.items() if c["name"] == name)

@@ -4,34 +4,17 @@ channels, direct messages."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
 from bot.platform import DeliveryError
-from engine.clock import FixedClock
 from engine.messages import Card
-from engine.service import Engine
 from storage.tables import OutboxRow
-from tests.bot.discord.fake_discord import FakeDiscord
-from tests.bot.discord.harness import DiscordWorld, discord_world, message_text
+from tests.bot.discord.harness import DiscordWorld, message_text
 
 POSTS = re.compile(r"/channels/\d+/messages")
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeDiscord]:
-    async with FakeDiscord() as server:
-        yield server
-
-
-@pytest.fixture
-async def world(fake: FakeDiscord, engine: Engine, clock: FixedClock
-                ) -> AsyncIterator[DiscordWorld]:
-    async with discord_world(fake, engine, clock) as w:
-        yield w
 
 
 async def outbox(world: DiscordWorld) -> list[OutboxRow]:

@@ -17,12 +17,6 @@ from tests.bot.discord.harness import STEP, DiscordWorld, discord_world
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeDiscord]:
-    async with FakeDiscord() as server:
-        yield server
-
-
-@pytest.fixture
 async def world(fake: FakeDiscord, engine: Engine, clock: FixedClock
                 ) -> AsyncIterator[DiscordWorld]:
     async with discord_world(fake, engine, clock) as w:

@@ -3,7 +3,6 @@ and permissions, only the intents it needs, and the invite URL's scopes."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import discord
@@ -21,20 +20,6 @@ from tests.bot.discord.fake_discord import FakeDiscord
 from tests.bot.discord.harness import DiscordWorld, discord_world, settings_for
 from tests.bot.discord.payloads import Intents
 from tests.bot.discord.payloads import OptionType as D
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeDiscord]:
-    async with FakeDiscord() as server:
-        yield server
-
-
-@pytest.fixture
-async def world(fake: FakeDiscord, engine: Engine, clock: FixedClock
-                ) -> AsyncIterator[DiscordWorld]:
-    async with discord_world(fake, engine, clock) as w:
-        yield w
-
 
 EXPECTED_TYPE = {OptionType.STRING: D.STRING, OptionType.INTEGER: D.INTEGER,
                  OptionType.NUMBER: D.NUMBER, OptionType.BOOLEAN: D.BOOLEAN,

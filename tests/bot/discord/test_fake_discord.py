@@ -38,12 +38,6 @@ def expect(client: discord.Client, event: str, check: Any = None) -> asyncio.Fut
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeDiscord]:
-    async with FakeDiscord() as server:
-        yield server
-
-
-@pytest.fixture
 async def client(fake: FakeDiscord) -> AsyncIterator[discord.Client]:
     async with fake.run_client(new_client()) as running:
         yield running
