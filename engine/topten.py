@@ -8,9 +8,20 @@ from engine.messages import Card
 from storage.fastsql import others_above, top_scores
 from storage.tables import Member
 
-__all__ = ["TOP", "announce_entries"]
+__all__ = ["TOP", "announce_entries", "top10_card", "top10_key"]
 
 TOP = 10
+
+
+def top10_card(name: str, external_id: str, rank: int, points: int) -> Card:
+    return Card(title=f"📈 {name} entered the top {TOP}",
+                text=f"{name} is now #{rank} all time with {points} points.",
+                color="gold", mention=external_id)
+
+
+def top10_key(tx: Tx, member_id: int) -> str:
+    """Once per member and community-local day."""
+    return f"top10:{member_id}:{tx.local_day().isoformat()}"
 
 
 async def announce_entries(tx: Tx) -> None:
@@ -41,12 +52,6 @@ async def announce_entries(tx: Tx) -> None:
         member = await tx.session.get(Member, member_id)
         if member is None or member.is_bot:
             continue
-        name = member.display_name or member.external_id
-        await outbox.enqueue(
-            tx,
-            "top10",
-            Card(title=f"📈 {name} entered the top {TOP}",
-                 text=f"{name} is now #{rank} all time with {now} points.",
-                 color="gold", mention=member.external_id),
-            dedupe_key=f"top10:{member_id}:{tx.local_day().isoformat()}",
-        )
+        card = top10_card(member.display_name or member.external_id, member.external_id,
+                          rank, now)
+        await outbox.enqueue(tx, "top10", card, dedupe_key=top10_key(tx, member_id))

@@ -17,11 +17,10 @@ from engine.emoji import canonical_emoji
 from engine.errors import Forbidden, LaurelsError, WrongPhase
 from engine.ledger import Posting, post, reverse
 from engine.members import ensure_member, lock_member
-from engine.messages import Card
 from engine.refs import MemberRef, MessageRef
 from engine.streaks import MILESTONES, record_activity
 from engine.timefmt import ago_or_in
-from engine.topten import TOP
+from engine.topten import TOP, top10_card, top10_key
 from storage.fastsql import (
     INSERT_VOTE,
     achievements_of,
@@ -396,8 +395,7 @@ async def _read_plan(tx: Tx, voters: list[int], members: list[int]) -> _Plan:
     session, cid = tx.session, tx.community_id
     day_start = datetime.combine(tx.local_day(), time(), tx.tz)
     day_end = datetime.combine(tx.local_day() + timedelta(days=1), time(), tx.tz)
-    today = tx.local_day().isoformat()
-    announced = await queued_keys(session, cid, [f"top10:{m}:{today}" for m in members])
+    announced = await queued_keys(session, cid, [top10_key(tx, m) for m in members])
     return _Plan(
         announced={int(k.split(":")[1]) for k in announced},
         balances=await balances_of(session, cid, members),
@@ -506,15 +504,13 @@ async def _announce(tx: Tx, plan: _Plan) -> None:
         member = found.get(member_id)
         if member is None or member.is_bot:
             continue
-        name = member.display_name or member.external_id
-        card = Card(title=f"📈 {name} entered the top {TOP}",
-                    text=f"{name} is now #{rank} all time with {points} points.",
-                    color="gold", mention=member.external_id)
+        card = top10_card(member.display_name or member.external_id, member.external_id,
+                          rank, points)
         rows.append({  # as `outbox.enqueue` writes it, for the announcements channel
             "community_id": tx.community_id, "kind": "top10",
             "channel_id": tx.community.announce_channel, "member_external_id": None,
             "body": card.to_json(), "entry_id": None, "status": "pending", "attempts": 0,
-            "dedupe_key": f"top10:{member_id}:{tx.local_day().isoformat()}",
+            "dedupe_key": top10_key(tx, member_id),
             "next_attempt_at": tx.now, "created_at": tx.now})
     if rows:
         await insert_outbox_rows(tx.session, rows)
