@@ -33,6 +33,7 @@ __all__ = [
     "board_page",
     "bump_entries_votes",
     "bump_entry_votes",
+    "community_row",
     "execute",
     "existing_standings",
     "existing_votes",
@@ -76,7 +77,7 @@ _TIMES = ("period_at", "created_at")
 async def execute(session: AsyncSession, statement: Any, params: Mapping[str, Any] | None = None
                   ) -> Result[Any]:
     """Run a Core statement on the session's connection (no ORM processing)."""
-    conn = await session.connection()
+    conn = await _connection(session)
     return await conn.execute(statement, params or {})
 
 
@@ -116,12 +117,27 @@ async def fetch(session: AsyncSession, statement: TextClause,
     SQLite's inline connection this is one sqlite3 call (microseconds); elsewhere the
     driver-level execute, which skips SQLAlchemy's statement and result machinery.
     """
-    conn = await session.connection()
+    conn = await _connection(session)
     prepared = _prepare(statement, conn.dialect)
     values = params or {}
     args = [prepared.processors[n](values[n]) if n in prepared.processors else values[n]
             for n in prepared.names]
     return await _run_sql(conn, prepared.sql, args)
+
+
+async def _connection(session: AsyncSession) -> AsyncConnection:
+    """The session's connection, remembered for its current (nested) transaction: asking
+    the session each time costs a greenlet switch per statement, more than a small SQLite
+    statement. Asked again in a new savepoint, whose SAVEPOINT the asking emits."""
+    sync = session.sync_session
+    current = (sync.get_transaction(), sync.get_nested_transaction())
+    known = session.info.get("fastsql.connection")
+    if known is not None and current[0] is not None and known[0] == current:
+        return known[1]  # type: ignore[no-any-return]
+    conn = await session.connection()
+    session.info["fastsql.connection"] = ((sync.get_transaction(),
+                                           sync.get_nested_transaction()), conn)
+    return conn
 
 
 async def _run_sql(conn: AsyncConnection, sql: str, args: list[Any]) -> list[tuple[Any, ...]]:
@@ -184,7 +200,7 @@ async def _fetch_rows(session: AsyncSession, sql: str, rows: Sequence[Sequence[A
                       ) -> list[tuple[Any, ...]]:
     """Run `sql` (parameters marked) with each row's values in order, then `extra`;
     `types` maps a column position to the type whose bind processor it goes through."""
-    conn = await session.connection()
+    conn = await _connection(session)
     procs = {i: _processor(t, conn.dialect) for i, t in (types or {}).items()}
     procs = {i: p for i, p in procs.items() if p is not None}
     args: list[Any] = []
@@ -312,6 +328,9 @@ async def put_streak(session: AsyncSession, community_id: int, member_id: int, c
                                        "last_day": last_day})
 
 
+_COMMUNITY_ROW = text("SELECT platform, external_id, name, timezone, announce_channel, "
+                      "entries_channel, moderator_role, point_rules, settings, created_at "
+                      "FROM communities WHERE id = :id")
 _MEMBER_ID = text("SELECT id FROM members WHERE community_id = :community_id "
                   "AND external_id = :external_id")
 _POINTS = text("SELECT points FROM standings WHERE community_id = :community_id "
@@ -322,6 +341,12 @@ _PAGE = ("SELECT s.points, m.external_id, m.display_name FROM standings s "
          "ORDER BY s.points DESC, s.member_id LIMIT :limit OFFSET :offset")
 _PAGE_TOP = text(_PAGE.format(""))
 _PAGE_FROM = text(_PAGE.format(" AND s.points <= :first"))
+
+
+async def community_row(session: AsyncSession, community_id: int) -> tuple[Any, ...] | None:
+    """The community's columns as the driver returns them (compared, not interpreted)."""
+    rows = await fetch(session, _COMMUNITY_ROW, {"id": community_id})
+    return rows[0] if rows else None
 
 
 async def member_id(session: AsyncSession, community_id: int, external_id: str) -> int | None:
