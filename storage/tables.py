@@ -205,17 +205,23 @@ class Vote(Base):
 
 
 class Placement(Base):
+    """A challenge's results as written when it closed: a snapshot (labels and scores are
+    copied), so only the challenge is a foreign key; it owns the rows and its deletion
+    removes them. Members, entries and teams are never deleted, and checking each row
+    against them cost most of a 100,000-entry tally on PostgreSQL (see docs/performance.md).
+    """
+
     __tablename__ = "placements"
     __table_args__ = (UniqueConstraint("challenge_id", "place", "subject"),)
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
-    community_id: Mapped[int] = community_fk()
+    community_id: Mapped[int] = mapped_column(Id)
     challenge_id: Mapped[int] = mapped_column(Id, ForeignKey("challenges.id", ondelete="CASCADE"))
     place: Mapped[int] = mapped_column(Integer)
     subject: Mapped[str] = mapped_column(String(64))  # entry:{id} | member:{id} | team:{id}
-    member_id: Mapped[int | None] = mapped_column(Id, ForeignKey("members.id"))
-    entry_id: Mapped[int | None] = mapped_column(Id, ForeignKey("entries.id"))
-    team_id: Mapped[int | None] = mapped_column(Id, ForeignKey("teams.id"))
+    member_id: Mapped[int | None] = mapped_column(Id)
+    entry_id: Mapped[int | None] = mapped_column(Id)
+    team_id: Mapped[int | None] = mapped_column(Id)
     score: Mapped[float] = mapped_column(Float)
     label: Mapped[str] = mapped_column(String(200))
     tiebreak: Mapped[str | None] = mapped_column(String(200))

@@ -5,14 +5,15 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import bindparam
 
 from engine.clock import FixedClock
 from engine.errors import Conflict, WrongPhase
-from engine.refs import CommunityRef, MessageRef
+from engine.refs import CommunityRef, MemberRef, MessageRef
 from engine.results import tally
 from engine.service import Engine
 from storage.db import Database
-from storage.tables import Challenge, LedgerRow, Member, MemberStat, Placement
+from storage.tables import Challenge, Entry, LedgerRow, Member, MemberStat, Placement
 from tests.conftest import member
 from tests.engine.helpers import (
     close_voting,
@@ -203,3 +204,45 @@ async def test_results_are_final(engine: Engine, guild: CommunityRef, clock: Fix
     mod = member(guild, "mod", mod=True)
     with pytest.raises(WrongPhase, match="Results are already out"):
         await engine.disqualify_entry(mod, ids["bea"], "late complaint")
+
+
+async def test_every_placement_matches_the_ranking_rule(
+    engine: Engine, db: Database, guild: CommunityRef, clock: FixedClock
+) -> None:
+    """The database ranks and writes the placements itself: checked row by row against
+    the rule computed here (votes, then earlier submission, then id; ties explained;
+    labels cut at 200 characters), on 30 entries with many ties and long titles."""
+    await setup_community(engine, guild)
+    c = await submission_challenge(engine, guild, clock, max_entries=2)
+    titles = ["Ünïcode ✨ sketch", "x" * 95, "Plain", "y" * 97, "Zebra"]
+    ids: list[int] = []
+    for i in range(30):
+        author = MemberRef(guild, f"m{i % 20}", f"Ñame {i % 20} " + "z" * (i % 20 * 8))
+        entry_id, _ = await submit_and_post(engine, author, c.slug,
+                                            f"{titles[i % len(titles)]} {i}")
+        ids.append(entry_id)
+        clock.advance(timedelta(seconds=30 - i))  # submission times still rise
+    await open_voting(engine, clock)
+    votes = {entry_id: (i * 7) % 4 for i, entry_id in enumerate(ids)}  # 0-3 votes, many ties
+    async with db.engine.begin() as conn:
+        await conn.execute(Entry.__table__.update().where(Entry.id == bindparam("eid"))
+                           .values(votes=bindparam("v")),
+                           [{"eid": e, "v": v} for e, v in votes.items()])
+    await close_voting(engine, clock)
+
+    (community_id,) = {ch.community_id for ch in await select_all(db, Challenge)}
+    entries = {e.id: e for e in await select_all(db, Entry)}
+    names = {m.id: m.display_name for m in await select_all(db, Member)}
+    order = sorted(entries.values(), key=lambda e: (-e.votes, e.submitted_at, e.id))
+    expected = []
+    for place, e in enumerate(order, start=1):
+        tied = sum(1 for o in order if o.votes == e.votes) > 1
+        unit = "vote" if e.votes == 1 else "votes"
+        expected.append((place, f"entry:{e.id}", e.member_id, e.id, float(e.votes),
+                         f"{e.title} by {names[e.member_id]}"[:200],
+                         f"tied on {e.votes} {unit}; earlier submission ranks higher"
+                         if tied else None, community_id))
+    got = [(p.place, p.subject, p.member_id, p.entry_id, p.score, p.label, p.tiebreak,
+            p.community_id) for p in await _placements(db, c.slug)]
+    assert got == expected
+    assert any(len(row[5]) == 200 for row in got)

@@ -1,4 +1,5 @@
-"""Alembic builds the whole schema from empty, matching the models exactly."""
+"""Alembic builds the whole schema from empty, matching the models exactly, and each
+migration keeps the rows already there."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 
 from storage.db import Database
 from storage.migrate import upgrade_async
@@ -37,7 +38,7 @@ async def test_upgrade_from_empty_matches_models(tmp_path: Path, request) -> Non
         version = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar()
     await db.dispose()
     assert diff == []
-    assert version == "0002"
+    assert version == "0003"
     # a second upgrade is a no-op
     await upgrade_async(url)
 
@@ -76,3 +77,44 @@ async def test_upgrade_backfills_the_standings_histogram(tmp_path: Path, request
     await db.dispose()
     assert [tuple(r) for r in rows] == [("all", -2, 1), ("all", 10, 1), ("all", 30, 2),
                                         ("w2026-10", 0, 1)]
+
+
+async def test_placements_keep_their_rows_and_only_the_challenge_key(tmp_path: Path, request  # type: ignore[no-untyped-def]
+                                                                    ) -> None:
+    """0003 drops the per-row checks of placements against members, entries, teams and the
+    community; the rows stay, and deleting the challenge still removes them."""
+    url = await _url(tmp_path, request)
+    await upgrade_async(url, "0002")
+    db = Database(url)
+    async with db.engine.begin() as conn:
+        await conn.execute(text(
+            "INSERT INTO communities (id, platform, external_id, name, timezone, point_rules, "
+            "settings, created_at) VALUES (1, 'console', 'g', 'G', 'UTC', '{}', '{}', "
+            "'2026-03-02 12:00:00')"))
+        await conn.execute(text(
+            "INSERT INTO challenges (id, community_id, slug, name, kind, phase, prompt, "
+            "description, starts_at, max_entries, vote_emoji, early_votes, team_mode, "
+            "created_at) VALUES (1, 1, 'c', 'C', 'submission', 'completed', '', '', "
+            "'2026-03-02 12:00:00', 3, 'thumbsup', false, 'individual', "
+            "'2026-03-02 12:00:00')"))
+        await conn.execute(text(
+            "INSERT INTO placements (community_id, challenge_id, place, subject, score, label) "
+            "VALUES (1, 1, :place, :subject, 1.0, 'x')"),
+            [{"place": 1, "subject": "entry:7"}, {"place": 2, "subject": "entry:8"}])
+    await db.dispose()
+
+    await upgrade_async(url)
+
+    db = Database(url)
+    async with db.engine.begin() as conn:
+        keys = await conn.run_sync(
+            lambda sync: inspect(sync).get_foreign_keys("placements"))
+        kept = (await conn.execute(text(
+            "SELECT place, subject FROM placements ORDER BY place"))).all()
+        await conn.execute(text("DELETE FROM challenges WHERE id = 1"))
+        left = (await conn.execute(text("SELECT count(*) FROM placements"))).scalar()
+    await db.dispose()
+    assert [(k["referred_table"], k["constrained_columns"]) for k in keys] == [
+        ("challenges", ["challenge_id"])]
+    assert [tuple(r) for r in kept] == [(1, "entry:7"), (2, "entry:8")]
+    assert left == 0
