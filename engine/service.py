@@ -957,7 +957,8 @@ async def _profile(tx: Tx, ranks: RankIndex, member: Member) -> Profile:
     badges = await _badges(tx, member)
     active_rows = (await tx.session.execute(
         select(Challenge, Participant).join(Participant, Participant.challenge_id == Challenge.id)
-        .where(Participant.member_id == member.id, Participant.active.is_(True),
+        .where(Challenge.community_id == tx.community_id, Participant.member_id == member.id,
+               Participant.active.is_(True),
                Challenge.phase.in_(("scheduled", "open", "voting", "active"))))).all()
     active = []
     for c, part in active_rows:
@@ -966,7 +967,8 @@ async def _profile(tx: Tx, ranks: RankIndex, member: Member) -> Profile:
         active.append((ChallengeView.of(c, challenges.status_line(c, tx.now)), status))
     entered = (await tx.session.execute(
         select(Challenge, func.count(Entry.id)).join(Entry, Entry.challenge_id == Challenge.id)
-        .where(Entry.member_id == member.id, Challenge.phase.in_(("open", "voting")))
+        .where(Challenge.community_id == tx.community_id, Entry.member_id == member.id,
+               Challenge.phase.in_(("open", "voting")))
         .group_by(Challenge.id))).all()
     for c, n in entered:
         active.append((ChallengeView.of(c, challenges.status_line(c, tx.now)),
