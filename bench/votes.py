@@ -16,6 +16,7 @@ from bench.datagen import ENTRIES_CHANNEL, open_writer, raw_dsn, vote_dataset
 from bench.report import Figure
 from bench.sizes import NOW, Sizes
 from bench.timing import Run, run_concurrent, run_sequential
+from bench.vote_rows import rows_sqlite
 from engine.service import Engine
 from storage.db import Database
 from storage.tables import Entry, Member, Standing, Vote
@@ -41,6 +42,12 @@ async def measure_votes(backend: Backend, sizes: Sizes) -> list[Figure]:
     else:
         raw_run = await _raw_pg(await backend.create("votes_raw", "votes_base"), pairs, sizes)
     print(f"  raw floor: {raw_run.rate:,.0f} votes/s", flush=True)
+    rows_run = None
+    if backend.is_sqlite:
+        await backend.create("votes_rows", "votes_base")
+        rows_run = rows_sqlite(backend.sqlite_path("votes_rows"), pairs, sizes.concurrency,
+                               sizes.time_cap)
+        print(f"  schema floor: {rows_run.rate:,.0f} votes/s", flush=True)
     naive_url = await backend.create("votes_naive", "votes_base")
     naive_run = await _naive(naive_url, pairs, sizes)
     naive_ok = await _consistent(naive_url)
@@ -64,6 +71,13 @@ async def measure_votes(backend: Backend, sizes: Sizes) -> list[Figure]:
         Figure(BENCH, b, "engine vote p99", p99, "ms", "lower", "raw driver p99",
                raw_run.ms(99), "≤10 ms" if sqlite else None,
                (p99 is not None and p99 <= 10) if sqlite else None),
+        *([] if rows_run is None else [
+            Figure(BENCH, b, "engine votes/s vs schema floor", engine_run.rate, "votes/s",
+                   "higher", "bare driver writing a vote's rows, batched", rows_run.rate,
+                   note=_notes(rows_run, True)),
+            Figure(BENCH, b, "schema floor vote p99", rows_run.ms(99), "ms", "lower",
+                   "raw driver p99", raw_run.ms(99)),
+        ]),
         Figure(BENCH, b, "naive design votes/s", naive_run.rate, "votes/s", "higher",
                "raw driver insert+count per vote", raw_run.rate,
                note=_notes(naive_run, naive_ok)),

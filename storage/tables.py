@@ -194,7 +194,11 @@ class Entry(Base):
 class Vote(Base):
     __tablename__ = "votes"
     # One vote per voter per entry: a replayed reaction event hits this and changes nothing.
-    __table_args__ = (UniqueConstraint("entry_id", "voter_id"), Index(None, "voter_id"))
+    # A retracted vote's row is deleted; its number must never be given to a later vote,
+    # whose ledger keys ("vote:{id}:...") would then look used (SQLite reuses the highest
+    # rowid without AUTOINCREMENT; PostgreSQL sequences never go back).
+    __table_args__ = (UniqueConstraint("entry_id", "voter_id"), Index(None, "voter_id"),
+                      {"sqlite_autoincrement": True})
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     community_id: Mapped[int] = community_fk()

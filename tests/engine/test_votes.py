@@ -157,3 +157,23 @@ async def test_daily_vote_cap_follows_the_community_day(
     clock.set(datetime(2026, 3, 4, 0, 30, tzinfo=la))
     assert (await engine.cast_vote(bob, msgs[1], "👍")).points == 5  # a new local day
     assert (await engine.cast_vote(bob, msgs[2], "👍")).points == 0  # its cap is used
+
+
+async def test_a_vote_cast_after_the_last_one_was_taken_back_pays_again(
+    engine: Engine, guild: CommunityRef, voting  # type: ignore[no-untyped-def]
+) -> None:
+    """The newest vote is retracted, then another is cast: it gets its own number (one
+    never used before), so its points are paid rather than taken for the retracted ones."""
+    _, alice, _entry_id, msg = voting
+    bob, cy = member(guild, "bob"), member(guild, "cy")
+    before = (await engine.profile(alice)).points
+    assert (await engine.cast_vote(bob, msg, "👍")).status == "counted"
+    assert (await engine.retract_vote(bob, msg, "👍")).status == "retracted"
+    result = await engine.cast_vote(cy, msg, "👍")
+    assert result.status == "counted" and result.points == 5
+    assert (await engine.profile(cy)).points == 5
+    assert (await engine.profile(alice)).points == before + 2
+    # and taking the new one back takes back exactly its own points
+    assert (await engine.retract_vote(cy, msg, "👍")).points == -5
+    assert (await engine.profile(cy)).points == 0
+    assert (await engine.profile(alice)).points == before

@@ -4,15 +4,16 @@ migration keeps the rows already there."""
 from __future__ import annotations
 
 import os
+from datetime import datetime
 from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect, text
+from sqlalchemy import insert, inspect, text
 
 from storage.db import Database
 from storage.migrate import upgrade_async
-from storage.tables import Base
+from storage.tables import Base, Challenge, Community, Entry, Member, Vote
 
 
 async def _url(tmp_path: Path, request) -> str:  # type: ignore[no-untyped-def]
@@ -38,7 +39,7 @@ async def test_upgrade_from_empty_matches_models(tmp_path: Path, request) -> Non
         version = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar()
     await db.dispose()
     assert diff == []
-    assert version == "0003"
+    assert version == "0004"
     # a second upgrade is a no-op
     await upgrade_async(url)
 
@@ -118,3 +119,41 @@ async def test_placements_keep_their_rows_and_only_the_challenge_key(tmp_path: P
         ("challenges", ["challenge_id"])]
     assert [tuple(r) for r in kept] == [(1, "entry:7"), (2, "entry:8")]
     assert left == 0
+
+
+async def test_vote_numbers_are_never_reused_after_0004(tmp_path: Path, request  # type: ignore[no-untyped-def]
+                                                          ) -> None:
+    """Votes written before 0004 stay; after it, deleting the newest vote does not hand
+    its number to the next (its ledger keys would look used)."""
+    url = await _url(tmp_path, request)
+    await upgrade_async(url, "0003")
+    at = datetime(2026, 3, 2, 12, 0)
+    db = Database(url)
+    async with db.engine.begin() as conn:
+        await conn.execute(insert(Community.__table__).values(
+            id=1, platform="console", external_id="g", created_at=at))
+        await conn.execute(insert(Member.__table__), [
+            {"id": i, "community_id": 1, "external_id": f"u{i}", "created_at": at}
+            for i in range(1, 5)])
+        await conn.execute(insert(Challenge.__table__).values(
+            id=1, community_id=1, slug="c", kind="submission", name="C", phase="voting",
+            starts_at=at, created_at=at))
+        await conn.execute(insert(Entry.__table__).values(
+            id=1, community_id=1, challenge_id=1, member_id=1, title="E", submitted_at=at))
+        await conn.execute(insert(Vote.__table__), [
+            {"community_id": 1, "challenge_id": 1, "entry_id": 1, "voter_id": v, "cast_at": at}
+            for v in (2, 3)])
+    await db.dispose()
+
+    await upgrade_async(url)
+
+    db = Database(url)
+    async with db.engine.begin() as conn:
+        kept = (await conn.execute(text("SELECT id, voter_id FROM votes ORDER BY id"))).all()
+        await conn.execute(text("DELETE FROM votes WHERE id = 2"))
+        new_id = (await conn.execute(insert(Vote.__table__).values(
+            community_id=1, challenge_id=1, entry_id=1, voter_id=4, cast_at=at)
+            .returning(Vote.__table__.c.id))).scalar()
+    await db.dispose()
+    assert [tuple(r) for r in kept] == [(1, 2), (2, 3)]
+    assert new_id == 3
