@@ -32,6 +32,12 @@ async def measure_votes(backend: Backend, sizes: Sizes) -> list[Figure]:
     print(f"  generating {sizes.vote_entries:,} entries, {sizes.vote_voters:,} voters", flush=True)
     await vote_dataset(await open_writer(base), sizes.vote_entries, sizes.vote_voters)
     pairs = vote_pairs(sizes.vote_entries, sizes.vote_voters, sizes.votes)
+    # Every approach starts from a community already voting: a tenth of the votes cast
+    # through the engine first, then the statistics a running server's autovacuum keeps
+    # (tables that grew from empty since the last ANALYZE get plans for empty tables).
+    warm = max(1, len(pairs) // 10)
+    await _warm_up(base, pairs[:warm], sizes)
+    pairs = pairs[warm:]
 
     engine_run, engine_ok = await _engine(await backend.create("votes_engine", "votes_base"),
                                           pairs, sizes)
@@ -84,6 +90,24 @@ async def measure_votes(backend: Backend, sizes: Sizes) -> list[Figure]:
         Figure(BENCH, b, "naive vote p99", naive_run.ms(99), "ms", "lower", "raw driver p99",
                raw_run.ms(99)),
     ]
+
+
+async def _warm_up(url: str, pairs: list[tuple[int, int]], sizes: Sizes) -> None:
+    statuses: Counter[str] = Counter()
+    async with engine_on(url) as engine:
+        await run_concurrent((_cast(engine, voter, entry, statuses) for voter, entry in pairs),
+                             sizes.concurrency, 600)
+    if set(statuses) != {"counted"}:
+        raise RuntimeError(f"warm-up votes were not all counted: {dict(statuses)}")
+    db = Database(url)
+    try:
+        async with db.engine.connect() as conn:
+            await conn.exec_driver_sql("ANALYZE")
+            await conn.commit()
+            if db.is_sqlite:  # the copies are file copies: everything in the main file
+                await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        await db.dispose()
 
 
 def _notes(run: Run, consistent: bool) -> str:

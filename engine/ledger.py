@@ -40,7 +40,7 @@ class Posting:
 
 
 async def post(tx: Tx, postings: Sequence[Posting], *, ordered: bool = False,
-               rows: bool = True) -> list[LedgerRow]:
+               rows: bool = True, unused_keys: bool = False) -> list[LedgerRow]:
     """Append postings not seen before; returns the rows written (skipped keys omitted).
 
     Members are updated in id order so two concurrent transactions lock standings rows
@@ -49,9 +49,11 @@ async def post(tx: Tx, postings: Sequence[Posting], *, ordered: bool = False,
     touched, one insert of the rows. Rows are written in member and key order, or with
     `ordered` in the order given (a batch of votes: each vote's rows after the last's).
     With `rows=False` no row objects are built and the list is empty (a batch of votes
-    reads what it needs from `tx.balances`).
+    reads what it needs from `tx.balances`). `unused_keys` says the caller knows no key
+    was used before (keys of rows it has just numbered): the keys are not read, and the
+    unique index still refuses a used one.
     """
-    fresh = await _fresh(tx, postings, ordered)
+    fresh = await _fresh(tx, postings, ordered, check=not unused_keys)
     if not fresh:
         return []
     planned = [(p, p.period_at or tx.now) for p in fresh]
@@ -80,15 +82,15 @@ async def post(tx: Tx, postings: Sequence[Posting], *, ordered: bool = False,
     return [LedgerRow(id=ids[v["idempotency_key"]], **v) for v in values]
 
 
-async def _fresh(tx: Tx, postings: Sequence[Posting], ordered: bool = False
-                 ) -> list[Posting]:
+async def _fresh(tx: Tx, postings: Sequence[Posting], ordered: bool = False,
+                 check: bool = True) -> list[Posting]:
     """Postings with a change and a key not used before (the first of repeated keys)."""
     candidates: dict[str, Posting] = {}
     for p in postings if ordered else sorted(postings, key=lambda p: (p.member_id, p.key)):
         if p.delta != 0 and p.key not in candidates:
             candidates[p.key] = p
-    if not candidates:
-        return []
+    if not candidates or not check:
+        return list(candidates.values())
     used = await used_keys(tx.session, tx.community_id, list(candidates))
     return [p for key, p in candidates.items() if key not in used]
 

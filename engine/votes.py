@@ -544,8 +544,9 @@ async def _write(tx: Tx, plan: _Plan, attempts: list[_Attempt], received: int
         if c.paid:
             pair.append(Posting(c.voter.id, c.paid, "vote_cast", f"{ref}:cast", ref))
         postings.extend(sorted(pair, key=lambda p: (p.member_id, p.key)))
-    await post(tx, postings, ordered=True, rows=False)
-    # A key used already would be skipped: its member's balance would fall short too.
+    # The keys name votes this run has just numbered: none can be in the ledger already.
+    await post(tx, postings, ordered=True, rows=False, unused_keys=True)
+    # Another transaction may have moved a balance since the plan read it.
     if any(tx.balances.get(p.member_id) != plan.balances[p.member_id] for p in postings):
         raise BatchFallback("balances moved meanwhile")
     added_stats: dict[tuple[int, str], float] = {}

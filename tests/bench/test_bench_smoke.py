@@ -12,7 +12,8 @@ from bench.cli import main
 
 EXPECTED = {
     "votes": {"engine durable votes/s", "engine votes/s vs raw floor", "engine vote p50",
-              "engine vote p99", "naive design votes/s", "naive vote p99"},
+              "engine vote p99", "engine votes/s vs schema floor", "schema floor vote p99",
+              "naive design votes/s", "naive vote p99"},
     "awards": {"engine awards/s", "engine award p99"},
     "leaderboard": {"top 10 + my rank p50", "top 10 + my rank p99", "deep page p50",
                     "deep page p99", "first read (board load)"},

@@ -13,7 +13,7 @@ from sqlalchemy import insert, inspect, text
 
 from storage.db import Database
 from storage.migrate import upgrade_async
-from storage.tables import Base, Challenge, Community, Entry, Member, Vote
+from storage.tables import Base, Challenge, Community, Entry, LedgerRow, Member, Vote
 
 
 async def _url(tmp_path: Path, request) -> str:  # type: ignore[no-untyped-def]
@@ -124,7 +124,8 @@ async def test_placements_keep_their_rows_and_only_the_challenge_key(tmp_path: P
 async def test_vote_numbers_are_never_reused_after_0004(tmp_path: Path, request  # type: ignore[no-untyped-def]
                                                           ) -> None:
     """Votes written before 0004 stay; after it, deleting the newest vote does not hand
-    its number to the next (its ledger keys would look used)."""
+    its number to the next (its ledger keys would look used), nor does a number the ledger
+    names from a vote retracted before the migration."""
     url = await _url(tmp_path, request)
     await upgrade_async(url, "0003")
     at = datetime(2026, 3, 2, 12, 0)
@@ -143,6 +144,12 @@ async def test_vote_numbers_are_never_reused_after_0004(tmp_path: Path, request 
         await conn.execute(insert(Vote.__table__), [
             {"community_id": 1, "challenge_id": 1, "entry_id": 1, "voter_id": v, "cast_at": at}
             for v in (2, 3)])
+        if db.is_sqlite:  # vote 7 was retracted: its row is gone, its ledger rows are not
+            await conn.execute(insert(LedgerRow.__table__).values(
+                community_id=1, member_id=1, delta=2, balance_after=2, reason="vote_received",
+                reference="vote:7", idempotency_key="vote:7:received", period_at=at,
+                created_at=at))
+    sqlite = db.is_sqlite
     await db.dispose()
 
     await upgrade_async(url)
@@ -156,4 +163,4 @@ async def test_vote_numbers_are_never_reused_after_0004(tmp_path: Path, request 
             .returning(Vote.__table__.c.id))).scalar()
     await db.dispose()
     assert [tuple(r) for r in kept] == [(1, 2), (2, 3)]
-    assert new_id == 3
+    assert new_id == (8 if sqlite else 3)

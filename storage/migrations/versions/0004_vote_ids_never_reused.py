@@ -24,6 +24,15 @@ def upgrade() -> None:
     with op.batch_alter_table("votes", recreate="always",
                               table_kwargs={"sqlite_autoincrement": True}):
         pass
+    # Start past every vote number the ledger names, including votes retracted (deleted)
+    # before this migration, whose numbers the rebuilt table no longer holds.
+    op.execute(
+        "INSERT INTO sqlite_sequence (name, seq) SELECT 'votes', 0 "
+        "WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'votes')")
+    op.execute(
+        "UPDATE sqlite_sequence SET seq = max(seq, coalesce((SELECT max(CAST(substr("
+        "reference, 6) AS INTEGER)) FROM ledger WHERE reference LIKE 'vote:%'), 0)) "
+        "WHERE name = 'votes'")
 
 
 def downgrade() -> None:
