@@ -15,6 +15,7 @@ import sqlite3
 import time
 from datetime import UTC
 from pathlib import Path
+from typing import Any
 
 from bench.sizes import NOW
 from bench.timing import Run
@@ -44,9 +45,32 @@ _STREAK = ("INSERT INTO streaks (community_id, member_id, current, longest, last
            "current = 1, longest = max(longest, 1), last_day = excluded.last_day")
 
 
-def rows_sqlite(path: Path, pairs: list[tuple[int, int]], batch: int, time_cap: float) -> Run:
-    """Each vote's latency is its batch's time: callers that all arrived at its start."""
-    conn = sqlite3.connect(path, isolation_level=None)
+_KINDS = {"COMMIT": "commit", _VOTE: "vote", _COUNT: "entry count", _OLD: "standings",
+          _STANDING: "standings", _HISTOGRAM: "histogram", _EMPTIED: "histogram",
+          _LEDGER: "ledger", _STAT: "counters", _STREAK: "streak"}
+
+
+class _Timed:
+    """A connection that adds up the time spent in each kind of statement."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.spent: dict[str, float] = {}
+
+    def execute(self, sql: str, args: tuple[Any, ...] = ()) -> sqlite3.Cursor:
+        t0 = time.perf_counter()
+        try:
+            return self.conn.execute(sql, args)
+        finally:
+            kind = _KINDS.get(sql, "other")
+            self.spent[kind] = self.spent.get(kind, 0.0) + time.perf_counter() - t0
+
+
+def rows_sqlite(path: Path, pairs: list[tuple[int, int]], batch: int, time_cap: float
+                ) -> tuple[Run, dict[str, float]]:
+    """Each vote's latency is its batch's time: callers that all arrived at its start.
+    Also the share of the time each kind of statement took (commit, standings, ...)."""
+    conn = _Timed(sqlite3.connect(path, isolation_level=None))
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")
     conn.execute("PRAGMA foreign_keys=ON")
@@ -82,11 +106,12 @@ def rows_sqlite(path: Path, pairs: list[tuple[int, int]], batch: int, time_cap: 
             run.latencies.extend([took] * len(chunk))
     finally:
         run.elapsed = time.perf_counter() - start
-        conn.close()
-    return run
+        conn.conn.close()
+    total = sum(conn.spent.values()) or 1.0
+    return run, {k: v / total for k, v in sorted(conn.spent.items(), key=lambda kv: -kv[1])}
 
 
-def _standings(conn: sqlite3.Connection, boards: tuple[str, ...], member: int, delta: int
+def _standings(conn: _Timed, boards: tuple[str, ...], member: int, delta: int
                ) -> int:
     """Raise the member on every board, moving them in the histogram; the all-time total."""
     total = 0

@@ -48,11 +48,13 @@ async def measure_votes(backend: Backend, sizes: Sizes) -> list[Figure]:
     else:
         raw_run = await _raw_pg(await backend.create("votes_raw", "votes_base"), pairs, sizes)
     print(f"  raw floor: {raw_run.rate:,.0f} votes/s", flush=True)
-    rows_run = None
+    rows_run, rows_note = None, ""
     if backend.is_sqlite:
         await backend.create("votes_rows", "votes_base")
-        rows_run = rows_sqlite(backend.sqlite_path("votes_rows"), pairs, sizes.concurrency,
-                               sizes.time_cap)
+        rows_run, shares = rows_sqlite(backend.sqlite_path("votes_rows"), pairs,
+                                       sizes.concurrency, sizes.time_cap)
+        rows_note = _notes(rows_run, True) + "; time in " + ", ".join(
+            f"{kind} {share:.0%}" for kind, share in shares.items())
         print(f"  schema floor: {rows_run.rate:,.0f} votes/s", flush=True)
     naive_url = await backend.create("votes_naive", "votes_base")
     naive_run = await _naive(naive_url, pairs, sizes)
@@ -80,7 +82,7 @@ async def measure_votes(backend: Backend, sizes: Sizes) -> list[Figure]:
         *([] if rows_run is None else [
             Figure(BENCH, b, "engine votes/s vs schema floor", engine_run.rate, "votes/s",
                    "higher", "bare driver writing a vote's rows, batched", rows_run.rate,
-                   note=_notes(rows_run, True)),
+                   note=rows_note),
             Figure(BENCH, b, "schema floor vote p99", rows_run.ms(99), "ms", "lower",
                    "raw driver p99", raw_run.ms(99)),
         ]),
