@@ -91,15 +91,18 @@ async def _place_entries(tx: Tx, c: Challenge) -> list[Ranked]:
     await tx.session.execute(insert(Placement).from_select(
         ["community_id", "challenge_id", "place", "subject", "member_id", "entry_id", "score",
          "label", "tiebreak"], ranked))
+    # The card shows whole labels; the stored ones stop at 200 characters.
     top = (await tx.session.execute(
-        select(Placement.place, Placement.subject, Placement.label, Placement.score,
-               Placement.member_id, Placement.entry_id, Placement.tiebreak)
+        select(Placement.place, Placement.subject, Entry.title, Member.display_name,
+               Placement.score, Placement.member_id, Placement.entry_id, Placement.tiebreak)
+        .join(Entry, Entry.id == Placement.entry_id)
+        .join(Member, Member.id == Placement.member_id)
         .where(Placement.challenge_id == c.id, Placement.place <= 10)
         .order_by(Placement.place)
     )).all()
-    return [Ranked(place, subject, label, int(score), member_id, entry_id=entry_id,
-                   tiebreak=tiebreak)
-            for place, subject, label, score, member_id, entry_id, tiebreak in top]
+    return [Ranked(place, subject, f"{title} by {name}", int(score), member_id,
+                   entry_id=entry_id, tiebreak=tiebreak)
+            for place, subject, title, name, score, member_id, entry_id, tiebreak in top]
 
 
 async def _pay_places(tx: Tx, c: Challenge, ranked: list[Ranked]) -> None:

@@ -23,6 +23,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from storage.sqlite_inline import InlineConnection
+from storage.tables import Community
 from storage.types import UTCDateTime
 
 __all__ = [
@@ -132,7 +133,9 @@ async def _connection(session: AsyncSession) -> AsyncConnection:
     sync = session.sync_session
     current = (sync.get_transaction(), sync.get_nested_transaction())
     known = session.info.get("fastsql.connection")
-    if known is not None and current[0] is not None and known[0] == current:
+    # An inactive transaction (a failed flush) goes back to the session, which says so.
+    if known is not None and current[0] is not None and current[0].is_active \
+            and known[0] == current:
         return known[1]  # type: ignore[no-any-return]
     conn = await session.connection()
     session.info["fastsql.connection"] = ((sync.get_transaction(),
@@ -328,8 +331,8 @@ async def put_streak(session: AsyncSession, community_id: int, member_id: int, c
                                        "last_day": last_day})
 
 
-_COMMUNITY_ROW = text("SELECT platform, external_id, name, timezone, announce_channel, "
-                      "entries_channel, moderator_role, point_rules, settings, created_at "
+# Every column, so any change to the row is seen (a column added later included).
+_COMMUNITY_ROW = text(f"SELECT {', '.join(c.name for c in Community.__table__.columns)} "
                       "FROM communities WHERE id = :id")
 _MEMBER_ID = text("SELECT id FROM members WHERE community_id = :community_id "
                   "AND external_id = :external_id")

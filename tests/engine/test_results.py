@@ -246,3 +246,20 @@ async def test_every_placement_matches_the_ranking_rule(
             p.community_id) for p in await _placements(db, c.slug)]
     assert got == expected
     assert any(len(row[5]) == 200 for row in got)
+
+
+async def test_the_results_card_shows_whole_labels(
+    engine: Engine, db: Database, guild: CommunityRef, clock: FixedClock
+) -> None:
+    """Stored placement labels stop at 200 characters; the announcement does not."""
+    await setup_community(engine, guild)
+    c = await submission_challenge(engine, guild, clock)
+    author = MemberRef(guild, "long", "N" * 180)
+    await submit_and_post(engine, author, c.slug, "T" * 90)
+    await open_voting(engine, clock)
+    await close_voting(engine, clock)
+
+    (results,) = await outbox_rows(db, "results")
+    assert results.body["text"].splitlines()[0] == f"🥇 {'T' * 90} by {'N' * 180}: 0 votes"
+    (placement,) = await _placements(db, c.slug)
+    assert placement.label == f"{'T' * 90} by {'N' * 180}"[:200]
