@@ -10,10 +10,11 @@ from pathlib import Path
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import insert, inspect, text
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.db import Database
 from storage.migrate import upgrade_async
-from storage.tables import Base, Challenge, Community, Entry, LedgerRow, Member, Vote
+from storage.tables import Base, Challenge, Entry, LedgerRow, Member, Vote
 
 
 async def _url(tmp_path: Path, request) -> str:  # type: ignore[no-untyped-def]
@@ -26,6 +27,14 @@ async def _url(tmp_path: Path, request) -> str:  # type: ignore[no-untyped-def]
         await db.dispose()
         return url
     return f"sqlite+aiosqlite:///{tmp_path / 'migrated.db'}"
+
+
+async def _community(conn: AsyncConnection) -> None:
+    """Community 1, in plain SQL: the tables are an older revision's, not the models'."""
+    await conn.execute(text(
+        "INSERT INTO communities (id, platform, external_id, name, timezone, point_rules, "
+        "settings, created_at) VALUES (1, 'console', 'g', 'G', 'UTC', '{}', '{}', "
+        "'2026-03-02 12:00:00')"))
 
 
 async def test_upgrade_from_empty_matches_models(tmp_path: Path, request) -> None:  # type: ignore[no-untyped-def]
@@ -50,10 +59,7 @@ async def test_upgrade_backfills_the_standings_histogram(tmp_path: Path, request
     await upgrade_async(url, "0001")
     db = Database(url)
     async with db.engine.begin() as conn:
-        await conn.execute(text(
-            "INSERT INTO communities (id, platform, external_id, name, timezone, point_rules, "
-            "settings, created_at) VALUES (1, 'console', 'g', 'G', 'UTC', '{}', '{}', "
-            "'2026-03-02 12:00:00')"))
+        await _community(conn)
         await conn.execute(text(
             "INSERT INTO members (id, community_id, external_id, display_name, is_bot, "
             "is_moderator, showcase, created_at) VALUES (:id, 1, :ext, '', false, false, "
@@ -88,10 +94,7 @@ async def test_placements_keep_their_rows_and_only_the_challenge_key(tmp_path: P
     await upgrade_async(url, "0002")
     db = Database(url)
     async with db.engine.begin() as conn:
-        await conn.execute(text(
-            "INSERT INTO communities (id, platform, external_id, name, timezone, point_rules, "
-            "settings, created_at) VALUES (1, 'console', 'g', 'G', 'UTC', '{}', '{}', "
-            "'2026-03-02 12:00:00')"))
+        await _community(conn)
         await conn.execute(text(
             "INSERT INTO challenges (id, community_id, slug, name, kind, phase, prompt, "
             "description, starts_at, max_entries, vote_emoji, early_votes, team_mode, "
@@ -131,8 +134,7 @@ async def test_vote_numbers_are_never_reused_after_0004(tmp_path: Path, request 
     at = datetime(2026, 3, 2, 12, 0)
     db = Database(url)
     async with db.engine.begin() as conn:
-        await conn.execute(insert(Community.__table__).values(
-            id=1, platform="console", external_id="g", created_at=at))
+        await _community(conn)
         await conn.execute(insert(Member.__table__), [
             {"id": i, "community_id": 1, "external_id": f"u{i}", "created_at": at}
             for i in range(1, 5)])
