@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Literal
 
+import pytest
+
 from bot.delivery import DeliveryWorker
 from bot.slack.app import RunningSlack, start_slack
 from config.settings import Settings
@@ -22,7 +24,7 @@ from engine.due import DueRunner
 from engine.refs import CommunityRef, MemberRef
 from engine.service import Engine
 from tests.bot.slack import payloads
-from tests.bot.slack.fake_slack import ApiCall, FakeSlack
+from tests.bot.slack.fake_slack import ApiCall, FakeSlack, clear_proxy_env
 from tests.bot.slack.signing import SignedSender
 
 Transport = Literal["socket", "http"]
@@ -281,3 +283,19 @@ async def slack_world(fake: FakeSlack, engine: Engine, clock: FixedClock,
             yield SlackWorld(fake, engine, clock, running, transport)
     finally:
         await running.stop(grace=5)
+
+
+@asynccontextmanager
+async def running_world(monkeypatch: pytest.MonkeyPatch, engine: Engine, clock: FixedClock,
+                        transport: Transport = "socket", *, channels: bool = False
+                        ) -> AsyncIterator[SlackWorld]:
+    """A fake Slack with the usual members and Laurels connected to it; with `channels`
+    the announcement and entries channels are set first."""
+    clear_proxy_env(monkeypatch)
+    async with FakeSlack() as fake:
+        add_members(fake)
+        async with slack_world(fake, engine, clock, transport) as w:
+            if channels:
+                await w.command(ADMIN, f"/settings channel announcements <#{ANNOUNCE}|a>")
+                await w.command(ADMIN, f"/settings channel entries <#{ENTRIES}|e>")
+            yield w

@@ -11,7 +11,6 @@ import pytest
 
 from engine.clock import FixedClock
 from engine.service import Engine
-from tests.bot.slack.fake_slack import FakeSlack, clear_proxy_env
 from tests.bot.slack.harness import (
     ADMIN,
     ALICE,
@@ -23,21 +22,17 @@ from tests.bot.slack.harness import (
     SCOPE_OF_METHOD,
     SlackWorld,
     Transport,
-    add_members,
     block_text,
-    slack_world,
+    running_world,
 )
 
 
 @pytest.fixture(params=["socket", "http"])
 async def world(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch,
                 engine: Engine, clock: FixedClock) -> AsyncIterator[SlackWorld]:
-    clear_proxy_env(monkeypatch)
     transport: Transport = request.param
-    async with FakeSlack() as fake:
-        add_members(fake)
-        async with slack_world(fake, engine, clock, transport) as w:
-            yield w
+    async with running_world(monkeypatch, engine, clock, transport) as w:
+        yield w
 
 
 def posted(world: SlackWorld, channel: str) -> list[str]:

@@ -25,22 +25,16 @@ from tests.bot.slack.harness import (
     BOB,
     ENTRIES,
     SlackWorld,
-    add_members,
     block_text,
-    slack_world,
+    running_world,
 )
 
 
 @pytest.fixture
 async def world(monkeypatch: pytest.MonkeyPatch, engine: Engine, clock: FixedClock
                 ) -> AsyncIterator[SlackWorld]:
-    clear_proxy_env(monkeypatch)
-    async with FakeSlack() as fake:
-        add_members(fake)
-        async with slack_world(fake, engine, clock, "socket") as w:
-            await w.command(ADMIN, f"/settings channel announcements <#{ANNOUNCE}|a>")
-            await w.command(ADMIN, f"/settings channel entries <#{ENTRIES}|e>")
-            yield w
+    async with running_world(monkeypatch, engine, clock, channels=True) as w:
+        yield w
 
 
 async def outbox(world: SlackWorld) -> list[OutboxRow]:

@@ -13,19 +13,20 @@ from engine.clock import FixedClock
 from engine.service import Engine
 from storage.tables import Base
 from tests.bot.slack import payloads
-from tests.bot.slack.fake_slack import FakeSlack, clear_proxy_env
-from tests.bot.slack.harness import ADMIN, ALICE, SlackWorld, add_members, slack_world
+from tests.bot.slack.harness import (
+    ADMIN,
+    ALICE,
+    SlackWorld,
+    running_world,
+)
 from tests.bot.slack.signing import MAX_CLOCK_SKEW
 
 
 @pytest.fixture
 async def world(monkeypatch: pytest.MonkeyPatch, engine: Engine, clock: FixedClock
                 ) -> AsyncIterator[SlackWorld]:
-    clear_proxy_env(monkeypatch)
-    async with FakeSlack() as fake:
-        add_members(fake)
-        async with slack_world(fake, engine, clock, "http") as w:
-            yield w
+    async with running_world(monkeypatch, engine, clock, "http") as w:
+        yield w
 
 
 async def row_counts(engine: Engine) -> dict[str, int]:

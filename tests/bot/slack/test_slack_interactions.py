@@ -9,35 +9,27 @@ import pytest
 
 from engine.clock import FixedClock
 from engine.service import Engine
-from tests.bot.slack.fake_slack import FakeSlack, clear_proxy_env
 from tests.bot.slack.harness import (
     ADMIN,
     ALICE,
     ANNOUNCE,
     BOB,
     CAROL,
-    ENTRIES,
     GENERAL,
     SlackWorld,
-    add_members,
     block_text,
-    slack_world,
+    running_world,
 )
 
 
 @pytest.fixture
 async def world(monkeypatch: pytest.MonkeyPatch, engine: Engine, clock: FixedClock
                 ) -> AsyncIterator[SlackWorld]:
-    clear_proxy_env(monkeypatch)
-    async with FakeSlack() as fake:
-        add_members(fake)
-        async with slack_world(fake, engine, clock, "socket") as w:
-            await w.command(ADMIN, f"/settings channel announcements <#{ANNOUNCE}|a>")
-            await w.command(ADMIN, f"/settings channel entries <#{ENTRIES}|e>")
-            await w.command(ADMIN, "/challenge create submission Dreamscapes submissions:2d "
-                                   "voting:1d")
-            await w.command(ADMIN, "/challenge create goal Marathon goal:42 unit:km ends:7d")
-            yield w
+    async with running_world(monkeypatch, engine, clock, channels=True) as w:
+        await w.command(ADMIN, "/challenge create submission Dreamscapes submissions:2d "
+                               "voting:1d")
+        await w.command(ADMIN, "/challenge create goal Marathon goal:42 unit:km ends:7d")
+        yield w
 
 
 def buttons(view: dict[str, Any]) -> dict[str, dict[str, Any]]:
