@@ -133,7 +133,7 @@ from collections.abc import (
     Sequence,
 )
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Final, Literal, Self, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar, cast
 
 import aiohttp
 import yarl
@@ -163,6 +163,7 @@ from tests.bot.discord.payloads import (
     RolePayload,
     UserPayload,
 )
+from tests.bot.loopback import LoopbackServer, close_websocket
 
 if TYPE_CHECKING:
     import discord
@@ -476,7 +477,7 @@ def _form_error(errors: Mapping[str, Any]) -> DiscordHTTPError:
 # ---------------------------------------------------------------- the fake
 
 
-class FakeDiscord:
+class FakeDiscord(LoopbackServer):
     """The fake Discord. Use as ``async with FakeDiscord() as fake`` or start()/stop()."""
 
     def __init__(
@@ -490,6 +491,7 @@ class FakeDiscord:
         echo_own_events: bool = True,
         interaction_ack_deadline: float = 3.0,
     ) -> None:
+        super().__init__()
         self.token = token
         self.heartbeat_interval = heartbeat_interval  # seconds; sent in HELLO as ms
         self.echo_own_events = echo_own_events
@@ -526,8 +528,6 @@ class FakeDiscord:
         self._gate = asyncio.Event()
         self._gate.set()
         self._stopping = False
-        self._runner: web.AppRunner | None = None
-        self._port: int | None = None
 
         bot_id = application_id or self.snowflakes.next()
         # Modern applications share their id with the bot user.
@@ -541,45 +541,26 @@ class FakeDiscord:
 
     # ------------------------------------------------------------------ lifecycle
 
-    async def start(self) -> None:
+    def build_app(self) -> web.Application:
         app = web.Application(middlewares=[self._middleware])
         app.router.add_get("/gateway/", self._handle_gateway)
         app.router.add_get("/gateway-resume/", self._handle_gateway)
         prefix = f"/api/v{API_VERSION}"
         for method, path, handler in self._routes():
             app.router.add_route(method, prefix + path, handler)
-        # A short shutdown_timeout keeps teardown fast if a client left something open.
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self._port = self._runner.addresses[0][1]
+        return app
+
+    def on_started(self) -> None:
         # Bind the events to the running loop's lifetime.
         self._changed = asyncio.Event()
         self._stopping = False
 
-    async def stop(self) -> None:
+    async def on_stopping(self) -> None:
         self._stopping = True
         self._gate.set()  # let held connections run into the shutdown
         for conn in self.connections:
             if conn.open:
                 await self._close_ws(conn, aiohttp.WSCloseCode.GOING_AWAY)
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
-
-    @property
-    def base_url(self) -> str:
-        if self._port is None:
-            raise RuntimeError("FakeDiscord is not started")
-        return f"http://127.0.0.1:{self._port}"
 
     @property
     def api_base(self) -> str:
@@ -1472,12 +1453,7 @@ class FakeDiscord:
 
     async def _close_ws(self, conn: GatewayConnection, code: int, reason: str = "") -> None:
         conn.closed_by_server = True
-        try:
-            async with asyncio.timeout(2.0):
-                await conn.ws.close(code=code, message=reason.encode())
-        except (TimeoutError, ConnectionError):
-            if conn.transport is not None:
-                conn.transport.abort()
+        await close_websocket(conn.ws, conn.transport, code, reason.encode())
         self._bump()
 
     def _guild_create(self, g: GuildState, *,

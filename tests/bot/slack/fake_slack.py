@@ -60,11 +60,12 @@ import uuid
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import aiohttp
 from aiohttp import web
 
+from tests.bot.loopback import LoopbackServer, close_websocket
 from tests.bot.slack.payloads import (
     API_APP_ID,
     BOT_ID,
@@ -177,7 +178,7 @@ class SocketConnection:
         return self.closed_at is None and not self.ws.closed
 
 
-class FakeSlack:
+class FakeSlack(LoopbackServer):
     """The fake Slack server. Use as ``async with FakeSlack() as fake`` or start()/stop()."""
 
     def __init__(
@@ -195,6 +196,7 @@ class FakeSlack:
         bot_name: str = "laurels",
         single_use_tickets: bool = False,
     ) -> None:
+        super().__init__()
         self.bot_token = bot_token
         self.app_token = app_token
         self.signing_secret = signing_secret
@@ -234,47 +236,26 @@ class FakeSlack:
         self._last_ts_us = 0
         self._conn_ids = itertools.count(1)
         self._changed = asyncio.Event()
-        self._runner: web.AppRunner | None = None
-        self._port: int | None = None
 
         self._register_builtin_methods()
         self.add_user(bot_user_id, name=bot_name, is_bot=True, bot_id=bot_id)
 
     # ------------------------------------------------------------------ lifecycle
 
-    async def start(self) -> None:
+    def build_app(self) -> web.Application:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._handle_api)
         app.router.add_post("/response_url/{key}", self._handle_response_url)
         app.router.add_get("/link/", self._handle_socket)
-        # A short shutdown_timeout keeps teardown fast if a client left something open.
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self._port = self._runner.addresses[0][1]
+        return app
+
+    def on_started(self) -> None:
         self._changed = asyncio.Event()  # bind to the running loop's lifetime
 
-    async def stop(self) -> None:
+    async def on_stopping(self) -> None:
         for conn in self.connections:
             if conn.open:
                 await self._close_ws(conn, aiohttp.WSCloseCode.GOING_AWAY)
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
-
-    @property
-    def base_url(self) -> str:
-        if self._port is None:
-            raise RuntimeError("FakeSlack is not started")
-        return f"http://127.0.0.1:{self._port}"
 
     @property
     def api_url(self) -> str:
@@ -736,12 +717,7 @@ class FakeSlack:
         self._bump()
 
     async def _close_ws(self, conn: SocketConnection, code: int) -> None:
-        try:
-            async with asyncio.timeout(2.0):
-                await conn.ws.close(code=code)
-        except (TimeoutError, ConnectionError):
-            if conn.transport is not None:
-                conn.transport.abort()
+        await close_websocket(conn.ws, conn.transport, code)
         conn.closed_at = conn.closed_at or self._now()
         self._bump()
 
