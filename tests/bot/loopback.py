@@ -4,20 +4,26 @@ async context manager, and closing a websocket that may not answer."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Self
+from collections.abc import Callable
+from typing import Any, Self, TypeVar
 
 from aiohttp import web
 
 __all__ = ["LoopbackServer", "close_websocket"]
 
+T = TypeVar("T")
+
 
 class LoopbackServer:
     """Subclasses give the application (`build_app`), may bind loop-bound state when it
-    is listening (`on_started`) and close their own connections first (`on_stopping`)."""
+    is listening (`on_started`), close their own connections first (`on_stopping`) and say
+    what they saw last when a wait times out (`recent_activity`). Tests wait for a
+    condition with `_wait`; the server calls `_bump` whenever its state changes."""
 
     def __init__(self) -> None:
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
+        self._changed = asyncio.Event()
 
     def build_app(self) -> web.Application:
         raise NotImplementedError
@@ -34,6 +40,7 @@ class LoopbackServer:
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", 0).start()
         self._port = self._runner.addresses[0][1]
+        self._changed = asyncio.Event()  # bound to the running loop's lifetime
         self.on_started()
 
     async def stop(self) -> None:
@@ -48,6 +55,29 @@ class LoopbackServer:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
+
+    def recent_activity(self) -> str:
+        """Named in a wait's timeout: what the server handled last."""
+        return ""
+
+    def _bump(self) -> None:
+        """Wake every waiter; they re-check their condition."""
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    async def _wait(self, find: Callable[[], T | None], timeout: float,  # noqa: ASYNC109
+                    what: str) -> T:
+        try:
+            async with asyncio.timeout(timeout):
+                while True:
+                    changed = self._changed
+                    found = find()
+                    if found is not None:
+                        return found
+                    await changed.wait()
+        except TimeoutError:
+            raise TimeoutError(f"timed out after {timeout}s waiting for {what}; "
+                               f"{self.recent_activity()}") from None
 
     @property
     def base_url(self) -> str:

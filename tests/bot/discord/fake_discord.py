@@ -133,7 +133,7 @@ from collections.abc import (
     Sequence,
 )
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Final, Literal, cast
 
 import aiohttp
 import yarl
@@ -182,7 +182,6 @@ except ImportError:
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
 JSON = Any
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # Per-request/response storage shared by the recording middleware and the routes.
@@ -524,7 +523,6 @@ class FakeDiscord(LoopbackServer):
         self._dm_by_user: dict[int, int] = {}
         self._faults: list[_Fault] = []
         self._conn_ids = itertools.count(1)
-        self._changed = asyncio.Event()
         self._gate = asyncio.Event()
         self._gate.set()
         self._stopping = False
@@ -551,8 +549,6 @@ class FakeDiscord(LoopbackServer):
         return app
 
     def on_started(self) -> None:
-        # Bind the events to the running loop's lifetime.
-        self._changed = asyncio.Event()
         self._stopping = False
 
     async def on_stopping(self) -> None:
@@ -822,23 +818,8 @@ class FakeDiscord(LoopbackServer):
 
     # ------------------------------------------------------------------ waiting
 
-    def _bump(self) -> None:
-        """Wake every waiter; they re-check their condition."""
-        self._changed.set()
-        self._changed = asyncio.Event()
-
-    async def _wait(self, find: Callable[[], T | None], timeout: float, what: str) -> T:
-        try:
-            async with asyncio.timeout(timeout):
-                while True:
-                    changed = self._changed
-                    found = find()
-                    if found is not None:
-                        return found
-                    await changed.wait()
-        except TimeoutError:
-            raise TimeoutError(f"timed out after {timeout}s waiting for {what}; "
-                               f"last requests: {self._recent_requests()}") from None
+    def recent_activity(self) -> str:
+        return f"last requests: {self._recent_requests()}"
 
     def _recent_requests(self) -> str:
         return ", ".join(f"{r.method} {r.path} ({r.status})" for r in self.requests[-8:])

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -17,12 +16,12 @@ import pytest_asyncio
 
 from bot.discord.render import COLOURS
 from commands.tree import TREE
-from engine.challenges import ChallengeDraft
 from engine.clock import FixedClock
 from engine.service import Engine
 from storage.db import Database
 from tests.bot.discord.fake_discord import FakeDiscord
 from tests.bot.discord.harness import DiscordWorld, discord_world
+from tests.bot.seeding import seed_challenges
 from tests.conftest import START
 
 MODULE_LOOP = pytest.mark.asyncio(loop_scope="module")
@@ -162,24 +161,7 @@ async def seed(w: DiscordWorld, entries: int) -> None:
     """Challenges, entries, goals and a badge for the commands to act on."""
     admin, alice, bob = w.ref("mod", admin=True), w.ref("alice"), w.ref("bob")
     await w.engine.ensure_community(w.community, entries_channel=str(entries))
-    now, day = START, timedelta(days=1)
-
-    def submission(name: str) -> ChallengeDraft:
-        return ChallengeDraft(kind="submission", name=name, starts_at=now,
-                              submissions_close_at=now + 2 * day, voting_close_at=now + 3 * day)
-
-    def goal(name: str) -> ChallengeDraft:
-        return ChallengeDraft(kind="goal", name=name, starts_at=now, ends_at=now + 7 * day,
-                              goal=42, unit="km")
-
-    for draft in (submission("Dreamscapes"), submission("Doomed"), submission("Stepper"),
-                  goal("Marathon"), goal("Steps"), goal("Reading")):
-        await w.engine.create_challenge(admin, draft)
-    await w.engine.submit_entry(alice, "dreamscapes", "Night garden")
-    await w.engine.submit_entry(bob, "dreamscapes", "Cloud harbour")
-    await w.engine.join(alice, "marathon")
-    await w.engine.join(alice, "steps")
-    await w.engine.award_badge(admin, alice, "Welcome", "First day")
+    await seed_challenges(w.engine, admin, alice, bob, START)
     await w.deliver()
 
 

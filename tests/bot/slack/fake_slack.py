@@ -60,7 +60,7 @@ import uuid
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from aiohttp import web
@@ -97,7 +97,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 # Web API arguments that slack_sdk form-encodes as JSON strings when not sending JSON.
 _JSON_ARGS = frozenset({"blocks", "attachments", "view", "metadata", "unfurls"})
@@ -235,7 +234,6 @@ class FakeSlack(LoopbackServer):
         self._pushed_at: dict[str, float] = {}
         self._last_ts_us = 0
         self._conn_ids = itertools.count(1)
-        self._changed = asyncio.Event()
 
         self._register_builtin_methods()
         self.add_user(bot_user_id, name=bot_name, is_bot=True, bot_id=bot_id)
@@ -248,9 +246,6 @@ class FakeSlack(LoopbackServer):
         app.router.add_post("/response_url/{key}", self._handle_response_url)
         app.router.add_get("/link/", self._handle_socket)
         return app
-
-    def on_started(self) -> None:
-        self._changed = asyncio.Event()  # bind to the running loop's lifetime
 
     async def on_stopping(self) -> None:
         for conn in self.connections:
@@ -562,24 +557,9 @@ class FakeSlack(LoopbackServer):
     def _now(self) -> float:
         return asyncio.get_running_loop().time()
 
-    def _bump(self) -> None:
-        """Wake every waiter; they re-check their condition."""
-        self._changed.set()
-        self._changed = asyncio.Event()
-
-    async def _wait(self, find: Callable[[], T | None], timeout: float, what: str) -> T:
-        try:
-            async with asyncio.timeout(timeout):
-                while True:
-                    changed = self._changed
-                    found = find()
-                    if found is not None:
-                        return found
-                    await changed.wait()
-        except TimeoutError:
-            recent = ", ".join(f"{c.method}({c.status})" for c in self.calls[-10:])
-            raise TimeoutError(f"timed out after {timeout}s waiting for {what}; "
-                               f"last calls: [{recent}]") from None
+    def recent_activity(self) -> str:
+        recent = ", ".join(f"{c.method}({c.status})" for c in self.calls[-10:])
+        return f"last calls: [{recent}]"
 
     # ------------------------------------------------------------------ internals: Web API
 

@@ -9,16 +9,15 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import timedelta
 
 import pytest
 import pytest_asyncio
 
 from commands.tree import TREE
-from engine.challenges import ChallengeDraft
 from engine.clock import FixedClock
 from engine.service import Engine
 from storage.db import Database
+from tests.bot.seeding import seed_challenges
 from tests.bot.slack.fake_slack import FakeSlack
 from tests.bot.slack.harness import (
     ADMIN,
@@ -162,24 +161,7 @@ async def seed(w: SlackWorld) -> None:
     admin, alice, bob = w.ref(ADMIN, admin=True), w.ref(ALICE), w.ref(BOB)
     await w.engine.ensure_community(w.community, announce_channel="C0ANNOUNCE",
                                     entries_channel=ENTRIES)
-    now, day = START, timedelta(days=1)
-
-    def submission(name: str) -> ChallengeDraft:
-        return ChallengeDraft(kind="submission", name=name, starts_at=now,
-                              submissions_close_at=now + 2 * day, voting_close_at=now + 3 * day)
-
-    def goal(name: str) -> ChallengeDraft:
-        return ChallengeDraft(kind="goal", name=name, starts_at=now, ends_at=now + 7 * day,
-                              goal=42, unit="km")
-
-    for draft in (submission("Dreamscapes"), submission("Doomed"), submission("Stepper"),
-                  goal("Marathon"), goal("Steps"), goal("Reading")):
-        await w.engine.create_challenge(admin, draft)
-    await w.engine.submit_entry(alice, "dreamscapes", "Night garden")
-    await w.engine.submit_entry(bob, "dreamscapes", "Cloud harbour")
-    await w.engine.join(alice, "marathon")
-    await w.engine.join(alice, "steps")
-    await w.engine.award_badge(admin, alice, "Welcome", "First day")
+    await seed_challenges(w.engine, admin, alice, bob, START)
     await w.deliver()
 
 
