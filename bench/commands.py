@@ -4,14 +4,12 @@ rendered as console text; beside the bare engine call the command wraps."""
 from __future__ import annotations
 
 import random
-import time
-from collections.abc import Awaitable, Callable
 
 from bench.backends import Backend
 from bench.common import engine_on, member
 from bench.report import Figure
 from bench.sizes import Sizes
-from bench.timing import Run
+from bench.timing import run_one_by_one
 from bot.console.render import render_card
 from commands.tree import execute_text
 
@@ -36,8 +34,8 @@ async def measure_commands(backend: Backend, url: str, sizes: Sizes) -> list[Fig
                 assert not reply.card.text.startswith("⚠"), reply.card.text
                 render_card(reply.card)
 
-            console = await _timed(command, viewers, sizes.time_cap)
-            engine_only = await _timed(bare, viewers, sizes.time_cap)
+            console = await run_one_by_one(command, viewers, sizes.time_cap)
+            engine_only = await run_one_by_one(bare, viewers, sizes.time_cap)
             for q in (50, 99):
                 figures.append(Figure(
                     BENCH, backend.kind, f"{text} round trip p{q}", console.ms(q), "ms",
@@ -46,17 +44,3 @@ async def measure_commands(backend: Backend, url: str, sizes: Sizes) -> list[Fig
                     if q == 50 else None))
     return figures
 
-
-async def _timed(call: Callable[[int], Awaitable[object]], viewers: list[int],
-                 time_cap: float) -> Run:
-    """One command at a time (latency), stopping after `time_cap` s once 20 are done."""
-    run = Run()
-    start = time.perf_counter()
-    for v in viewers:
-        if run.done >= 20 and time.perf_counter() - start > time_cap:
-            break
-        t0 = time.perf_counter()
-        await call(v)
-        run.latencies.append(time.perf_counter() - t0)
-    run.elapsed = time.perf_counter() - start
-    return run

@@ -17,7 +17,7 @@ from bench.datagen import board_points
 from bench.redis import redis_server, redis_unavailable
 from bench.report import Figure, Report
 from bench.sizes import Sizes
-from bench.timing import Run
+from bench.timing import Run, run_one_by_one
 from engine.service import Engine
 from storage import fastsql
 from storage.db import Database
@@ -71,19 +71,11 @@ async def measure_leaderboard(backend: Backend, url: str, sizes: Sizes, report: 
 
 
 async def _reads(engine: Engine, viewers: list[int], page: int, time_cap: float) -> Run:
-    """Reads one after another (latency, not throughput), stopping early after `time_cap`
-    seconds once 20 are done."""
-    run = Run()
-    start = time.perf_counter()
-    for v in viewers:
-        if run.done >= 20 and time.perf_counter() - start > time_cap:
-            break
-        t0 = time.perf_counter()
+    async def read(v: int) -> None:
         board = await engine.leaderboard(member(v), "all", page=page)
-        run.latencies.append(time.perf_counter() - t0)
         assert board.viewer is not None and len(board.rows) == 10
-    run.elapsed = time.perf_counter() - start
-    return run
+
+    return await run_one_by_one(read, viewers, time_cap)
 
 
 def _redis(n: int, viewers: list[int], sizes: Sizes, report: Report, backend: str

@@ -7,8 +7,11 @@ import math
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
-__all__ = ["Run", "percentile", "run_concurrent", "run_sequential"]
+__all__ = ["Run", "percentile", "run_concurrent", "run_one_by_one", "run_sequential"]
+
+T = TypeVar("T")
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -87,6 +90,22 @@ def run_sequential(calls: Iterable[Callable[[], object]], time_cap: float) -> Ru
         except Exception as exc:
             run.error(exc)
             continue
+        run.latencies.append(time.perf_counter() - t0)
+    run.elapsed = time.perf_counter() - start
+    return run
+
+
+async def run_one_by_one(call: Callable[[T], Awaitable[object]], items: Iterable[T],
+                         time_cap: float) -> Run:
+    """`call` for each item, one at a time (latency, not throughput), stopping after
+    `time_cap` seconds once 20 are done."""
+    run = Run()
+    start = time.perf_counter()
+    for item in items:
+        if run.done >= 20 and time.perf_counter() - start > time_cap:
+            break
+        t0 = time.perf_counter()
+        await call(item)
         run.latencies.append(time.perf_counter() - t0)
     run.elapsed = time.perf_counter() - start
     return run
