@@ -74,6 +74,7 @@ async def _place_entries(tx: Tx, c: Challenge) -> list[Ranked]:
     all that the results card and the placement points need."""
     order = (Entry.votes.desc(), Entry.submitted_at, Entry.id)
     votes = Entry.votes
+    label = Entry.title + " by " + Member.display_name
     tied = or_(func.lag(votes).over(order_by=order) == votes,
                func.lead(votes).over(order_by=order) == votes)
     note = case((tied, "tied on " + cast(votes, String) + case((votes == 1, " vote"),
@@ -82,8 +83,7 @@ async def _place_entries(tx: Tx, c: Challenge) -> list[Ranked]:
     ranked = (
         select(literal(tx.community_id), literal(c.id), func.row_number().over(order_by=order),
                "entry:" + cast(Entry.id, String), Entry.member_id, Entry.id,
-               cast(votes, Float), func.substr(Entry.title + " by " + Member.display_name, 1,
-                                                200), note)
+               cast(votes, Float), func.substr(label, 1, 200), note)
         .join(Member, Member.id == Entry.member_id)
         .where(Entry.challenge_id == c.id, Entry.community_id == tx.community_id,
                Entry.disqualified_reason.is_(None))
@@ -93,16 +93,16 @@ async def _place_entries(tx: Tx, c: Challenge) -> list[Ranked]:
          "label", "tiebreak"], ranked))
     # The card shows whole labels; the stored ones stop at 200 characters.
     top = (await tx.session.execute(
-        select(Placement.place, Placement.subject, Entry.title, Member.display_name,
-               Placement.score, Placement.member_id, Placement.entry_id, Placement.tiebreak)
+        select(Placement.place, Placement.subject, label, Placement.score,
+               Placement.member_id, Placement.entry_id, Placement.tiebreak)
         .join(Entry, Entry.id == Placement.entry_id)
         .join(Member, Member.id == Placement.member_id)
         .where(Placement.challenge_id == c.id, Placement.place <= 10)
         .order_by(Placement.place)
     )).all()
-    return [Ranked(place, subject, f"{title} by {name}", int(score), member_id,
-                   entry_id=entry_id, tiebreak=tiebreak)
-            for place, subject, title, name, score, member_id, entry_id, tiebreak in top]
+    return [Ranked(place, subject, whole, int(score), member_id, entry_id=entry_id,
+                   tiebreak=tiebreak)
+            for place, subject, whole, score, member_id, entry_id, tiebreak in top]
 
 
 async def _pay_places(tx: Tx, c: Challenge, ranked: list[Ranked]) -> None:
