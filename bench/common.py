@@ -34,6 +34,7 @@ async def engine_on(url: str, **kwargs: object) -> AsyncIterator[Engine]:
         engine = Engine(db, FixedClock(NOW), **kwargs)  # type: ignore[arg-type]
         await engine.community(COMMUNITY)  # warm the community cache, like a running bot
         yield engine
+        await engine.close()  # every counted vote paid for
     finally:
         await db.dispose()
 

@@ -83,6 +83,11 @@ class GroupCommit:
         self._queue: list[Job] = []
         self._workers: set[asyncio.Task[None]] = set()
 
+    @property
+    def busy(self) -> bool:
+        """Whether votes are queued or being committed."""
+        return bool(self._queue or self._workers)
+
     async def submit(self, community: CommunityRef, work: Callable[[Tx], Awaitable[Any]],
                      hint: Any = None) -> Any:
         """Run `work` in the next batch; returns once that batch is durably committed."""

@@ -26,6 +26,7 @@ from engine import (
     ledger,
     outbox,
     schedule,
+    vote_points,
     votes,
 )
 from engine.achievements import Catalog
@@ -46,6 +47,7 @@ from engine.ordering import KeyedLocks
 from engine.ranking import MemoryRankIndex, RankIndex, SqlRankIndex
 from engine.refs import CommunityRef, MemberRef, MessageRef
 from engine.results import tally
+from engine.settlement import Settler
 from engine.views import (
     BadgeView,
     ChallengeDetails,
@@ -104,6 +106,11 @@ class Engine:
         # Concurrent votes share one durable commit (engine/batching.py).
         self.vote_batches = GroupCommit(self, prefetch=_prefetch_votes,
                                         run_set=votes.cast_batch)
+        # Counted votes are paid for after their commit (engine/settlement.py), in runs
+        # planned set-based (None: one by one, as tests compare).
+        self.settler = Settler(self)
+        self.pay_run: Callable[[Tx, list[fastsql.UnsettledRow]], Awaitable[int]] | None = \
+            vote_points.pay_run
         # A reaction's add and remove apply in arrival order (engine/ordering.py).
         self.reaction_order = KeyedLocks()
 
@@ -132,13 +139,96 @@ class Engine:
         txs: list[Tx] = []
 
         async def unit(session: AsyncSession) -> T:
+            txs.clear()
+            # Votes counted before this write are paid first, as if paid when cast.
+            txs.extend((await self._settle_in(session, ref, None))[0])
             tx = await self._tx(session, ref)
             txs.append(tx)
             result = await work(tx)
             await achievements.settle(tx)
             return result
 
-        return await self.db.run(unit, after_commit=lambda _: self._committed(txs[-1]))
+        def after_commit(_: T) -> None:
+            for tx in txs:
+                self._committed(tx)
+
+        return await self.db.run(unit, after_commit=after_commit)
+
+    async def settle_votes(self, ref: CommunityRef, limit: int = vote_points.CLAIM) -> int:
+        """Pay for up to `limit` of the community's counted votes, oldest first, in one
+        transaction; returns how many."""
+        txs: list[Tx] = []
+
+        async def unit(session: AsyncSession) -> int:
+            paid, count = await self._settle_in(session, ref, limit)
+            txs[:] = paid
+            return count
+
+        def after_commit(_: int) -> None:
+            for tx in txs:
+                self._committed(tx)
+
+        if (ref.platform, ref.external_id) not in self._community_ids:
+            await self.ensure_community(ref)
+        return await self.db.run(unit, after_commit=after_commit)
+
+    async def settle_all(self) -> int:
+        """Pay for every counted vote still waiting, in every community (at start-up:
+        votes a stopped process counted but did not pay for); returns how many."""
+        async with self.db.session() as session:
+            ids = await fastsql.communities_unsettled(session)
+        done = 0
+        for community_id in ids:
+            ref = await self.community_of(community_id)
+            while (paid := await self.settle_votes(ref)) > 0:
+                done += paid
+        return done
+
+    async def close(self) -> None:
+        """Pay for the votes counted so far; call before disposing of the database."""
+        await self.settler.close()
+
+    async def _settle_in(self, session: AsyncSession, ref: CommunityRef, limit: int | None
+                         ) -> tuple[list[Tx], int]:
+        """Pay, in this transaction, for the community's waiting votes (all of them, or the
+        oldest `limit`). Returns the states to apply after the commit and how many votes."""
+        base = await self._tx(session, ref)
+        if limit is None and not await fastsql.has_unsettled(session, base.community_id):
+            return [], 0
+        paid: list[Tx] = []
+        count = 0
+        while True:
+            claimed = await vote_points.claim(base, limit or vote_points.CLAIM)
+            count += len(claimed)
+            for day in vote_points.days(base, claimed):
+                paid.extend(await self._pay(session, ref, day))
+            if limit is not None or len(claimed) < vote_points.CLAIM:
+                return paid, count
+
+    async def _pay(self, session: AsyncSession, ref: CommunityRef,
+                   votes: list[fastsql.UnsettledRow]) -> list[Tx]:
+        """Pay for one day's claimed votes: set-based runs, one by one where a run stops."""
+        paid: list[Tx] = []
+        i = 0
+        while i < len(votes):
+            tx = await self._tx(session, ref)
+            tx.now = votes[i].cast_at  # paid as of the vote
+            done = 0
+            if self.pay_run is not None:
+                try:
+                    async with session.begin_nested():
+                        done = await self.pay_run(tx, votes[i:i + vote_points.RUN])
+                except vote_points.PlanMoved:
+                    done = 0  # rolled back: this vote alone, then plan again
+            if done == 0:
+                tx = await self._tx(session, ref)
+                tx.now = votes[i].cast_at
+                await vote_points.pay_one(tx, votes[i])
+                await achievements.settle(tx)
+                done = 1
+            paid.append(tx)
+            i += done
+        return paid
 
     def _committed(self, tx: Tx) -> None:
         self.ranks.apply(tx.rank_changes)
@@ -149,6 +239,7 @@ class Engine:
     async def read(self, ref: CommunityRef, work: Callable[[Tx], Awaitable[T]]) -> T:
         if (ref.platform, ref.external_id) not in self._community_ids:
             await self.ensure_community(ref)
+        await self.settler.flush(ref)  # a member sees the points of the vote they just cast
         async with self.db.session() as session:
             return await work(await self._read_tx(session, ref))
 
@@ -600,6 +691,8 @@ class Engine:
         async with self.reaction_order.hold(_reaction_key(voter, message)):
             result: votes.VoteResult = await self.vote_batches.submit(voter.community, work,
                                                                       (voter, message, emoji))
+        if result.status == "counted":
+            self.settler.kick(voter.community)
         return result
 
     async def retract_vote(self, voter: MemberRef, message: MessageRef, emoji: str

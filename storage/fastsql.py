@@ -13,7 +13,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
 
@@ -848,3 +848,81 @@ async def insert_outbox_rows(session: AsyncSession, rows: Sequence[Mapping[str, 
 
 
 __all__ += ["insert_outbox_rows"]
+
+
+# -- votes waiting for their points (engine/vote_points.py) -------------------------------
+
+__all__ += ["UnsettledRow", "claim_unsettled", "communities_unsettled", "has_unsettled",
+            "insert_unsettled"]
+
+
+@lru_cache(maxsize=2048)
+def _insert_unsettled(rows: int) -> str:
+    return f"INSERT INTO unsettled_votes (vote_id, community_id) VALUES {_rows_sql(2, rows)}"
+
+
+async def insert_unsettled(session: AsyncSession, community_id: int, vote_ids: Sequence[int]
+                           ) -> None:
+    """Mark votes just counted as waiting for their points."""
+    if vote_ids:
+        await _fetch_rows(session, _insert_unsettled(len(vote_ids)),
+                          [(v, community_id) for v in vote_ids])
+
+
+_HAS_UNSETTLED = text("SELECT 1 FROM unsettled_votes WHERE community_id = :c LIMIT 1")
+
+
+async def has_unsettled(session: AsyncSession, community_id: int) -> bool:
+    return bool(await fetch(session, _HAS_UNSETTLED, {"c": community_id}))
+
+
+_UNSETTLED_COMMUNITIES = text("SELECT DISTINCT community_id FROM unsettled_votes")
+
+
+async def communities_unsettled(session: AsyncSession) -> list[int]:
+    """Communities with votes waiting for their points (after a restart)."""
+    return [int(c) for (c,) in await fetch(session, _UNSETTLED_COMMUNITIES)]
+
+
+@dataclass(frozen=True, slots=True)
+class UnsettledRow:
+    vote_id: int
+    voter_id: int
+    entry_id: int
+    author_id: int
+    cast_at: Any
+    entry_disqualified: bool
+
+
+_OLDEST_UNSETTLED = text(
+    "SELECT u.vote_id, v.voter_id, v.entry_id, e.member_id, v.cast_at, "
+    "e.disqualified_reason IS NOT NULL FROM unsettled_votes u "
+    "JOIN votes v ON v.id = u.vote_id JOIN entries e ON e.id = v.entry_id "
+    "WHERE u.community_id = :c ORDER BY u.vote_id LIMIT :n")
+
+
+@lru_cache(maxsize=16)
+def _claim(rows: int) -> TextClause:
+    return text(f"DELETE FROM unsettled_votes WHERE vote_id IN ({_in_list('v', rows)}) "
+                "RETURNING vote_id")
+
+
+async def claim_unsettled(session: AsyncSession, community_id: int, limit: int
+                          ) -> list[UnsettledRow]:
+    """Take the community's oldest votes waiting for their points, in vote order. The
+    rows are deleted here: another transaction claiming the same votes waits for this
+    one and then finds them gone (PostgreSQL), so each vote is claimed once."""
+    found = await fetch(session, _OLDEST_UNSETTLED, {"c": community_id, "n": limit})
+    if not found:
+        return []
+    taken = {int(v) for (v,) in await fetch(
+        session, _claim(_bucket(len(found))), _in_params("v", [int(r[0]) for r in found]))}
+    return [UnsettledRow(int(v), int(voter), int(entry), int(author), _utc(at), bool(dq))
+            for v, voter, entry, author, at, dq in found if int(v) in taken]
+
+
+def _utc(value: Any) -> datetime:
+    """A stored time as the ORM returns it (SQLite's driver gives the text)."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

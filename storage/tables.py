@@ -208,6 +208,20 @@ class Vote(Base):
     cast_at: Mapped[datetime]
 
 
+
+class UnsettledVote(Base):
+    """A counted vote whose points are not paid yet. A vote commits with its row here;
+    settlement pays for it (ledger, standings, counters, streak, achievements) in a later
+    transaction, oldest first, and deletes the row in the same transaction: each vote is
+    paid exactly once, and a crash between the two leaves the row for the next run."""
+
+    __tablename__ = "unsettled_votes"
+    __table_args__ = (Index(None, "community_id", "vote_id"),)
+
+    vote_id: Mapped[int] = mapped_column(Id, ForeignKey("votes.id", ondelete="CASCADE"),
+                                         primary_key=True, autoincrement=False)
+    community_id: Mapped[int] = community_fk()
+
 class Placement(Base):
     """A challenge's results as written when it closed: a snapshot (labels and scores are
     copied), so only the challenge is a foreign key; it owns the rows and its deletion

@@ -1,6 +1,7 @@
-"""A batch of votes run set-based leaves the database exactly as the same votes cast one
-at a time through the per-vote path: ledger rows and balances, counters, achievements,
-badges, streaks, the daily cap, outbox rows, top-10 announcements, each caller's result."""
+"""A batch of votes recorded set-based and paid for in planned runs leaves the database
+exactly as the same votes cast one at a time through the per-vote path and paid for one by
+one: ledger rows and balances, counters, achievements, badges, streaks, the daily cap,
+outbox rows, top-10 announcements, each caller's result."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from engine import votes
+from engine import vote_points, votes
 from engine.clock import FixedClock
 from engine.refs import CommunityRef, MemberRef, MessageRef
 from engine.service import Engine
@@ -29,6 +30,7 @@ from storage.tables import (
     OutboxRow,
     Standing,
     Streak,
+    UnsettledVote,
     Vote,
 )
 from tests.conftest import BACKEND, START, member
@@ -42,7 +44,7 @@ GUILD = CommunityRef("discord", "g-batches", "Batches")
 AUTHORS = [f"a{i}" for i in range(12)]
 VOTERS = [f"v{i}" for i in range(12)]
 TABLES = (Vote, LedgerRow, Standing, MemberStat, Achievement, Badge, Streak, OutboxRow, Entry,
-          Member)
+          Member, UnsettledVote)
 
 
 @asynccontextmanager
@@ -107,7 +109,10 @@ async def _run(request: pytest.FixtureRequest, tmp_path: Path, name: str, script
             return done
 
         engine.vote_batches._run_set = counting if set_based else None
+        if not set_based:
+            engine.pay_run = None
         results = await script(engine, clock)
+        await engine.close()  # every counted vote paid for
         return await _snapshot(db), [_outcome(r) for r in results], runs
 
 
@@ -217,16 +222,24 @@ async def test_a_run_the_database_disagrees_with_is_cast_one_by_one(
     async def moved(*args: object, **kwargs: object) -> None:
         nonlocal failing
         failing += 1
-        raise votes.BatchFallback("streaks moved")
+        raise votes.BatchFallback("entries moved")
 
+    async def plan_moved(*args: object, **kwargs: object) -> None:
+        nonlocal replanned
+        replanned += 1
+        raise vote_points.PlanMoved("streaks moved")
+
+    replanned = 0
     per_vote, per_vote_results, _ = await _run(request, tmp_path, "one", _mixed, False)
     # The last write of a run fails; on PostgreSQL the first (numbers a rolled-back insert
     # took from a sequence are not given back, so later votes would be numbered apart).
-    monkeypatch.setattr(votes, "insert_votes" if BACKEND == "postgres" else "put_streaks",
+    monkeypatch.setattr(votes, "insert_votes" if BACKEND == "postgres" else "bump_entries_votes",
                         moved)
+    # Paying for a planned run fails at its last write: those votes are paid one by one.
+    monkeypatch.setattr(vote_points, "put_streaks", plan_moved)
     batched, batched_results, _ = await _run(request, tmp_path, "set", _mixed, True)
 
-    assert failing > 0
+    assert failing > 0 and replanned > 0
     assert batched_results == per_vote_results
     assert batched == per_vote
 
