@@ -39,14 +39,20 @@ async def run(settings: Settings, options: RunOptions | None = None) -> int:
     db = Database(settings.database_url)
     try:
         has_tokens = settings.discord_token is not None or settings.slack_bot_token is not None
-        if options.console_only or not has_tokens:
-            clock = OffsetClock()
-            engine = Engine(db, clock, rank_index=settings.rank_index,
-                            default_timezone=settings.default_timezone)
-            return await _console(engine, clock)
-        engine = Engine(db, SystemClock(), rank_index=settings.rank_index,
+        console = options.console_only or not has_tokens
+        clock = OffsetClock() if console else SystemClock()
+        engine = Engine(db, clock, rank_index=settings.rank_index,
                         default_timezone=settings.default_timezone)
-        return await _platforms(engine, settings, options)
+        # Votes a stopped process counted but did not pay for yet.
+        if paid := await engine.settle_all():
+            log.info("paid for %d votes counted before the restart", paid)
+        try:
+            if console:
+                assert isinstance(clock, OffsetClock)
+                return await _console(engine, clock)
+            return await _platforms(engine, settings, options)
+        finally:
+            await engine.close()
     finally:
         await db.dispose()
 

@@ -43,7 +43,8 @@ async def ensure_community(
 
 async def ensure_member(tx: Tx, ref: MemberRef) -> Member:
     """The member row for `ref`, created on first contact."""
-    key = ("member", tx.community_id, ref.user_id)
+    # Its own key: a batch of votes keeps plain rows under ("member", ...).
+    key = ("orm-member", tx.community_id, ref.user_id)
     member = tx.memo.get(key) or await find_member(tx, ref.user_id)
     if member is None:
         await tx.session.execute(

@@ -25,6 +25,8 @@ from storage.fastsql import (
     fetch,
     insert_unsettled,
     insert_votes,
+    vote_entries,
+    vote_members,
 )
 from storage.tables import Challenge, Entry, Member, Vote
 
@@ -57,30 +59,63 @@ async def entry_for_message(tx: Tx, message: MessageRef) -> Entry | None:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class VoterRow:
+    """What a batch of votes reads of a voter."""
+
+    id: int
+    external_id: str
+    display_name: str | None
+    is_bot: bool
+
+
+@dataclass(frozen=True, slots=True)
+class VotingRules:
+    """What a batch of votes reads of a challenge."""
+
+    id: int
+    name: str
+    phase: str
+    vote_emoji: str
+    early_votes: bool
+    voting_close_at: datetime | None
+    submissions_close_at: datetime | None
+
+
+@dataclass(slots=True)
+class EntryRow:
+    """What a batch of votes reads of an entry; `votes` follows the batch's own votes."""
+
+    id: int
+    member_id: int
+    disqualified_reason: str | None
+    votes: int
+
+
 async def prefetch(tx: Tx, voters: Sequence[MemberRef], messages: Sequence[MessageRef]
                    ) -> None:
-    """Read a batch's voters and entries (with their challenges, share-locked) in two
-    queries, into the memo the batch's votes share."""
+    """Read a batch's voters and entries (with their challenges' voting rules,
+    share-locked) in two plain statements, into the memo the batch's votes share.
+    Loading them as ORM objects cost more than the rest of a batch."""
     cid = tx.community_id
     ids = sorted({v.user_id for v in voters})
-    if ids:
-        for m in (await tx.session.scalars(select(Member).where(
-                Member.community_id == cid, Member.external_id.in_(ids)))).all():
-            tx.memo[("member", cid, m.external_id)] = m
+    for member_id, external_id, name, is_bot in await vote_members(tx.session, cid, ids):
+        tx.memo[("member", cid, external_id)] = VoterRow(int(member_id), external_id, name,
+                                                         bool(is_bot))
     wanted = {(m.channel_id, m.message_id) for m in messages}
-    if wanted:
-        rows = await tx.session.execute(
-            select(Entry, Challenge).join(Challenge, Challenge.id == Entry.challenge_id)
-            .where(Entry.community_id == cid,
-                   Entry.message_id.in_(sorted({m for _, m in wanted})))
-            .order_by(Entry.id)
-            .with_for_update(read=True, of=Challenge))
-        for entry, challenge in rows.all():
-            key = (entry.channel_id, entry.message_id)
-            if key in wanted:
-                tx.memo.setdefault(("entry", cid, *key), (entry, challenge))
-    # What was looked for and not found, so a batch knows it was looked for (the per-vote
-    # path reads a missing key again: `None` is not a hit for it).
+    rules: dict[int, VotingRules] = {}
+    for row in await vote_entries(tx.session, cid, sorted({m for _, m in wanted})):
+        entry_id, author, dq, votes, channel_id, message_id, challenge_id = row[:7]
+        if (channel_id, message_id) not in wanted:
+            continue
+        challenge = rules.get(challenge_id)
+        if challenge is None:
+            challenge = rules[challenge_id] = VotingRules(
+                int(challenge_id), row[7], row[8], row[9], bool(row[10]), row[11], row[12])
+        tx.memo.setdefault(("entry", cid, channel_id, message_id),
+                           (EntryRow(int(entry_id), int(author), dq, int(votes or 0)),
+                            challenge))
+    # What was looked for and not found, so a batch knows it was looked for.
     for user_id in ids:
         tx.memo.setdefault(("member", cid, user_id), None)
     for channel_id, message_id in wanted:
@@ -94,7 +129,7 @@ async def _entry_and_challenge(tx: Tx, message: MessageRef) -> tuple[Entry, Chal
     close of voting never interleave (PostgreSQL; SQLite has one writer anyway). A batch of
     votes remembers the pair: the lock holds until its commit.
     """
-    key = ("entry", tx.community_id, message.channel_id, message.message_id)
+    key = ("orm-entry", tx.community_id, message.channel_id, message.message_id)
     found = tx.memo.get(key)
     if found is None:
         row = (await tx.session.execute(
@@ -110,7 +145,7 @@ async def _entry_and_challenge(tx: Tx, message: MessageRef) -> tuple[Entry, Chal
     return found
 
 
-def _check_window(c: Challenge, now: datetime) -> None:
+def _check_window(c: Challenge | VotingRules, now: datetime) -> None:
     open_phases = ("voting", "open") if c.early_votes else ("voting",)
     if c.voting_close_at is not None and now >= c.voting_close_at:
         raise WrongPhase(f"Voting on {c.name} closed {ago_or_in(c.voting_close_at, now)}.")
@@ -232,7 +267,7 @@ async def cast_batch(tx: Tx, items: Sequence[VoteItem]) -> list[tuple[bool, Any]
 
     # 1. What needs no database: ignored and refused reactions, and who would vote.
     outcomes: list[tuple[bool, Any] | None] = []
-    candidates: list[tuple[int, Member, Entry, Challenge]] = []
+    candidates: list[tuple[int, VoterRow, EntryRow, VotingRules]] = []
     checked: dict[Any, bool] = {}
     for voter_ref, message, emoji in items:
         found = tx.memo[("entry", cid, message.channel_id, message.message_id)]
@@ -278,18 +313,18 @@ async def cast_batch(tx: Tx, items: Sequence[VoteItem]) -> list[tuple[bool, Any]
             votes[entry.id] += 1
             done.append((True, VoteResult("counted", entry.id, votes[entry.id])))
     for _, _, entry, _ in candidates:
-        if entry.id in counts:  # the loaded entry stays current for the next batch
-            set_committed_value(entry, "votes", votes[entry.id])
+        if entry.id in counts:  # the entry read stays current for the batch's next run
+            entry.votes = votes[entry.id]
     return done
 
 
-def _member_changes(member: Member, ref: MemberRef) -> bool:
+def _member_changes(member: VoterRow, ref: MemberRef) -> bool:
     """Whether `ensure_member` would change the member row."""
     renamed = bool(ref.display_name) and member.display_name != ref.display_name[:200]
     return renamed or (ref.is_bot and not member.is_bot)
 
 
-def _refusal(tx: Tx, voter: Member, entry: Entry, challenge: Challenge, emoji: str,
+def _refusal(tx: Tx, voter: VoterRow, entry: EntryRow, challenge: VotingRules, emoji: str,
              checked: dict[Any, bool]) -> tuple[bool, Any] | None:
     """`_cast`'s checks before its first write: the outcome of an ignored or refused
     vote, None for a vote to count. `checked` remembers each challenge's answers."""

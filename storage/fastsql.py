@@ -926,3 +926,49 @@ def _utc(value: Any) -> datetime:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# -- what a batch of votes reads (engine/votes.py `prefetch`) -----------------------------
+
+__all__ += ["vote_entries", "vote_members"]
+
+
+@lru_cache(maxsize=16)
+def _vote_members(n: int) -> TextClause:
+    return text("SELECT id, external_id, display_name, is_bot FROM members "
+                f"WHERE community_id = :c AND external_id IN ({_in_list('m', n)})")
+
+
+async def vote_members(session: AsyncSession, community_id: int, external_ids: Sequence[str]
+                       ) -> list[tuple[Any, ...]]:
+    """(id, external id, display name, is bot) of the members among `external_ids`."""
+    if not external_ids:
+        return []
+    return await fetch(session, _vote_members(_bucket(len(external_ids))),
+                       {"c": community_id, **_in_params("m", list(external_ids))})
+
+
+@lru_cache(maxsize=32)
+def _vote_entries(n: int, share_lock: bool) -> TextClause:
+    return text(
+        "SELECT e.id, e.member_id, e.disqualified_reason, e.votes, e.channel_id, "
+        "e.message_id, c.id, c.name, c.phase, c.vote_emoji, c.early_votes, "
+        "c.voting_close_at, c.submissions_close_at FROM entries e "
+        "JOIN challenges c ON c.id = e.challenge_id "
+        f"WHERE e.community_id = :c AND e.message_id IN ({_in_list('m', n)}) ORDER BY e.id"
+        + (" FOR SHARE OF c" if share_lock else ""))
+
+
+async def vote_entries(session: AsyncSession, community_id: int, message_ids: Sequence[str]
+                       ) -> list[tuple[Any, ...]]:
+    """The entries posted as these messages with their challenges' voting rules; on
+    PostgreSQL the challenges are share-locked (a tally locks them exclusively), so votes
+    and the close of voting never interleave. Times come back as aware UTC datetimes."""
+    if not message_ids:
+        return []
+    conn = await _connection(session)
+    rows = await fetch(session, _vote_entries(_bucket(len(message_ids)),
+                                              conn.dialect.name != "sqlite"),
+                       {"c": community_id, **_in_params("m", list(message_ids))})
+    return [(*r[:11], None if r[11] is None else _utc(r[11]),
+             None if r[12] is None else _utc(r[12])) for r in rows]

@@ -11,7 +11,8 @@ from pathlib import Path
 from bench.cli import main
 
 EXPECTED = {
-    "votes": {"engine durable votes/s", "engine votes/s vs raw floor", "engine vote p50",
+    "votes": {"engine durable votes/s", "engine votes/s, points paid",
+              "points paid after the last vote", "engine votes/s vs raw floor", "engine vote p50",
               "engine vote p99", "engine votes/s vs schema floor", "schema floor vote p99",
               "naive design votes/s", "naive vote p99"},
     "awards": {"engine awards/s", "engine award p99"},

@@ -66,7 +66,8 @@ async def _database(request: pytest.FixtureRequest, tmp_path: Path, name: str
 
 
 async def _snapshot(db: Database) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of the tables a vote touches, as plain tuples in primary key order.
+    """Every row of the tables a vote touches, as plain tuples in primary key order within
+    each community.
 
     PostgreSQL: generated ids are left out (the rows and their order are compared). A
     sequence number is taken by every insert tried, so the per-vote path, which tries a
@@ -77,8 +78,10 @@ async def _snapshot(db: Database) -> dict[str, list[tuple[Any, ...]]]:
     async with db.session() as session:
         for model in TABLES:
             table = model.__table__
+            # Communities are paid for independently: compare each one's rows in order.
+            order = [table.c.community_id] if "community_id" in table.c else []
             rows = (await session.execute(
-                select(table).order_by(*table.primary_key.columns))).all()
+                select(table).order_by(*order, *table.primary_key.columns))).all()
             keep = [i for i, c in enumerate(table.columns)
                     if not (BACKEND == "postgres" and c.name == "id")]
             found[table.name] = [tuple(r[i] for i in keep) for r in rows]
