@@ -40,15 +40,14 @@ async def run(settings: Settings, options: RunOptions | None = None) -> int:
     try:
         has_tokens = settings.discord_token is not None or settings.slack_bot_token is not None
         console = options.console_only or not has_tokens
-        clock = OffsetClock() if console else SystemClock()
+        clock: OffsetClock | SystemClock = OffsetClock() if console else SystemClock()
         engine = Engine(db, clock, rank_index=settings.rank_index,
                         default_timezone=settings.default_timezone)
         # Votes a stopped process counted but did not pay for yet.
         if paid := await engine.settle_all():
             log.info("paid for %d votes counted before the restart", paid)
         try:
-            if console:
-                assert isinstance(clock, OffsetClock)
+            if isinstance(clock, OffsetClock):
                 return await _console(engine, clock)
             return await _platforms(engine, settings, options)
         finally:

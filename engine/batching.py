@@ -163,11 +163,7 @@ class GroupCommit:
                 i += 1
             return committed
 
-        def after_commit(txs: list[Tx]) -> None:
-            for tx in txs:
-                engine._committed(tx)
-
-        await engine.db.run(unit, after_commit=after_commit)
+        await engine.db.run(unit, after_commit=lambda txs: engine._committed(*txs))
 
     async def _set(self, engine: Engine, session: AsyncSession, batch: list[Job], start: int,
                    memo: dict[Any, Any]) -> tuple[int, Tx | None]:

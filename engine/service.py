@@ -148,11 +148,7 @@ class Engine:
             await achievements.settle(tx)
             return result
 
-        def after_commit(_: T) -> None:
-            for tx in txs:
-                self._committed(tx)
-
-        return await self.db.run(unit, after_commit=after_commit)
+        return await self.db.run(unit, after_commit=lambda _: self._committed(*txs))
 
     async def settle_votes(self, ref: CommunityRef, limit: int = vote_points.CLAIM) -> int:
         """Pay for up to `limit` of the community's counted votes, oldest first, in one
@@ -164,13 +160,9 @@ class Engine:
             txs[:] = paid
             return count
 
-        def after_commit(_: int) -> None:
-            for tx in txs:
-                self._committed(tx)
-
         if (ref.platform, ref.external_id) not in self._community_ids:
             await self.ensure_community(ref)
-        return await self.db.run(unit, after_commit=after_commit)
+        return await self.db.run(unit, after_commit=lambda _: self._committed(*txs))
 
     async def settle_all(self) -> int:
         """Pay for every counted vote still waiting, in every community (at start-up:
@@ -211,8 +203,7 @@ class Engine:
         paid: list[Tx] = []
         i = 0
         while i < len(votes):
-            tx = await self._tx(session, ref)
-            tx.now = votes[i].cast_at  # paid as of the vote
+            tx = await self._paying(session, ref, votes[i])
             done = 0
             if self.pay_run is not None:
                 try:
@@ -221,8 +212,7 @@ class Engine:
                 except vote_points.PlanMoved:
                     done = 0  # rolled back: this vote alone, then plan again
             if done == 0:
-                tx = await self._tx(session, ref)
-                tx.now = votes[i].cast_at
+                tx = await self._paying(session, ref, votes[i])
                 await vote_points.pay_one(tx, votes[i])
                 await achievements.settle(tx)
                 done = 1
@@ -230,9 +220,17 @@ class Engine:
             i += done
         return paid
 
-    def _committed(self, tx: Tx) -> None:
-        self.ranks.apply(tx.rank_changes)
-        if tx.schedule_changed:
+    async def _paying(self, session: AsyncSession, ref: CommunityRef,
+                      vote: fastsql.UnsettledRow) -> Tx:
+        tx = await self._tx(session, ref)
+        tx.now = vote.cast_at  # paid as of the vote
+        return tx
+
+    def _committed(self, *txs: Tx) -> None:
+        """After a commit: in-process indexes see each transaction state's changes."""
+        for tx in txs:
+            self.ranks.apply(tx.rank_changes)
+        if any(tx.schedule_changed for tx in txs):
             for listener in self.schedule_listeners:
                 listener()
 

@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 MAX_WAIT = 1.0  # seconds a busy stream of votes may hold settlement back
 POLL = 0.002
-FIRST_CHUNK = 64  # votes; doubled while votes stay quiet
+FIRST_CHUNK = 64  # votes paid while votes keep arriving; doubled each time it is quiet
 LAST_CHUNK = 1024
 
 
@@ -57,9 +57,6 @@ class Settler:
         """Pay for everything counted so far, then stop."""
         for ref in list(self._tasks):
             await self.flush(ref)
-
-    def pending(self) -> bool:
-        return any(not t.done() for t in self._tasks.values())
 
     async def _run(self, ref: CommunityRef) -> None:
         chunk = FIRST_CHUNK

@@ -71,10 +71,13 @@ async def claim(tx: Tx, limit: int = CLAIM) -> list[UnsettledRow]:
 def days(tx: Tx, rows: Sequence[UnsettledRow]) -> Iterator[list[UnsettledRow]]:
     """Consecutive votes cast on the same community-local day."""
     run: list[UnsettledRow] = []
+    day = None
     for row in rows:
-        if run and tx.local_day(row.cast_at) != tx.local_day(run[0].cast_at):
+        row_day = tx.local_day(row.cast_at)
+        if run and row_day != day:
             yield run
             run = []
+        day = row_day
         run.append(row)
     if run:
         yield run

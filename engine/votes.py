@@ -297,7 +297,7 @@ async def cast_batch(tx: Tx, items: Sequence[VoteItem]) -> list[tuple[bool, Any]
     await insert_unsettled(tx.session, cid, sorted(ids.values()))
 
     # 3. Each vote's result, its entry counted vote by vote.
-    votes = {e.id: int(e.votes or 0) for _, _, e, _ in candidates}
+    votes = {e.id: e.votes for _, _, e, _ in candidates}
     for entry_id, now in counts.items():
         votes[entry_id] = now - added[entry_id]
     by_index = {index: (voter, entry) for index, voter, entry, _ in candidates}

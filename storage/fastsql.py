@@ -13,7 +13,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 
@@ -22,6 +22,7 @@ from sqlalchemy.engine import Result
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from engine.clock import ensure_utc
 from storage.sqlite_inline import InlineConnection
 from storage.tables import Community
 from storage.types import UTCDateTime
@@ -37,7 +38,6 @@ __all__ = [
     "community_row",
     "execute",
     "existing_standings",
-    "existing_votes",
     "fetch",
     "get_streak",
     "insert_ledger_rows",
@@ -551,24 +551,6 @@ def _in_params(prefix: str, values: Sequence[Any]) -> dict[str, Any]:
     return {f"{prefix}_{i}": v for i, v in enumerate(padded)}
 
 
-@lru_cache(maxsize=16)
-def _votes_of(voters: int) -> TextClause:
-    return text("SELECT entry_id, voter_id FROM votes "
-                f"WHERE voter_id IN ({_in_list('v', voters)})")
-
-
-async def existing_votes(session: AsyncSession, pairs: Sequence[tuple[int, int]]
-                         ) -> set[tuple[int, int]]:
-    """Which of these (entry, voter) pairs already have a vote (read by voter: a member
-    casts far fewer votes than an entry receives)."""
-    if not pairs:
-        return set()
-    voters = sorted({v for _, v in pairs})
-    rows = await fetch(session, _votes_of(_bucket(len(voters))), _in_params("v", voters))
-    wanted = set(pairs)
-    return {(int(e), int(v)) for e, v in rows if (int(e), int(v)) in wanted}
-
-
 _VOTE_COLUMNS = ("community_id", "challenge_id", "entry_id", "voter_id", "cast_at")
 
 
@@ -923,9 +905,7 @@ async def claim_unsettled(session: AsyncSession, community_id: int, limit: int
 
 def _utc(value: Any) -> datetime:
     """A stored time as the ORM returns it (SQLite's driver gives the text)."""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return ensure_utc(datetime.fromisoformat(value) if isinstance(value, str) else value)
 
 
 # -- what a batch of votes reads (engine/votes.py `prefetch`) -----------------------------
@@ -970,5 +950,9 @@ async def vote_entries(session: AsyncSession, community_id: int, message_ids: Se
     rows = await fetch(session, _vote_entries(_bucket(len(message_ids)),
                                               conn.dialect.name != "sqlite"),
                        {"c": community_id, **_in_params("m", list(message_ids))})
-    return [(*r[:11], None if r[11] is None else _utc(r[11]),
-             None if r[12] is None else _utc(r[12])) for r in rows]
+    times: dict[Any, datetime | None] = {None: None}  # a few challenges' times, many rows
+    for r in rows:
+        for at in r[11:13]:
+            if at not in times:
+                times[at] = _utc(at)
+    return [(*r[:11], times[r[11]], times[r[12]]) for r in rows]

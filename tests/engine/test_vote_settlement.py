@@ -8,7 +8,7 @@ import asyncio
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from engine.clock import FixedClock
 from engine.refs import CommunityRef, MessageRef
@@ -48,11 +48,6 @@ async def _entries(engine: Engine, guild: CommunityRef, clock: FixedClock, n: in
     return [msg for _, msg in await _posted(engine, guild, clock, n, tz)]
 
 
-async def _count(db: Database, model: type, *where: object) -> int:
-    async with db.session() as s:
-        return int(await s.scalar(select(func.count()).select_from(model).where(*where)) or 0)
-
-
 async def test_votes_left_unpaid_by_a_stopped_process_are_paid_once_after_restart(
     db: Database, guild: CommunityRef, clock: FixedClock
 ) -> None:
@@ -63,15 +58,15 @@ async def test_votes_left_unpaid_by_a_stopped_process_are_paid_once_after_restar
         for msg in msgs:
             assert (await first.cast_vote(voter, msg, "👍")).status == "counted"
     # Counted and durable, not paid yet.
-    assert await _count(db, UnsettledVote) == 60
-    assert await _count(db, LedgerRow, LedgerRow.reason.like("vote_%")) == 0
+    assert len(await select_all(db, UnsettledVote)) == 60
+    assert len(await select_all(db, LedgerRow, LedgerRow.reason.like("vote_%"))) == 0
 
     restarted = Engine(db, clock)
     assert await restarted.settle_all() == 60
     assert await restarted.settle_all() == 0  # nothing twice
-    assert await _count(db, UnsettledVote) == 0
-    assert await _count(db, LedgerRow, LedgerRow.reason == "vote_received") == 60
-    assert await _count(db, LedgerRow, LedgerRow.reason == "vote_cast") == 60
+    assert len(await select_all(db, UnsettledVote)) == 0
+    assert len(await select_all(db, LedgerRow, LedgerRow.reason == "vote_received")) == 60
+    assert len(await select_all(db, LedgerRow, LedgerRow.reason == "vote_cast")) == 60
     assert (await restarted.profile(voters[0])).points == 3 * 5
     assert (await restarted.profile(member(guild, "a0"))).points == 85 + 20 * 2
     await assert_ledger_consistent(db)
@@ -129,7 +124,7 @@ async def test_another_process_settles_before_its_own_write(
     moderators = Engine(db, clock)
 
     assert (await moderators.retract_vote(bob, msgs[0], "👍")).points == -5
-    assert await _count(db, UnsettledVote) == 0
+    assert len(await select_all(db, UnsettledVote)) == 0
     assert (await moderators.profile(bob)).points == 0
     assert (await moderators.profile(cy)).points == 5
     assert (await moderators.profile(member(guild, "a0"))).points == 85 + 2
@@ -149,7 +144,7 @@ async def test_processes_settling_at_once_pay_each_vote_once(
     msgs = await _entries(stopped, guild, clock, 4)
     await asyncio.gather(*(stopped.cast_vote(member(guild, f"v{i}"), msg, "👍")
                            for i in range(40) for msg in msgs))
-    assert await _count(db, UnsettledVote) == 160
+    assert len(await select_all(db, UnsettledVote)) == 160
     settlers = [Engine(db, clock) for _ in range(3)]
 
     async def drain(engine: Engine) -> int:
@@ -159,9 +154,9 @@ async def test_processes_settling_at_once_pay_each_vote_once(
         return paid
 
     assert sum(await asyncio.gather(*(drain(e) for e in settlers))) == 160
-    assert await _count(db, UnsettledVote) == 0
-    assert await _count(db, LedgerRow, LedgerRow.reason == "vote_received") == 160
-    assert await _count(db, LedgerRow, LedgerRow.reason == "vote_cast") == 160
+    assert len(await select_all(db, UnsettledVote)) == 0
+    assert len(await select_all(db, LedgerRow, LedgerRow.reason == "vote_received")) == 160
+    assert len(await select_all(db, LedgerRow, LedgerRow.reason == "vote_cast")) == 160
     await assert_ledger_consistent(db)
 
 
@@ -176,7 +171,8 @@ async def test_reads_in_the_voting_process_see_the_points_at_once(
     assert [(r.member_external_id, r.points) for r in board.rows if r.points == 10] == [
         ("bob", 10)]
     assert board.viewer is not None and (board.viewer.rank, board.viewer.points) == (3, 10)
-    assert await _count(db, Standing, Standing.points == 10) == 3  # all time, week, month
+    # all time, week, month
+    assert len(await select_all(db, Standing, Standing.points == 10)) == 3
 
 
 async def test_close_pays_for_every_counted_vote(
@@ -187,5 +183,5 @@ async def test_close_pays_for_every_counted_vote(
     await asyncio.gather(*(engine.cast_vote(member(guild, f"v{i}"), m, "👍")
                            for i in range(30) for m in msgs))
     await engine.close()
-    assert await _count(db, UnsettledVote) == 0
-    assert await _count(db, LedgerRow, LedgerRow.reason == "vote_received") == 90
+    assert len(await select_all(db, UnsettledVote)) == 0
+    assert len(await select_all(db, LedgerRow, LedgerRow.reason == "vote_received")) == 90
