@@ -9,12 +9,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.fastsql import Source
 from storage.tables import Community
 
 if TYPE_CHECKING:
     from engine.achievements import Catalog
 
-__all__ = ["RankChange", "Tx"]
+__all__ = ["RankChange", "Tx", "View"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +55,10 @@ class Tx:
         return self.community.id
 
     @property
+    def source(self) -> Source:
+        return self.session
+
+    @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.community.timezone)
 
@@ -65,3 +70,21 @@ class Tx:
 
     def rule(self, name: str) -> int:
         return int(self.points[name])
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    """A read that runs plain statements only (storage/fastsql.py) on `source`, a
+    session-less reader where the database has one: what `Tx` offers such a read."""
+
+    source: Source
+    community: Community  # the engine's detached copy: read, never changed
+    now: datetime
+
+    @property
+    def community_id(self) -> int:
+        return self.community.id
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.community.timezone)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from engine.context import Tx
+from engine.context import Tx, View
 from engine.errors import InvalidInput
 from engine.periods import period_key, period_label
 from engine.ranking import RankIndex
@@ -64,7 +64,7 @@ async def viewer_rank(tx: Tx, ranks: RankIndex, member_id: int, key: str) -> Vie
 
 
 async def leaderboard(
-    tx: Tx, ranks: RankIndex, period: str, page: int = 1, page_size: int = 10,
+    ctx: Tx | View, ranks: RankIndex, period: str, page: int = 1, page_size: int = 10,
     viewer_id: int | None = None,
 ) -> Board:
     """One page of the points board; ties share a rank (1, 2, 2, 4)."""
@@ -72,24 +72,24 @@ async def leaderboard(
         raise InvalidInput("Pages start at 1.")
     if not 1 <= page_size <= MAX_PAGE_SIZE:
         raise InvalidInput(f"A page holds 1 to {MAX_PAGE_SIZE} rows.")
-    key = period_key(period, tx.now, tx.tz)
+    key = period_key(period, ctx.now, ctx.tz)
     # The index splits the page into groups of equal scores, each with its rank and where
     # the page starts in it; each group is then an index range of the standings (members
     # of one score in id order), so no page sorts or skips the board above it.
-    found = await ranks.read(tx.session, tx.community_id, key, viewer_id,
+    found = await ranks.read(ctx.source, ctx.community_id, key, viewer_id,
                              (page - 1) * page_size, page_size)
     stats = found.stats
     pages = max(1, math.ceil(stats.members / page_size))
     if page > pages:
         raise InvalidInput(f"The board has {pages} page{'s' if pages != 1 else ''}.")
     rank_of = {g.points: g.rank for g in found.groups}
-    result = await board_groups(tx.session, tx.community_id, key,
+    result = await board_groups(ctx.source, ctx.community_id, key,
                                 [(g.points, g.members, g.skip, g.take) for g in found.groups])
     rows = [BoardRow(rank_of[points], name or external_id, points, external_id)
             for points, external_id, name in result]
     viewer = None if found.points is None else ViewerRank(
         found.above + 1, found.points, max(stats.members, 1))
-    return Board(period, period_label(period, tx.now, tx.tz), rows, page, pages, stats.members,
+    return Board(period, period_label(period, ctx.now, ctx.tz), rows, page, pages, stats.members,
                  stats.average, stats.median, viewer)
 
 

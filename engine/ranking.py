@@ -12,15 +12,16 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import groupby
 from typing import Protocol
 
 from sortedcontainers import SortedList
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from engine.context import RankChange
 from storage.db import Database
 from storage.fastsql import (
+    Source,
     board_read,
     count_scores_above,
     score_groups,
@@ -68,26 +69,26 @@ class BoardRead:
 
 class RankIndex(Protocol):
     async def count_above(
-        self, session: AsyncSession, community_id: int, period: str, points: int
+        self, session: Source, community_id: int, period: str, points: int
     ) -> int: ...
 
-    async def stats(self, session: AsyncSession, community_id: int, period: str) -> BoardStats: ...
+    async def stats(self, session: Source, community_id: int, period: str) -> BoardStats: ...
 
     async def points_at(
-        self, session: AsyncSession, community_id: int, period: str, position: int
+        self, session: Source, community_id: int, period: str, position: int
     ) -> int | None:
         """The score at 0-based `position` from the top (None past the end)."""
         ...
 
     async def groups(
-        self, session: AsyncSession, community_id: int, period: str, offset: int, limit: int
+        self, session: Source, community_id: int, period: str, offset: int, limit: int
     ) -> list[ScoreGroup]:
         """The score groups covering 0-based positions [offset, offset + limit), best
         first (empty past the end)."""
         ...
 
     async def read(
-        self, session: AsyncSession, community_id: int, period: str, member_id: int | None,
+        self, session: Source, community_id: int, period: str, member_id: int | None,
         offset: int, limit: int,
     ) -> BoardRead:
         """The board's figures, the member's points and rank, and the score groups of
@@ -123,18 +124,18 @@ class SqlRankIndex:
     """Reads the score histogram: each answer reads one row per distinct score at most."""
 
     async def count_above(
-        self, session: AsyncSession, community_id: int, period: str, points: int
+        self, session: Source, community_id: int, period: str, points: int
     ) -> int:
         return await count_scores_above(session, community_id, period, points)
 
-    async def stats(self, session: AsyncSession, community_id: int, period: str) -> BoardStats:
+    async def stats(self, session: Source, community_id: int, period: str) -> BoardStats:
         n, total, median = await score_stats(session, community_id, period)
         if not n:
             return BoardStats(0, 0.0, 0.0)
         return BoardStats(n, total / n, median)
 
     async def points_at(
-        self, session: AsyncSession, community_id: int, period: str, position: int
+        self, session: Source, community_id: int, period: str, position: int
     ) -> int | None:
         if position < 0:
             return None
@@ -142,13 +143,13 @@ class SqlRankIndex:
         return found[0][0] if found else None
 
     async def groups(
-        self, session: AsyncSession, community_id: int, period: str, offset: int, limit: int
+        self, session: Source, community_id: int, period: str, offset: int, limit: int
     ) -> list[ScoreGroup]:
         found = await score_groups(session, community_id, period, offset, limit)
         return _split(offset, limit, ((p, m, cum - m) for p, m, cum in found))
 
     async def read(
-        self, session: AsyncSession, community_id: int, period: str, member_id: int | None,
+        self, session: Source, community_id: int, period: str, member_id: int | None,
         offset: int, limit: int,
     ) -> BoardRead:
         # One statement, one snapshot: the figures, the rank and the page agree.
@@ -179,7 +180,7 @@ class MemoryRankIndex:
         self._boards: OrderedDict[tuple[int, str], _Board] = OrderedDict()
         self._max = max_boards
 
-    async def _board(self, _session: AsyncSession, community_id: int, period: str) -> _Board:
+    async def _board(self, _session: Source, community_id: int, period: str) -> _Board:
         key = (community_id, period)
         board = self._boards.get(key)
         if board is None:
@@ -196,12 +197,12 @@ class MemoryRankIndex:
         return board
 
     async def count_above(
-        self, session: AsyncSession, community_id: int, period: str, points: int
+        self, session: Source, community_id: int, period: str, points: int
     ) -> int:
         board = await self._board(session, community_id, period)
         return int(board.scores.bisect_left(-points))
 
-    async def stats(self, session: AsyncSession, community_id: int, period: str) -> BoardStats:
+    async def stats(self, session: Source, community_id: int, period: str) -> BoardStats:
         board = await self._board(session, community_id, period)
         n = len(board.scores)
         if not n:
@@ -211,30 +212,39 @@ class MemoryRankIndex:
         return BoardStats(n, board.total / n, float(median))
 
     async def points_at(
-        self, session: AsyncSession, community_id: int, period: str, position: int
+        self, session: Source, community_id: int, period: str, position: int
     ) -> int | None:
         board = await self._board(session, community_id, period)
         return -board.scores[position] if 0 <= position < len(board.scores) else None
 
     async def groups(
-        self, session: AsyncSession, community_id: int, period: str, offset: int, limit: int
+        self, session: Source, community_id: int, period: str, offset: int, limit: int
     ) -> list[ScoreGroup]:
         board = await self._board(session, community_id, period)
         scores = board.scores
+        if offset < 0:
+            return []
+        page = list(scores.islice(offset, offset + limit))
+        end = offset + len(page)
 
         def counts() -> Iterable[tuple[int, int, int]]:
+            # Only a group at an edge of the page may reach beyond it; the others are
+            # counted from the page itself, which saves two bisections of the board each.
             position = offset
-            while position < len(scores):
-                negated = scores[position]
-                above = scores.bisect_left(negated)
-                members = scores.bisect_right(negated) - above
+            for negated, run in groupby(page):
+                taken = sum(1 for _ in run)
+                if position == offset or position + taken == end:
+                    above = scores.bisect_left(negated)
+                    members = scores.bisect_right(negated) - above
+                else:
+                    above, members = position, taken
                 yield -negated, members, above
-                position = above + members
+                position += taken
 
-        return _split(offset, limit, counts()) if offset >= 0 else []
+        return _split(offset, limit, counts())
 
     async def read(
-        self, session: AsyncSession, community_id: int, period: str, member_id: int | None,
+        self, session: Source, community_id: int, period: str, member_id: int | None,
         offset: int, limit: int,
     ) -> BoardRead:
         stats = await self.stats(session, community_id, period)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any, TypeVar
 
 from sqlalchemy import event
@@ -20,6 +20,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import StaticPool
 
+from storage.plain_reads import PlainReader, ReaderPool
+
 __all__ = ["Database", "make_engine"]
 
 log = logging.getLogger(__name__)
@@ -27,6 +29,15 @@ T = TypeVar("T")
 
 # PostgreSQL errors after which the whole unit of work can simply run again.
 _RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock detected
+
+
+def _inline_sqlite_file(url: str) -> str | None:
+    """The file path when `url` is a SQLite file on the inline driver (see make_engine)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.query \
+            or os.environ.get("LAURELS_SQLITE_DRIVER", "inline") == "thread":
+        return None
+    return None if parsed.database in (None, "", ":memory:") else str(parsed.database)
 
 
 def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
@@ -70,6 +81,8 @@ class Database:
         # SQLite has one writer; queueing writers in-process avoids busy errors and
         # deferred transactions failing to upgrade their lock.
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
+        path = _inline_sqlite_file(url)
+        self._readers = None if path is None else ReaderPool(path, self.engine.dialect)
 
     @property
     def is_sqlite(self) -> bool:
@@ -80,6 +93,16 @@ class Database:
         """A read session: rolled back at the end, never commits."""
         async with self.sessions() as session:
             yield session
+
+    @contextmanager
+    def plain_read(self) -> Iterator[PlainReader | None]:
+        """A session-less reader in its own read transaction (storage/plain_reads.py);
+        None where there is none (PostgreSQL, in-memory SQLite): read with a session."""
+        if self._readers is None:
+            yield None
+            return
+        with self._readers.read() as reader:
+            yield reader
 
     @asynccontextmanager
     async def write_lock(self) -> AsyncIterator[None]:
@@ -131,6 +154,8 @@ class Database:
             await conn.run_sync(Base.metadata.create_all)
 
     async def dispose(self) -> None:
+        if self._readers is not None:
+            self._readers.close()
         await self.engine.dispose()
 
 

@@ -23,6 +23,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from engine.clock import ensure_utc
+from storage.plain_reads import PlainReader
 from storage.sqlite_inline import InlineConnection
 from storage.tables import Community
 from storage.types import UTCDateTime
@@ -30,6 +31,7 @@ from storage.types import UTCDateTime
 __all__ = [
     "INSERT_VOTE",
     "LEDGER_COLUMNS",
+    "Source",
     "achievements_of",
     "balances_of",
     "board_page",
@@ -82,6 +84,10 @@ async def execute(session: AsyncSession, statement: Any, params: Mapping[str, An
     return await conn.execute(statement, params or {})
 
 
+# Where a plain read runs: a session's connection, or a session-less reader (SQLite files).
+Source = AsyncSession | PlainReader
+
+
 @dataclass(frozen=True, slots=True)
 class _Prepared:
     sql: str
@@ -110,20 +116,27 @@ def _prepare(statement: TextClause, dialect: Dialect) -> _Prepared:
     return found
 
 
-async def fetch(session: AsyncSession, statement: TextClause,
+async def fetch(session: Source, statement: TextClause,
                 params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
     """Run a plain-SQL statement with the driver itself; returns its rows as tuples.
 
     Parameters still go through their column types (times as the ORM stores them). On
-    SQLite's inline connection this is one sqlite3 call (microseconds); elsewhere the
-    driver-level execute, which skips SQLAlchemy's statement and result machinery.
+    SQLite's inline connection or a plain reader this is one sqlite3 call (microseconds);
+    elsewhere the driver-level execute, which skips SQLAlchemy's statement and result
+    machinery.
     """
+    values = params or {}
+    if isinstance(session, PlainReader):
+        prepared = _prepare(statement, session.dialect)
+        return _run_now(session.run, prepared.sql, _args(prepared, values))
     conn = await _connection(session)
     prepared = _prepare(statement, conn.dialect)
-    values = params or {}
-    args = [prepared.processors[n](values[n]) if n in prepared.processors else values[n]
+    return await _run_sql(conn, prepared.sql, _args(prepared, values))
+
+
+def _args(prepared: _Prepared, values: Mapping[str, Any]) -> list[Any]:
+    return [prepared.processors[n](values[n]) if n in prepared.processors else values[n]
             for n in prepared.names]
-    return await _run_sql(conn, prepared.sql, args)
 
 
 async def _connection(session: AsyncSession) -> AsyncConnection:
@@ -143,15 +156,23 @@ async def _connection(session: AsyncSession) -> AsyncConnection:
     return conn
 
 
-async def _run_sql(conn: AsyncConnection, sql: str, args: list[Any]) -> list[tuple[Any, ...]]:
+def _run_now(run: Callable[[str, Sequence[Any]], list[tuple[Any, ...]]], sql: str,
+             args: list[Any]) -> list[tuple[Any, ...]]:
+    """A sqlite3 statement run at once, its errors raised as SQLAlchemy raises them."""
     for listener in statement_listeners:
         listener(sql, args)
+    try:
+        return run(sql, args)
+    except sqlite3.Error as exc:
+        raise DBAPIError.instance(sql, args, exc, sqlite3.Error) from exc
+
+
+async def _run_sql(conn: AsyncConnection, sql: str, args: list[Any]) -> list[tuple[Any, ...]]:
     raw = conn.sync_connection.connection.driver_connection  # type: ignore[union-attr]
     if isinstance(raw, InlineConnection):
-        try:
-            return raw.run(sql, args)
-        except sqlite3.Error as exc:
-            raise DBAPIError.instance(sql, args, exc, sqlite3.Error) from exc
+        return _run_now(raw.run, sql, args)
+    for listener in statement_listeners:
+        listener(sql, args)
     result = await conn.exec_driver_sql(sql, tuple(args))
     return [tuple(r) for r in result.all()] if result.returns_rows else []
 
@@ -346,19 +367,19 @@ _PAGE_TOP = text(_PAGE.format(""))
 _PAGE_FROM = text(_PAGE.format(" AND s.points <= :first"))
 
 
-async def community_row(session: AsyncSession, community_id: int) -> tuple[Any, ...] | None:
+async def community_row(session: Source, community_id: int) -> tuple[Any, ...] | None:
     """The community's columns as the driver returns them (compared, not interpreted)."""
     rows = await fetch(session, _COMMUNITY_ROW, {"id": community_id})
     return rows[0] if rows else None
 
 
-async def member_id(session: AsyncSession, community_id: int, external_id: str) -> int | None:
+async def member_id(session: Source, community_id: int, external_id: str) -> int | None:
     rows = await fetch(session, _MEMBER_ID, {"community_id": community_id,
                                              "external_id": external_id})
     return int(rows[0][0]) if rows else None
 
 
-async def standing_points(session: AsyncSession, community_id: int, period: str,
+async def standing_points(session: Source, community_id: int, period: str,
                           member: int) -> int | None:
     rows = await fetch(session, _POINTS, {"community_id": community_id, "period": period,
                                           "member_id": member})
@@ -467,7 +488,7 @@ _SCORE_GROUPS = text(
     "WHERE cum > :offset ORDER BY points DESC LIMIT :limit")
 
 
-async def count_scores_above(session: AsyncSession, community_id: int, period: str,
+async def count_scores_above(session: Source, community_id: int, period: str,
                              points: int) -> int:
     """Members of the board with more than `points` (one row read per distinct score)."""
     rows = await fetch(session, _COUNT_ABOVE, {"community_id": community_id,
@@ -475,7 +496,7 @@ async def count_scores_above(session: AsyncSession, community_id: int, period: s
     return int(rows[0][0])
 
 
-async def score_stats(session: AsyncSession, community_id: int, period: str
+async def score_stats(session: Source, community_id: int, period: str
                       ) -> tuple[int, int, float]:
     """(members, sum of points, median) of a board from its histogram; zeros when empty."""
     rows = await fetch(session, _BOARD_STATS, {"community_id": community_id,
@@ -488,7 +509,7 @@ async def score_stats(session: AsyncSession, community_id: int, period: str
     return n, total, (low + high) / 2
 
 
-async def score_groups(session: AsyncSession, community_id: int, period: str, offset: int,
+async def score_groups(session: Source, community_id: int, period: str, offset: int,
                        limit: int) -> list[tuple[int, int, int]]:
     """(points, members, members at or above) of the distinct scores from the one at
     0-based `offset` from the top, best first, at most `limit` of them."""
@@ -509,7 +530,7 @@ def _group_page(backwards: tuple[bool, ...]) -> TextClause:
                 "JOIN members m ON m.id = g.member_id ORDER BY g.points DESC, g.member_id")
 
 
-async def board_groups(session: AsyncSession, community_id: int, period: str,
+async def board_groups(session: Source, community_id: int, period: str,
                        groups: Sequence[tuple[int, int, int, int]]) -> list[tuple[Any, ...]]:
     """(points, external id, display name) of a page given as score groups: for each
     (points, members, skip, take), the members holding exactly that score in member id
@@ -756,7 +777,7 @@ class BoardRead:
     groups: list[tuple[int, int, int]]  # (points, members, members at or above) from the top
 
 
-async def board_read(session: AsyncSession, community_id: int, period: str,
+async def board_read(session: Source, community_id: int, period: str,
                      member: int | None, offset: int, limit: int) -> BoardRead:
     """A board's size, total and median, a member's points and how many are above them,
     and the distinct scores holding positions [offset, offset + limit), in one statement

@@ -8,10 +8,11 @@ import math
 import random
 from collections import Counter
 from datetime import datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import event, update
 
 from config.catalog import load_default_achievements
 from engine.achievements import Catalog
@@ -342,6 +343,41 @@ async def test_rank_indexes_agree_with_brute_force_after_random_history(
     reversals, votes and their retractions, and rebuilds: the SQL index (score histogram),
     the in-process index and a count of every standing agree on every rank, page,
     percentile, average and median; the histogram matches the standings exactly."""
+    await _random_history(db, guild, clock)
+
+
+@pytest.mark.sqlite_only
+async def test_session_less_reads_agree_on_a_sqlite_file(
+    tmp_path: Path, guild: CommunityRef, clock: FixedClock
+) -> None:
+    """The same history on a SQLite file, where leaderboards are read on a session-less
+    reader (storage/plain_reads.py): every board it shows agrees with the brute force."""
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'boards.db'}")
+    try:
+        await db.create_all()
+        checkouts = _count_checkouts(db)
+        await _random_history(db, guild, clock)
+        engine = Engine(db, clock, rank_index="memory")
+        await engine.leaderboard(member(guild, "p1"))  # loads the community's copy
+        before = checkouts[0]
+        board = await engine.leaderboard(member(guild, "p1"))
+        assert checkouts[0] == before  # no session was opened for it
+        assert board.viewer is not None and board.rows
+    finally:
+        await db.dispose()
+
+
+def _count_checkouts(db: Database) -> list[int]:
+    count = [0]
+
+    def checkout(*_: object) -> None:
+        count[0] += 1
+
+    event.listen(db.engine.sync_engine.pool, "checkout", checkout)
+    return count
+
+
+async def _random_history(db: Database, guild: CommunityRef, clock: FixedClock) -> None:
     memory = Engine(db, clock, rank_index="memory")
     sql = Engine(db, clock, rank_index="sql")
     engines = [memory, sql]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -102,5 +103,33 @@ async def test_sqlite_file_uses_wal(tmp_path) -> None:  # type: ignore[no-untype
         async with db.session() as s:
             assert (await s.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
             assert (await s.execute(text("PRAGMA foreign_keys"))).scalar() == 1
+    finally:
+        await db.dispose()
+
+
+async def test_plain_reads_see_one_snapshot_and_never_write(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'reads.db'}")
+    try:
+        await db.create_all()
+        await _community(db, "first")
+        with db.plain_read() as reader:
+            assert reader is not None
+            count = "SELECT count(*) FROM communities"
+            assert reader.run(count, ()) == [(1,)]
+            await _community(db, "second")  # committed while the read is open
+            assert reader.run(count, ()) == [(1,)]  # the read keeps its snapshot
+            with pytest.raises(sqlite3.OperationalError, match="readonly"):
+                reader.run("DELETE FROM communities", ())
+        with db.plain_read() as reader:
+            assert reader is not None and reader.run(count, ()) == [(2,)]
+    finally:
+        await db.dispose()
+
+
+async def test_no_plain_reads_without_a_database_file() -> None:
+    db = Database("sqlite+aiosqlite://")
+    try:
+        with db.plain_read() as reader:
+            assert reader is None  # one shared in-memory connection: reads take sessions
     finally:
         await db.dispose()
