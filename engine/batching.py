@@ -82,16 +82,26 @@ class GroupCommit:
         self._prefetch = prefetch
         self._queue: list[Job] = []
         self._workers: set[asyncio.Task[None]] = set()
+        self.last_active = 0.0  # loop time of the last submit or finished batch
 
     @property
     def busy(self) -> bool:
         """Whether votes are queued or being committed."""
         return bool(self._queue or self._workers)
 
+    def idle_for(self) -> float:
+        """Seconds since votes were last queued or committed (0 while busy). A stream of
+        votes leaves gaps between batches, while the callers woken by a commit queue
+        their next votes: not busy, yet not quiet either."""
+        if self.busy:
+            return 0.0
+        return asyncio.get_running_loop().time() - self.last_active
+
     async def submit(self, community: CommunityRef, work: Callable[[Tx], Awaitable[Any]],
                      hint: Any = None) -> Any:
         """Run `work` in the next batch; returns once that batch is durably committed."""
         loop = asyncio.get_running_loop()
+        self.last_active = loop.time()
         job = Job(community, work, loop.create_future(), hint)
         self._queue.append(job)
         if len(self._workers) < self._in_flight:
@@ -101,6 +111,12 @@ class GroupCommit:
         return await asyncio.shield(job.future)
 
     async def _drain(self) -> None:
+        try:
+            await self._drain_queue()
+        finally:
+            self.last_active = asyncio.get_running_loop().time()
+
+    async def _drain_queue(self) -> None:
         while self._queue:
             # Let the callers the last commit woke queue their next votes first.
             await asyncio.sleep(0)

@@ -23,9 +23,10 @@ __all__ = ["Settler"]
 
 log = logging.getLogger(__name__)
 
-MAX_WAIT = 1.0  # seconds a busy stream of votes may hold settlement back
+MAX_WAIT = 2.0  # seconds a busy stream of votes may hold settlement back
+QUIET = 0.025  # seconds without votes that make a pause
 POLL = 0.002
-FIRST_CHUNK = 64  # votes paid while votes keep arriving; doubled each time it is quiet
+FIRST_CHUNK = 32  # votes paid while votes keep arriving; doubled each time it is quiet
 LAST_CHUNK = 1024
 
 
@@ -76,7 +77,7 @@ class Settler:
         """Wait while votes are being committed (at most `MAX_WAIT`); whether it is quiet."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + MAX_WAIT
-        while self._engine.vote_batches.busy and ref not in self._hurry:
+        while self._engine.vote_batches.idle_for() < QUIET and ref not in self._hurry:
             if loop.time() >= deadline:
                 return False
             await asyncio.sleep(POLL)

@@ -55,6 +55,8 @@ def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         from storage.sqlite_inline import connect
 
         kwargs["async_creator"] = connect(":memory:" if memory else str(parsed.database))
+    if not memory:
+        kwargs["pool_use_lifo"] = True
     engine = create_async_engine(url, **kwargs)
 
     @event.listens_for(engine.sync_engine, "connect")
