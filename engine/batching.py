@@ -81,13 +81,17 @@ class GroupCommit:
         self._in_flight = in_flight or (1 if engine.db.is_sqlite else PG_IN_FLIGHT)
         self._prefetch = prefetch
         self._queue: list[Job] = []
-        self._workers: set[asyncio.Task[None]] = set()
+        self._workers: set[asyncio.Task[None]] = set()  # referenced while they run
+        # Workers that may still take jobs: one stops counting the moment it finds the
+        # queue empty, not when its task's done callbacks run, so a job queued in between
+        # starts a worker of its own instead of waiting for nobody.
+        self._draining = 0
         self.last_active = 0.0  # loop time of the last submit or finished batch
 
     @property
     def busy(self) -> bool:
         """Whether votes are queued or being committed."""
-        return bool(self._queue or self._workers)
+        return bool(self._queue or self._draining)
 
     def idle_for(self) -> float:
         """Seconds since votes were last queued or committed (0 while busy). A stream of
@@ -104,16 +108,18 @@ class GroupCommit:
         self.last_active = loop.time()
         job = Job(community, work, loop.create_future(), hint)
         self._queue.append(job)
-        if len(self._workers) < self._in_flight:
+        if self._draining < self._in_flight:
+            self._draining += 1
             worker = loop.create_task(self._drain())
             self._workers.add(worker)
             worker.add_done_callback(self._workers.discard)
-        return await asyncio.shield(job.future)
+        return await job.future
 
     async def _drain(self) -> None:
         try:
             await self._drain_queue()
         finally:
+            self._draining -= 1
             self.last_active = asyncio.get_running_loop().time()
 
     async def _drain_queue(self) -> None:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Hashable
-from contextlib import asynccontextmanager
+from collections import deque
+from collections.abc import Hashable
+from types import TracebackType
 
 __all__ = ["KeyedLocks"]
 
@@ -14,24 +15,54 @@ class KeyedLocks:
 
     A reaction removed right after it was added must not overtake the addition, which may
     still be queued for a group commit: both take the (voter, message) lock first thing.
+    Almost every reaction finds its key free, so taking a free key costs one dict entry
+    (no lock object, no future); a released key is handed to its oldest waiter.
     """
 
     def __init__(self) -> None:
-        self._locks: dict[Hashable, tuple[asyncio.Lock, int]] = {}
+        # A held key's waiters, oldest first; a key absent from the dict is free.
+        self._held: dict[Hashable, deque[asyncio.Future[None]]] = {}
 
-    @asynccontextmanager
-    async def hold(self, key: Hashable) -> AsyncIterator[None]:
-        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
-        self._locks[key] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._locks[key]
-            if users == 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
+    def hold(self, key: Hashable) -> _Hold:
+        return _Hold(self, key)
+
+    def _release(self, key: Hashable) -> None:
+        waiters = self._held[key]
+        while waiters:
+            waiter = waiters.popleft()
+            if not waiter.done():  # a cancelled waiter is skipped
+                waiter.set_result(None)
+                return
+        del self._held[key]
 
     def __len__(self) -> int:
-        return len(self._locks)
+        return len(self._held)
+
+
+class _Hold:
+    __slots__ = ("_key", "_locks")
+
+    def __init__(self, locks: KeyedLocks, key: Hashable) -> None:
+        self._locks = locks
+        self._key = key
+
+    async def __aenter__(self) -> None:
+        held = self._locks._held
+        waiters = held.get(self._key)
+        if waiters is None:
+            held[self._key] = deque()
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        waiters.append(waiter)
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self._locks._release(self._key)  # handed over, then cancelled: pass it on
+            elif waiter in waiters:
+                waiters.remove(waiter)
+            raise
+
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: TracebackType | None) -> None:
+        self._locks._release(self._key)
