@@ -16,19 +16,18 @@ from itertools import groupby
 from typing import Protocol
 
 from sortedcontainers import SortedList
-from sqlalchemy import select
 
 from engine.context import RankChange
 from storage.db import Database
 from storage.fastsql import (
     Source,
     board_read,
+    board_scores,
     count_scores_above,
     score_groups,
     score_stats,
     standing_points,
 )
-from storage.tables import Standing
 
 __all__ = ["BoardRead", "BoardStats", "MemoryRankIndex", "RankIndex", "ScoreGroup",
            "SqlRankIndex"]
@@ -98,12 +97,6 @@ class RankIndex(Protocol):
     def apply(self, changes: Iterable[RankChange]) -> None:
         """Called after a commit with the standings that moved."""
         ...
-
-
-def _board_query(community_id: int, period: str):  # type: ignore[no-untyped-def]
-    return select(Standing.points).where(
-        Standing.community_id == community_id, Standing.period == period
-    )
 
 
 def _split(offset: int, limit: int, counts: Iterable[tuple[int, int, int]]) -> list[ScoreGroup]:
@@ -189,7 +182,8 @@ class MemoryRankIndex:
             async with self._db.write_lock(), self._db.session() as session:
                 board = self._boards.get(key)
                 if board is None:
-                    scores = (await session.scalars(_board_query(community_id, period))).all()
+                    # Plain rows: a million ORM scalars took seconds, under the lock.
+                    scores = await board_scores(session, community_id, period)
                     board = self._boards[key] = _Board(scores)
             while len(self._boards) > self._max:
                 self._boards.popitem(last=False)

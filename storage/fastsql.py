@@ -35,6 +35,7 @@ __all__ = [
     "achievements_of",
     "balances_of",
     "board_page",
+    "board_scores",
     "bump_entries_votes",
     "bump_entry_votes",
     "community_row",
@@ -395,6 +396,17 @@ async def board_page(session: AsyncSession, community_id: int, period: str, limi
     if first is None:
         return await fetch(session, _PAGE_TOP, params)
     return await fetch(session, _PAGE_FROM, {**params, "first": first})
+
+
+_BOARD_SCORES = text("SELECT points FROM standings WHERE community_id = :community_id "
+                     "AND period = :period")
+
+
+async def board_scores(session: Source, community_id: int, period: str) -> list[int]:
+    """Every score on a board, in no order (an in-process rank index loads it)."""
+    rows = await fetch(session, _BOARD_SCORES, {"community_id": community_id,
+                                                "period": period})
+    return [r[0] for r in rows]  # integer columns: the drivers return ints
 
 
 _TOP_SCORES = text("SELECT points FROM standings WHERE community_id = :community_id "
