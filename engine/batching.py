@@ -86,7 +86,7 @@ class GroupCommit:
         # queue empty, not when its task's done callbacks run, so a job queued in between
         # starts a worker of its own instead of waiting for nobody.
         self._draining = 0
-        self.last_active = 0.0  # loop time of the last submit or finished batch
+        self.last_active = 0.0  # loop time of the last submit, or of a worker stopping
 
     @property
     def busy(self) -> bool:

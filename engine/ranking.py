@@ -28,6 +28,7 @@ from storage.fastsql import (
     score_stats,
     standing_points,
 )
+from storage.plain_reads import PlainReader
 
 __all__ = ["BoardRead", "BoardStats", "MemoryRankIndex", "RankIndex", "ScoreGroup",
            "SqlRankIndex"]
@@ -68,26 +69,26 @@ class BoardRead:
 
 class RankIndex(Protocol):
     async def count_above(
-        self, session: Source, community_id: int, period: str, points: int
+        self, source: Source, community_id: int, period: str, points: int
     ) -> int: ...
 
-    async def stats(self, session: Source, community_id: int, period: str) -> BoardStats: ...
+    async def stats(self, source: Source, community_id: int, period: str) -> BoardStats: ...
 
     async def points_at(
-        self, session: Source, community_id: int, period: str, position: int
+        self, source: Source, community_id: int, period: str, position: int
     ) -> int | None:
         """The score at 0-based `position` from the top (None past the end)."""
         ...
 
     async def groups(
-        self, session: Source, community_id: int, period: str, offset: int, limit: int
+        self, source: Source, community_id: int, period: str, offset: int, limit: int
     ) -> list[ScoreGroup]:
         """The score groups covering 0-based positions [offset, offset + limit), best
         first (empty past the end)."""
         ...
 
     async def read(
-        self, session: Source, community_id: int, period: str, member_id: int | None,
+        self, source: Source, community_id: int, period: str, member_id: int | None,
         offset: int, limit: int,
     ) -> BoardRead:
         """The board's figures, the member's points and rank, and the score groups of
@@ -117,36 +118,36 @@ class SqlRankIndex:
     """Reads the score histogram: each answer reads one row per distinct score at most."""
 
     async def count_above(
-        self, session: Source, community_id: int, period: str, points: int
+        self, source: Source, community_id: int, period: str, points: int
     ) -> int:
-        return await count_scores_above(session, community_id, period, points)
+        return await count_scores_above(source, community_id, period, points)
 
-    async def stats(self, session: Source, community_id: int, period: str) -> BoardStats:
-        n, total, median = await score_stats(session, community_id, period)
+    async def stats(self, source: Source, community_id: int, period: str) -> BoardStats:
+        n, total, median = await score_stats(source, community_id, period)
         if not n:
             return BoardStats(0, 0.0, 0.0)
         return BoardStats(n, total / n, median)
 
     async def points_at(
-        self, session: Source, community_id: int, period: str, position: int
+        self, source: Source, community_id: int, period: str, position: int
     ) -> int | None:
         if position < 0:
             return None
-        found = await score_groups(session, community_id, period, position, 1)
+        found = await score_groups(source, community_id, period, position, 1)
         return found[0][0] if found else None
 
     async def groups(
-        self, session: Source, community_id: int, period: str, offset: int, limit: int
+        self, source: Source, community_id: int, period: str, offset: int, limit: int
     ) -> list[ScoreGroup]:
-        found = await score_groups(session, community_id, period, offset, limit)
+        found = await score_groups(source, community_id, period, offset, limit)
         return _split(offset, limit, ((p, m, cum - m) for p, m, cum in found))
 
     async def read(
-        self, session: Source, community_id: int, period: str, member_id: int | None,
+        self, source: Source, community_id: int, period: str, member_id: int | None,
         offset: int, limit: int,
     ) -> BoardRead:
         # One statement, one snapshot: the figures, the rank and the page agree.
-        found = await board_read(session, community_id, period, member_id, offset, limit)
+        found = await board_read(source, community_id, period, member_id, offset, limit)
         stats = BoardStats(found.members, found.total / found.members, found.median) \
             if found.members else BoardStats(0, 0.0, 0.0)
         groups = _split(offset, limit, ((p, m, cum - m) for p, m, cum in found.groups))
@@ -173,10 +174,14 @@ class MemoryRankIndex:
         self._boards: OrderedDict[tuple[int, str], _Board] = OrderedDict()
         self._max = max_boards
 
-    async def _board(self, _session: Source, community_id: int, period: str) -> _Board:
+    async def _board(self, source: Source, community_id: int, period: str) -> _Board:
         key = (community_id, period)
         board = self._boards.get(key)
         if board is None:
+            if isinstance(source, PlainReader):
+                # Commits may land while the board loads: the reader's next statements
+                # must see them too, or its page would not match the board.
+                source.restart()
             # Load under the write lock in a fresh session: no commit can land between
             # the snapshot and the board going live, so none is missed or applied twice.
             async with self._db.write_lock(), self._db.session() as session:
@@ -191,13 +196,13 @@ class MemoryRankIndex:
         return board
 
     async def count_above(
-        self, session: Source, community_id: int, period: str, points: int
+        self, source: Source, community_id: int, period: str, points: int
     ) -> int:
-        board = await self._board(session, community_id, period)
+        board = await self._board(source, community_id, period)
         return int(board.scores.bisect_left(-points))
 
-    async def stats(self, session: Source, community_id: int, period: str) -> BoardStats:
-        board = await self._board(session, community_id, period)
+    async def stats(self, source: Source, community_id: int, period: str) -> BoardStats:
+        board = await self._board(source, community_id, period)
         n = len(board.scores)
         if not n:
             return BoardStats(0, 0.0, 0.0)
@@ -206,15 +211,15 @@ class MemoryRankIndex:
         return BoardStats(n, board.total / n, float(median))
 
     async def points_at(
-        self, session: Source, community_id: int, period: str, position: int
+        self, source: Source, community_id: int, period: str, position: int
     ) -> int | None:
-        board = await self._board(session, community_id, period)
+        board = await self._board(source, community_id, period)
         return -board.scores[position] if 0 <= position < len(board.scores) else None
 
     async def groups(
-        self, session: Source, community_id: int, period: str, offset: int, limit: int
+        self, source: Source, community_id: int, period: str, offset: int, limit: int
     ) -> list[ScoreGroup]:
-        board = await self._board(session, community_id, period)
+        board = await self._board(source, community_id, period)
         scores = board.scores
         if offset < 0:
             return []
@@ -238,15 +243,15 @@ class MemoryRankIndex:
         return _split(offset, limit, counts())
 
     async def read(
-        self, session: Source, community_id: int, period: str, member_id: int | None,
+        self, source: Source, community_id: int, period: str, member_id: int | None,
         offset: int, limit: int,
     ) -> BoardRead:
-        stats = await self.stats(session, community_id, period)
+        stats = await self.stats(source, community_id, period)
         points = None if member_id is None else await standing_points(
-            session, community_id, period, member_id)
+            source, community_id, period, member_id)
         above = 0 if points is None else await self.count_above(
-            session, community_id, period, points)
-        groups = await self.groups(session, community_id, period, offset, limit)
+            source, community_id, period, points)
+        groups = await self.groups(source, community_id, period, offset, limit)
         return BoardRead(stats, points, above, groups)
 
     def apply(self, changes: Iterable[RankChange]) -> None:

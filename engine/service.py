@@ -47,7 +47,7 @@ from engine.ordering import KeyedLocks
 from engine.ranking import MemoryRankIndex, RankIndex, SqlRankIndex
 from engine.refs import CommunityRef, MemberRef, MessageRef
 from engine.results import tally
-from engine.settlement import Settler
+from engine.settlement import READ_WAIT, Settler
 from engine.views import (
     BadgeView,
     ChallengeDetails,
@@ -255,7 +255,8 @@ class Engine:
     async def _before_read(self, ref: CommunityRef) -> None:
         if (ref.platform, ref.external_id) not in self._community_ids:
             await self.ensure_community(ref)
-        await self.settler.flush(ref)  # a member sees the points of the vote they just cast
+        # A member sees the points of the vote they just cast.
+        await self.settler.flush(ref, READ_WAIT)
 
     async def _view(self, reader: PlainReader, ref: CommunityRef) -> View | None:
         """A view on the loaded copy of the community while its row is unchanged (None:

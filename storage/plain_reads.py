@@ -35,6 +35,18 @@ class PlainReader:
     def run(self, sql: str, parameters: Sequence[Any]) -> list[tuple[Any, ...]]:
         return self._conn.execute(sql, parameters).fetchall()
 
+    def restart(self) -> None:
+        """End the read transaction and begin another, whose snapshot is taken by its
+        first statement: called before waiting for something that may see newer commits
+        (an in-process index loading a board), so no old snapshot is held while waiting
+        and the statements after it see at least what the index saw."""
+        self._end()
+        self._conn.execute("BEGIN")
+
+    def _end(self) -> None:
+        if self._conn.in_transaction:
+            self._conn.execute("ROLLBACK")
+
 
 class ReaderPool:
     """Idle reader connections of one database file, opened as reads need them."""
@@ -49,8 +61,12 @@ class ReaderPool:
     def _connect(self) -> PlainReader:
         # Autocommit: the read transaction is begun and ended here, explicitly.
         conn = sqlite3.connect(self._path, check_same_thread=False, isolation_level=None)
-        conn.execute("PRAGMA query_only=ON")  # a reader that writes is a bug: fail loudly
-        conn.execute("PRAGMA busy_timeout=10000")
+        try:
+            conn.execute("PRAGMA query_only=ON")  # a reader that writes is a bug: fail loudly
+            conn.execute("PRAGMA busy_timeout=10000")
+        except BaseException:
+            conn.close()
+            raise
         self._open.append(conn)
         return PlainReader(conn, self._dialect)
 
@@ -58,16 +74,27 @@ class ReaderPool:
     def read(self) -> Iterator[PlainReader]:
         """A reader inside a read transaction, rolled back and kept for the next read."""
         reader = self._idle.pop() if self._idle else self._connect()
-        reader._conn.execute("BEGIN")
         try:
+            reader._conn.execute("BEGIN")
             yield reader
         finally:
-            reader._conn.execute("ROLLBACK")
-            if len(self._idle) < self._max_idle:
-                self._idle.append(reader)
-            else:
-                self._open.remove(reader._conn)
-                reader._conn.close()
+            self._put_back(reader)
+
+    def _put_back(self, reader: PlainReader) -> None:
+        try:
+            reader._end()
+        except sqlite3.Error:  # a connection in doubt is not reused
+            self._drop(reader)
+            return
+        if len(self._idle) < self._max_idle:
+            self._idle.append(reader)
+        else:
+            self._drop(reader)
+
+    def _drop(self, reader: PlainReader) -> None:
+        if reader._conn in self._open:
+            self._open.remove(reader._conn)
+        reader._conn.close()
 
     def close(self) -> None:
         for conn in self._open:

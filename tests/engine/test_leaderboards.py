@@ -12,7 +12,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import event, update
+from sqlalchemy import event, select, update
 
 from config.catalog import load_default_achievements
 from engine.achievements import Catalog
@@ -363,6 +363,42 @@ async def test_session_less_reads_agree_on_a_sqlite_file(
         board = await engine.leaderboard(member(guild, "p1"))
         assert checkouts[0] == before  # no session was opened for it
         assert board.viewer is not None and board.rows
+    finally:
+        await db.dispose()
+
+
+@pytest.mark.sqlite_only
+async def test_a_read_waiting_for_its_board_sees_what_the_board_holds(
+    tmp_path: Path, guild: CommunityRef, clock: FixedClock
+) -> None:
+    """A session-less read that waits to load its board while another writer commits
+    shows the page of the board it loaded, not of the snapshot it started with."""
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'boards.db'}")
+    try:
+        await db.create_all()
+        engine = Engine(db, clock, rank_index="memory")
+        await setup_community(engine, guild)
+        await _award(engine, guild, {"a": 10, "b": 5, "c": 1})
+        await engine.leaderboard(member(guild, "a"))  # the community's copy is loaded
+        community_id = (await engine.community(guild)).id
+        engine.ranks.forget(community_id)  # type: ignore[attr-defined]
+
+        async def writer() -> None:  # holds the write lock while the read starts
+            async with db.write_lock():
+                await asyncio.sleep(0.05)
+                async with db.sessions() as session, session.begin():
+                    await session.execute(update(Standing).where(
+                        Standing.community_id == community_id, Standing.period == "all",
+                        Standing.member_id == select(Member.id).where(
+                            Member.external_id == "c").scalar_subquery()
+                    ).values(points=20))
+
+        task = asyncio.create_task(writer())
+        await asyncio.sleep(0)
+        board = await engine.leaderboard(member(guild, "a"))
+        await task
+        assert _rows(board) == [(1, "c", 20), (2, "a", 10), (3, "b", 5)]
+        assert board.viewer is not None and board.viewer.rank == 2
     finally:
         await db.dispose()
 

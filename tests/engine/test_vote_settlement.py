@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from engine import service
 from engine.clock import FixedClock
 from engine.refs import CommunityRef, MessageRef
 from engine.service import Engine
@@ -182,6 +183,22 @@ async def test_close_pays_for_every_counted_vote(
     msgs = await _entries(engine, guild, clock, 3)
     await asyncio.gather(*(engine.cast_vote(member(guild, f"v{i}"), m, "👍")
                            for i in range(30) for m in msgs))
+    await engine.close()
+    assert len(await select_all(db, UnsettledVote)) == 0
+    assert len(await select_all(db, LedgerRow, LedgerRow.reason == "vote_received")) == 90
+
+
+async def test_a_read_waits_for_settlement_only_so_long(
+    engine: Engine, db: Database, guild: CommunityRef, clock: FixedClock, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """A read after a long burst answers in time with what is paid so far; the rest is
+    still paid, once."""
+    msgs = await _entries(engine, guild, clock, 3)
+    await asyncio.gather(*(engine.cast_vote(member(guild, f"v{i}"), m, "👍")
+                           for i in range(30) for m in msgs))
+    monkeypatch.setattr(service, "READ_WAIT", 0.0)
+    await engine.profile(member(guild, "a0"))
+    assert len(await select_all(db, UnsettledVote)) > 0  # it did not wait for them
     await engine.close()
     assert len(await select_all(db, UnsettledVote)) == 0
     assert len(await select_all(db, LedgerRow, LedgerRow.reason == "vote_received")) == 90

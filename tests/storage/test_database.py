@@ -133,3 +133,17 @@ async def test_no_plain_reads_without_a_database_file() -> None:
             assert reader is None  # one shared in-memory connection: reads take sessions
     finally:
         await db.dispose()
+
+
+async def test_a_failed_plain_read_leaves_its_reader_usable(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'reads.db'}")
+    try:
+        await db.create_all()
+        with pytest.raises(sqlite3.OperationalError), db.plain_read() as reader:
+            assert reader is not None
+            reader.run("SELECT nothing FROM nowhere", ())
+        with db.plain_read() as reader:  # the same connection, its transaction ended
+            assert reader is not None
+            assert reader.run("SELECT count(*) FROM communities", ()) == [(0,)]
+    finally:
+        await db.dispose()
