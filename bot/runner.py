@@ -11,7 +11,7 @@ import sys
 from dataclasses import dataclass
 
 from bot.delivery import DeliveryWorker
-from bot.platform import Platform, RunningPlatform
+from bot.platform import RunningPlatform
 from bot.scheduler import Scheduler
 from config.settings import Settings
 from engine.clock import OffsetClock, SystemClock
@@ -56,9 +56,10 @@ async def run(settings: Settings, options: RunOptions | None = None) -> int:
         await db.dispose()
 
 
-async def _start_platforms(engine: Engine, settings: Settings, options: RunOptions
-                           ) -> list[RunningPlatform]:
-    running: list[RunningPlatform] = []
+async def _start_platforms(engine: Engine, settings: Settings, options: RunOptions,
+                           running: list[RunningPlatform]) -> None:
+    """Start each configured platform, adding it to `running` as soon as it runs (so a
+    stop during start-up stops the ones already started)."""
     if settings.discord_token is not None:
         from bot.discord.app import start_discord
 
@@ -70,29 +71,50 @@ async def _start_platforms(engine: Engine, settings: Settings, options: RunOptio
         running.append(await start_slack(engine, settings, http=options.slack_http,
                                          port=options.port))
         log.info("Slack platform started (%s)", "HTTP" if options.slack_http else "Socket Mode")
-    return running
 
 
 async def _platforms(engine: Engine, settings: Settings, options: RunOptions) -> int:
-    running = await _start_platforms(engine, settings, options)
-    platforms: dict[str, Platform] = {r.platform.name: r.platform for r in running}
-    worker = DeliveryWorker(engine, platforms)
-    scheduler = Scheduler(DueRunner(engine), worker)
-    await scheduler.start()
-    delivering = asyncio.create_task(worker.run_forever())
+    # Signals first: a platform answers members as soon as it has started, and Ctrl-C or
+    # SIGTERM from then on (or while a login hangs) must stop everything cleanly.
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
+    log.info("starting the platforms")
+    running: list[RunningPlatform] = []
+    scheduler: Scheduler | None = None
+    delivering: asyncio.Task[None] | None = None
+
+    async def start() -> None:
+        nonlocal scheduler, delivering
+        await _start_platforms(engine, settings, options, running)
+        worker = DeliveryWorker(engine, {r.platform.name: r.platform for r in running})
+        scheduler = Scheduler(DueRunner(engine), worker)
+        await scheduler.start()
+        delivering = asyncio.create_task(worker.run_forever())
+
+    starting = asyncio.create_task(start())
+    stopping = asyncio.create_task(stop.wait())
     try:
-        await stop.wait()
+        await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if not starting.done():
+            log.info("stopping before start-up finished")
+            starting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await starting
+            return 0
+        starting.result()  # a start-up error is raised here
+        await stopping
         return 0
     finally:
-        scheduler.stop()
-        delivering.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await delivering
+        stopping.cancel()
+        if scheduler is not None:
+            scheduler.stop()
+        if delivering is not None:
+            delivering.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await delivering
         for r in running:
             await r.stop()
 

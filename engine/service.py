@@ -320,7 +320,7 @@ class Engine:
                              self._points(c))
 
     async def community(self, ref: CommunityRef) -> CommunityView:
-        return await self.read(ref, lambda tx: _const(self._community_view(tx.community)))
+        return await self.view(ref, lambda ctx: _const(self._community_view(ctx.community)))
 
     async def is_moderator(self, member: MemberRef) -> bool:
         """Whether `member` may run moderator commands here."""

@@ -141,3 +141,42 @@ async def test_run_with_a_discord_token_serves_discord(tmp_path: Path) -> None:
                 proc.send_signal(signal.SIGINT)
             _, err = await asyncio.wait_for(proc.communicate(), 60)
     assert proc.returncode == 0, "".join(logged) + err.decode()
+
+
+async def test_a_stop_while_discord_is_still_connecting_exits_cleanly(tmp_path: Path) -> None:
+    """Ctrl-C while the gateway has not answered yet: the bot stops at once, exit code 0."""
+    import asyncio
+    import signal
+
+    from tests.bot.discord.fake_discord import FakeDiscord
+
+    async def silent(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await asyncio.sleep(60)  # accepts the connection and never answers
+        writer.close()
+
+    gateway = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = gateway.sockets[0].getsockname()[1]
+    async with FakeDiscord() as fake, gateway:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("LAURELS_")}
+        env.update(PYTHONPATH=str(ROOT), LAURELS_DISCORD_TOKEN=fake.token,
+                   LAURELS_DISCORD_API_BASE=fake.api_base,
+                   LAURELS_DISCORD_GATEWAY_URL=f"ws://127.0.0.1:{port}")
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot.cli", "run", cwd=tmp_path, env=env,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        assert proc.stderr is not None
+        logged: list[str] = []
+        try:
+            async with asyncio.timeout(60):
+                while "starting the platforms" not in (logged or [""])[-1]:
+                    logged.append((await proc.stderr.readline()).decode())
+                    assert logged[-1], "".join(logged)
+            await asyncio.sleep(0.5)  # logging in, then waiting for the gateway
+            proc.send_signal(signal.SIGINT)
+            _, err = await asyncio.wait_for(proc.communicate(), 30)
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+    assert proc.returncode == 0, "".join(logged) + err.decode()
+    assert "stopping before start-up finished" in err.decode()
