@@ -40,6 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from engine.context import Tx
 from engine.errors import LaurelsError
 from engine.refs import CommunityRef
+from storage import fastsql
 
 if TYPE_CHECKING:
     from engine.service import Engine
@@ -47,6 +48,8 @@ if TYPE_CHECKING:
 __all__ = ["GroupCommit", "Job"]
 
 log = logging.getLogger(__name__)
+
+_BEGIN_IMMEDIATE = text("BEGIN IMMEDIATE")
 
 MAX_BATCH = 256
 PG_IN_FLIGHT = 4
@@ -159,11 +162,11 @@ class GroupCommit:
                 # Python's sqlite3 opens a transaction only before the first write; a
                 # SAVEPOINT outside one would start (and its RELEASE commit) a transaction
                 # of its own. The batch holds the write lock already: take SQLite's too.
-                await session.execute(text("BEGIN IMMEDIATE"))
+                await fastsql.fetch(session, _BEGIN_IMMEDIATE)
             memo: dict[Any, Any] = {}
             if self._prefetch is not None:
                 for ref in dict.fromkeys(job.community for job in batch):
-                    tx = await engine._tx(session, ref)
+                    tx = await engine._plain_tx(session, ref)
                     tx.memo = memo
                     await self._prefetch(tx, [j.hint for j in batch if j.community == ref])
             committed: list[Tx] = []
@@ -201,7 +204,7 @@ class GroupCommit:
         run = batch[start:end]
         if not run:
             return 0, None
-        tx = await engine._tx(session, ref)
+        tx = await engine._plain_tx(session, ref)
         tx.memo = memo
         try:
             async with session.begin_nested():
