@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -94,8 +97,6 @@ async def test_discord_invite_url_from_the_environment_or_a_clear_error(
 
 
 async def test_discord_invite_url_asks_discord_for_the_application_id(tmp_path: Path) -> None:
-    import asyncio
-
     from tests.bot.discord.fake_discord import FakeDiscord
 
     async with FakeDiscord() as fake:
@@ -110,27 +111,33 @@ async def test_discord_invite_url_asks_discord_for_the_application_id(tmp_path: 
     assert f"client_id={fake.application_id}&" in out.decode()
 
 
-async def test_run_with_a_discord_token_serves_discord(tmp_path: Path) -> None:
-    import asyncio
-    import signal
+async def _run_bot(tmp_path: Path, fake: Any, gateway_url: str) -> asyncio.subprocess.Process:
+    """`laurels run` with a Discord token, talking to the fake Discord."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LAURELS_")}
+    env.update(PYTHONPATH=str(ROOT), LAURELS_DISCORD_TOKEN=fake.token,
+               LAURELS_DISCORD_API_BASE=fake.api_base, LAURELS_DISCORD_GATEWAY_URL=gateway_url)
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", "run", cwd=tmp_path, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
 
+
+async def _log_until(proc: asyncio.subprocess.Process, text: str, logged: list[str]) -> None:
+    """Read the bot's log into `logged` until a line holds `text` (60 s at most)."""
+    assert proc.stderr is not None
+    async with asyncio.timeout(60):  # migrations, imports, login
+        while text not in (logged or [""])[-1]:
+            logged.append((await proc.stderr.readline()).decode())
+            assert logged[-1], "".join(logged)
+
+
+async def test_run_with_a_discord_token_serves_discord(tmp_path: Path) -> None:
     from tests.bot.discord.fake_discord import FakeDiscord
 
     async with FakeDiscord() as fake:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("LAURELS_")}
-        env.update(PYTHONPATH=str(ROOT), LAURELS_DISCORD_TOKEN=fake.token,
-                   LAURELS_DISCORD_API_BASE=fake.api_base,
-                   LAURELS_DISCORD_GATEWAY_URL=fake.gateway_url)
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot.cli", "run", cwd=tmp_path, env=env,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-        assert proc.stderr is not None
+        proc = await _run_bot(tmp_path, fake, fake.gateway_url)
         logged: list[str] = []
         try:
-            async with asyncio.timeout(60):  # migrations, imports, login, READY
-                while "Discord platform started" not in (logged or [""])[-1]:
-                    logged.append((await proc.stderr.readline()).decode())
-                    assert logged[-1], "".join(logged)
+            await _log_until(proc, "Discord platform started", logged)  # after READY
             assert fake.commands()
             record = await fake.dispatch_slash_command("help")
             callback = await fake.wait_for_interaction_response(record, timeout=30)
@@ -145,9 +152,6 @@ async def test_run_with_a_discord_token_serves_discord(tmp_path: Path) -> None:
 
 async def test_a_stop_while_discord_is_still_connecting_exits_cleanly(tmp_path: Path) -> None:
     """Ctrl-C while the gateway has not answered yet: the bot stops at once, exit code 0."""
-    import asyncio
-    import signal
-
     from tests.bot.discord.fake_discord import FakeDiscord
 
     async def silent(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -157,20 +161,10 @@ async def test_a_stop_while_discord_is_still_connecting_exits_cleanly(tmp_path: 
     gateway = await asyncio.start_server(silent, "127.0.0.1", 0)
     port = gateway.sockets[0].getsockname()[1]
     async with FakeDiscord() as fake, gateway:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("LAURELS_")}
-        env.update(PYTHONPATH=str(ROOT), LAURELS_DISCORD_TOKEN=fake.token,
-                   LAURELS_DISCORD_API_BASE=fake.api_base,
-                   LAURELS_DISCORD_GATEWAY_URL=f"ws://127.0.0.1:{port}")
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot.cli", "run", cwd=tmp_path, env=env,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-        assert proc.stderr is not None
+        proc = await _run_bot(tmp_path, fake, f"ws://127.0.0.1:{port}")
         logged: list[str] = []
         try:
-            async with asyncio.timeout(60):
-                while "starting the platforms" not in (logged or [""])[-1]:
-                    logged.append((await proc.stderr.readline()).decode())
-                    assert logged[-1], "".join(logged)
+            await _log_until(proc, "starting the platforms", logged)
             await asyncio.sleep(0.5)  # logging in, then waiting for the gateway
             proc.send_signal(signal.SIGINT)
             _, err = await asyncio.wait_for(proc.communicate(), 30)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from sqlalchemy import insert, select, text
@@ -97,33 +99,33 @@ async def test_a_unit_of_work_losing_a_key_race_runs_again(db: Database) -> None
     assert (len(attempts), result, committed) == (2, "found", ["found"])
 
 
-async def test_sqlite_file_uses_wal(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'wal.db'}")
-    try:
-        async with db.session() as s:
-            assert (await s.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
-            assert (await s.execute(text("PRAGMA foreign_keys"))).scalar() == 1
-    finally:
-        await db.dispose()
+@pytest.fixture
+async def file_db(tmp_path: Path) -> AsyncIterator[Database]:
+    """A SQLite file with the schema, whatever backend the suite runs on."""
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'file.db'}")
+    await db.create_all()
+    yield db
+    await db.dispose()
 
 
-async def test_plain_reads_see_one_snapshot_and_never_write(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'reads.db'}")
-    try:
-        await db.create_all()
-        await _community(db, "first")
-        with db.plain_read() as reader:
-            assert reader is not None
-            count = "SELECT count(*) FROM communities"
-            assert reader.run(count, ()) == [(1,)]
-            await _community(db, "second")  # committed while the read is open
-            assert reader.run(count, ()) == [(1,)]  # the read keeps its snapshot
-            with pytest.raises(sqlite3.OperationalError, match="readonly"):
-                reader.run("DELETE FROM communities", ())
-        with db.plain_read() as reader:
-            assert reader is not None and reader.run(count, ()) == [(2,)]
-    finally:
-        await db.dispose()
+async def test_sqlite_file_uses_wal(file_db: Database) -> None:
+    async with file_db.session() as s:
+        assert (await s.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
+        assert (await s.execute(text("PRAGMA foreign_keys"))).scalar() == 1
+
+
+async def test_plain_reads_see_one_snapshot_and_never_write(file_db: Database) -> None:
+    await _community(file_db, "first")
+    with file_db.plain_read() as reader:
+        assert reader is not None
+        count = "SELECT count(*) FROM communities"
+        assert reader.run(count, ()) == [(1,)]
+        await _community(file_db, "second")  # committed while the read is open
+        assert reader.run(count, ()) == [(1,)]  # the read keeps its snapshot
+        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+            reader.run("DELETE FROM communities", ())
+    with file_db.plain_read() as reader:
+        assert reader is not None and reader.run(count, ()) == [(2,)]
 
 
 async def test_no_plain_reads_without_a_database_file() -> None:
@@ -135,15 +137,10 @@ async def test_no_plain_reads_without_a_database_file() -> None:
         await db.dispose()
 
 
-async def test_a_failed_plain_read_leaves_its_reader_usable(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'reads.db'}")
-    try:
-        await db.create_all()
-        with pytest.raises(sqlite3.OperationalError), db.plain_read() as reader:
-            assert reader is not None
-            reader.run("SELECT nothing FROM nowhere", ())
-        with db.plain_read() as reader:  # the same connection, its transaction ended
-            assert reader is not None
-            assert reader.run("SELECT count(*) FROM communities", ()) == [(0,)]
-    finally:
-        await db.dispose()
+async def test_a_failed_plain_read_leaves_its_reader_usable(file_db: Database) -> None:
+    with pytest.raises(sqlite3.OperationalError), file_db.plain_read() as reader:
+        assert reader is not None
+        reader.run("SELECT nothing FROM nowhere", ())
+    with file_db.plain_read() as reader:  # the same connection, its transaction ended
+        assert reader is not None
+        assert reader.run("SELECT count(*) FROM communities", ()) == [(0,)]
