@@ -289,19 +289,18 @@ class Engine:
         """A read's Tx. The community row is compared with one plain statement and the
         loaded copy reused while it is unchanged: loading it through the ORM was half the
         cost of a leaderboard read. Reads never change the copy."""
+        known = await self._unchanged_copy(session, ref)
+        if known is not None:
+            return Tx(session, known[0], self.clock.now(), known[1], self.catalog)
         community_id = self._community_ids.get((ref.platform, ref.external_id))
-        if community_id is None:
-            return await self._tx(session, ref)
-        row = await fastsql.community_row(session, community_id)
-        known = self._snapshots.get(community_id)
-        if row is not None and known is not None and known[0] == row:
-            return Tx(session, known[1], self.clock.now(), known[2], self.catalog)
+        row = None if community_id is None else await fastsql.community_row(session,
+                                                                             community_id)
         tx = await self._tx(session, ref)
         # Kept only if the row did not change while it loaded (each read statement may see
         # a newer commit on PostgreSQL).
-        if row is not None and await fastsql.community_row(session, community_id) == row:
+        if row is not None and await fastsql.community_row(session, tx.community_id) == row:
             session.expunge(tx.community)
-            self._snapshots[community_id] = (row, tx.community, tx.points)
+            self._snapshots[tx.community_id] = (row, tx.community, tx.points)
         return tx
 
     # -- communities ------------------------------------------------------------------
