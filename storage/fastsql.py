@@ -531,6 +531,14 @@ async def score_groups(session: Source, community_id: int, period: str, offset: 
     return [(int(p), int(m), int(c)) for p, m, c in rows]
 
 
+SMALL_GROUP = 64  # members of one score that a page read may sort
+_PAGE_RANGE = text(
+    "SELECT s.points, m.external_id, m.display_name FROM standings s "
+    "JOIN members m ON m.id = s.member_id WHERE s.community_id = :community_id "
+    "AND s.period = :period AND s.points <= :high AND s.points >= :low "
+    "ORDER BY s.points DESC, s.member_id LIMIT :limit")
+
+
 @lru_cache(maxsize=512)
 def _group_page(backwards: tuple[bool, ...]) -> TextClause:
     parts = " UNION ALL ".join(
@@ -551,6 +559,12 @@ async def board_groups(session: Source, community_id: int, period: str,
     share its score, and at most half of it skipped."""
     if not groups:
         return []
+    if groups[0][2] == 0 and all(members <= SMALL_GROUP for _, members, _, _ in groups):
+        # Small groups from a group's start (the top of a board, usually): one range of
+        # the index, its few tied members sorted, instead of one read per group.
+        return await fetch(session, _PAGE_RANGE, {
+            "community_id": community_id, "period": period, "high": groups[0][0],
+            "low": groups[-1][0], "limit": sum(take for _, _, _, take in groups)})
     params: dict[str, Any] = {"community_id": community_id, "period": period}
     backwards = []
     for i, (points, members, skip, take) in enumerate(groups):

@@ -24,6 +24,7 @@ from engine.periods import period_key
 from engine.ranking import MemoryRankIndex, ScoreGroup, SqlRankIndex
 from engine.refs import CommunityRef
 from engine.service import Engine
+from storage import fastsql
 from storage.db import Database
 from storage.tables import Member, ScoreCount, Standing
 from tests.conftest import member
@@ -102,6 +103,29 @@ async def test_pages_continue_ranks_across_a_tie(
     assert [r[0] for r in _rows(third)] == [21, 22, 23, 24, 25]
     everyone = [r[1] for b in (first, second, third) for r in _rows(b)]
     assert everyone == [f"m{i:02d}" for i in range(25)]
+
+
+async def test_pages_through_a_tie_too_large_to_sort(
+    engine: Engine, guild: CommunityRef
+) -> None:
+    """A tie of more members than a page read sorts (`fastsql.SMALL_GROUP`): every page,
+    whether it starts at a group or inside one, near either end of the tie, lists the
+    board in order (points, then who joined first) with shared ranks."""
+    await setup_community(engine, guild)
+    points = {"lead1": 90, "lead2": 80}
+    points |= {f"t{i:03d}": 50 for i in range(fastsql.SMALL_GROUP + 36)}
+    points |= {f"z{i}": 10 - i for i in range(7)}
+    await _award(engine, guild, points)
+    expected, rank = [], 0
+    for i, (name, pts) in enumerate(points.items()):  # awarded in board order already
+        rank = rank if expected and expected[-1][2] == pts else i + 1
+        expected.append((rank, name, pts))
+
+    pages = -(-len(points) // 10)
+    seen = [row for page in range(1, pages + 1)
+            for row in _rows(await engine.leaderboard(member(guild, "lead1"), page=page))]
+
+    assert seen == expected
 
 
 async def test_page_past_the_end_is_a_clear_error(
