@@ -154,8 +154,7 @@ class GroupCommit:
     async def _run(self, batch: list[Job]) -> None:
         engine = self._engine
         for ref in {job.community for job in batch}:
-            if (ref.platform, ref.external_id) not in engine._community_ids:
-                await engine.ensure_community(ref)
+            await engine._first_contact(ref)
 
         async def unit(session: AsyncSession) -> list[Tx]:
             if engine.db.is_sqlite:

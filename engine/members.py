@@ -8,10 +8,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from engine.context import Tx
 from engine.errors import Forbidden, NotFound
 from engine.refs import CommunityRef, MemberRef
+from storage import fastsql
 from storage.dialect import insert_ignore
 from storage.tables import Community, Member
 
-__all__ = ["ensure_community", "ensure_member", "find_member", "lock_member",
+__all__ = ["ensure_community", "ensure_member", "find_member", "lock_member", "lock_members",
            "require_moderator"]
 
 
@@ -77,16 +78,17 @@ async def find_member(tx: Tx, external_id: str) -> Member | None:
 
 
 async def lock_member(tx: Tx, member: Member) -> None:
-    """Serialise this member's check-then-write rules (entry limit, balance floor).
+    """Serialise this member's check-then-write rules (entry limit, balance floor)."""
+    await lock_members(tx, [member.id])
 
-    FOR NO KEY UPDATE on PostgreSQL: rows that merely reference the member (votes,
-    ledger rows) are not blocked. SQLite has one writer and needs nothing.
-    """
+
+async def lock_members(tx: Tx, member_ids: list[int]) -> None:
+    """`lock_member` for several members, in id order (concurrent lockers cannot
+    deadlock). FOR NO KEY UPDATE on PostgreSQL: rows that merely reference a member
+    (votes, ledger rows) are not blocked. SQLite has one writer and needs nothing."""
     if tx.session.bind is not None and tx.session.bind.dialect.name == "sqlite":
         return
-    await tx.session.execute(
-        select(Member.id).where(Member.id == member.id).with_for_update(key_share=True)
-    )
+    await fastsql.lock_members(tx.session, member_ids)
 
 
 async def get_member(tx: Tx, external_id: str) -> Member:

@@ -133,10 +133,14 @@ class Engine:
         self._community_ids[key] = community.id
         return Tx(session, community, self.clock.now(), self._points(community), self.catalog)
 
-    async def write(self, ref: CommunityRef, work: Callable[[Tx], Awaitable[T]]) -> T:
-        """Run `work` in one transaction for the community (created on first contact)."""
+    async def _first_contact(self, ref: CommunityRef) -> None:
+        """Create the community with defaults the first time this engine hears of it."""
         if (ref.platform, ref.external_id) not in self._community_ids:
             await self.ensure_community(ref)
+
+    async def write(self, ref: CommunityRef, work: Callable[[Tx], Awaitable[T]]) -> T:
+        """Run `work` in one transaction for the community (created on first contact)."""
+        await self._first_contact(ref)
         txs: list[Tx] = []
 
         async def unit(session: AsyncSession) -> T:
@@ -161,8 +165,7 @@ class Engine:
             txs[:] = paid
             return count
 
-        if (ref.platform, ref.external_id) not in self._community_ids:
-            await self.ensure_community(ref)
+        await self._first_contact(ref)
         return await self.db.run(unit, after_commit=lambda _: self._committed(*txs))
 
     async def settle_all(self) -> int:
@@ -253,8 +256,7 @@ class Engine:
             return await work(await self._read_tx(session, ref))
 
     async def _before_read(self, ref: CommunityRef) -> None:
-        if (ref.platform, ref.external_id) not in self._community_ids:
-            await self.ensure_community(ref)
+        await self._first_contact(ref)
         # A member sees the points of the vote they just cast.
         await self.settler.flush(ref, READ_WAIT)
 

@@ -33,6 +33,7 @@ from sqlalchemy import select
 from engine.achievements import AchievementDef, bump_stats
 from engine.context import Tx
 from engine.ledger import Posting, post
+from engine.members import lock_members
 from engine.streaks import MILESTONES, record_activity
 from engine.topten import TOP, top10_card, top10_key
 from storage.fastsql import (
@@ -41,7 +42,6 @@ from storage.fastsql import (
     balances_of,
     claim_unsettled,
     insert_outbox_rows,
-    lock_members,
     paid_votes,
     paid_votes_of,
     put_streaks,
@@ -88,8 +88,7 @@ async def pay_one(tx: Tx, vote: UnsettledRow) -> None:
     disqualified since), the voter's (within the daily cap), both counters, the streak.
     The caller settles achievements after it, as after any write."""
     ref = f"vote:{vote.vote_id}"
-    if not _is_sqlite(tx):
-        await lock_members(tx.session, [vote.voter_id])  # the daily cap: one at a time
+    await lock_members(tx, [vote.voter_id])  # the daily cap: one at a time
     postings = []
     if not vote.entry_disqualified:
         postings.append(Posting(vote.author_id, tx.rule("vote_received"), "vote_received",
@@ -105,9 +104,14 @@ async def pay_one(tx: Tx, vote: UnsettledRow) -> None:
 
 async def _paid_votes_today(tx: Tx, member_id: int) -> int:
     """Vote points paid today, community-local (a reversal gives the slot back)."""
-    day_start = datetime.combine(tx.local_day(), time(), tx.tz)
-    day_end = datetime.combine(tx.local_day() + timedelta(days=1), time(), tx.tz)
-    return await paid_votes(tx.session, tx.community_id, member_id, day_start, day_end)
+    return await paid_votes(tx.session, tx.community_id, member_id, *_today(tx))
+
+
+def _today(tx: Tx) -> tuple[datetime, datetime]:
+    """The community-local day of `tx.now`: its start and the next day's."""
+    day = tx.local_day()
+    return (datetime.combine(day, time(), tx.tz),
+            datetime.combine(day + timedelta(days=1), time(), tx.tz))
 
 
 async def pay_run(tx: Tx, votes: Sequence[UnsettledRow]) -> int:
@@ -120,8 +124,7 @@ async def pay_run(tx: Tx, votes: Sequence[UnsettledRow]) -> int:
         return 0  # the plan assumes votes only raise balances
     voters = sorted({v.voter_id for v in votes})
     members = sorted({*voters, *(v.author_id for v in votes)})
-    if not _is_sqlite(tx):
-        await lock_members(tx.session, voters)  # as `pay_one` does, in id order
+    await lock_members(tx, voters)  # as `pay_one` does, in id order
     plan = await _read_plan(tx, voters, members)
     paid: list[tuple[UnsettledRow, int]] = []
     cap = tx.rule("vote_cast_daily_cap")
@@ -135,11 +138,6 @@ async def pay_run(tx: Tx, votes: Sequence[UnsettledRow]) -> int:
     if paid:
         await _write(tx, plan, paid, received)
     return len(paid)
-
-
-def _is_sqlite(tx: Tx) -> bool:
-    bind = tx.session.bind
-    return bind is not None and bind.dialect.name == "sqlite"
 
 
 @dataclass
@@ -159,8 +157,7 @@ class _Plan:
 
 async def _read_plan(tx: Tx, voters: list[int], members: list[int]) -> _Plan:
     session, cid = tx.session, tx.community_id
-    day_start = datetime.combine(tx.local_day(), time(), tx.tz)
-    day_end = datetime.combine(tx.local_day() + timedelta(days=1), time(), tx.tz)
+    day_start, day_end = _today(tx)
     announced = await queued_keys(session, cid, [top10_key(tx, m) for m in members])
     return _Plan(
         announced={int(k.split(":")[1]) for k in announced},

@@ -360,12 +360,10 @@ _MEMBER_ID = text("SELECT id FROM members WHERE community_id = :community_id "
                   "AND external_id = :external_id")
 _POINTS = text("SELECT points FROM standings WHERE community_id = :community_id "
                "AND period = :period AND member_id = :member_id")
-_PAGE = ("SELECT s.points, m.external_id, m.display_name FROM standings s "
-         "JOIN members m ON m.id = s.member_id "
-         "WHERE s.community_id = :community_id AND s.period = :period{} "
-         "ORDER BY s.points DESC, s.member_id LIMIT :limit OFFSET :offset")
-_PAGE_TOP = text(_PAGE.format(""))
-_PAGE_FROM = text(_PAGE.format(" AND s.points <= :first"))
+_PAGE_FROM = text("SELECT s.points, m.external_id, m.display_name FROM standings s "
+                  "JOIN members m ON m.id = s.member_id "
+                  "WHERE s.community_id = :community_id AND s.period = :period "
+                  "AND s.points <= :first ORDER BY s.points DESC, s.member_id LIMIT :limit")
 
 
 async def community_row(session: Source, community_id: int) -> tuple[Any, ...] | None:
@@ -387,15 +385,14 @@ async def standing_points(session: Source, community_id: int, period: str,
     return int(rows[0][0]) if rows else None
 
 
-async def board_page(session: AsyncSession, community_id: int, period: str, limit: int,
-                     offset: int, first: int | None = None) -> list[tuple[Any, ...]]:
-    """(points, external id, display name) from `offset`, best first, ties by member id;
-    with `first`, only rows scoring at most `first` (the offset counts from there)."""
-    params = {"community_id": community_id, "period": period, "limit": limit,
-              "offset": offset}
-    if first is None:
-        return await fetch(session, _PAGE_TOP, params)
-    return await fetch(session, _PAGE_FROM, {**params, "first": first})
+async def board_page(session: Source, community_id: int, period: str, first: int,
+                     limit: int) -> list[tuple[Any, ...]]:
+    """(points, external id, display name) of the first `limit` members scoring at most
+    `first`, best first, ties by member id: one range of the index, stopping after
+    `limit`, though the members of each score it reads are sorted (keep ties small)."""
+    return await fetch(session, _PAGE_FROM, {"community_id": community_id,
+                                             "period": period, "first": first,
+                                             "limit": limit})
 
 
 _BOARD_SCORES = text("SELECT points FROM standings WHERE community_id = :community_id "
@@ -532,11 +529,6 @@ async def score_groups(session: Source, community_id: int, period: str, offset: 
 
 
 SMALL_GROUP = 64  # members of one score that a page read may sort
-_PAGE_RANGE = text(
-    "SELECT s.points, m.external_id, m.display_name FROM standings s "
-    "JOIN members m ON m.id = s.member_id WHERE s.community_id = :community_id "
-    "AND s.period = :period AND s.points <= :high AND s.points >= :low "
-    "ORDER BY s.points DESC, s.member_id LIMIT :limit")
 
 
 @lru_cache(maxsize=512)
@@ -562,9 +554,8 @@ async def board_groups(session: Source, community_id: int, period: str,
     if groups[0][2] == 0 and all(members <= SMALL_GROUP for _, members, _, _ in groups):
         # Small groups from a group's start (the top of a board, usually): one range of
         # the index, its few tied members sorted, instead of one read per group.
-        return await fetch(session, _PAGE_RANGE, {
-            "community_id": community_id, "period": period, "high": groups[0][0],
-            "low": groups[-1][0], "limit": sum(take for _, _, _, take in groups)})
+        return await board_page(session, community_id, period, groups[0][0],
+                                sum(take for _, _, _, take in groups))
     params: dict[str, Any] = {"community_id": community_id, "period": period}
     backwards = []
     for i, (points, members, skip, take) in enumerate(groups):
