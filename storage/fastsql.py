@@ -363,7 +363,8 @@ _POINTS = text("SELECT points FROM standings WHERE community_id = :community_id 
 _PAGE_FROM = text("SELECT s.points, m.external_id, m.display_name FROM standings s "
                   "JOIN members m ON m.id = s.member_id "
                   "WHERE s.community_id = :community_id AND s.period = :period "
-                  "AND s.points <= :first ORDER BY s.points DESC, s.member_id LIMIT :limit")
+                  "AND s.points <= :first AND s.points >= :last "
+                  "ORDER BY s.points DESC, s.member_id LIMIT :limit")
 
 
 async def community_row(session: Source, community_id: int) -> tuple[Any, ...] | None:
@@ -386,13 +387,14 @@ async def standing_points(session: Source, community_id: int, period: str,
 
 
 async def board_page(session: Source, community_id: int, period: str, first: int,
-                     limit: int) -> list[tuple[Any, ...]]:
-    """(points, external id, display name) of the first `limit` members scoring at most
-    `first`, best first, ties by member id: one range of the index, stopping after
-    `limit`, though the members of each score it reads are sorted (keep ties small)."""
+                     last: int, limit: int) -> list[tuple[Any, ...]]:
+    """(points, external id, display name) of the first `limit` members scoring from
+    `first` down to `last`, best first, ties by member id: one range of the index, the
+    members of each score in it sorted (keep ties small). The lower bound tells
+    PostgreSQL's planner how small the range is (without it, it plans parallel workers)."""
     return await fetch(session, _PAGE_FROM, {"community_id": community_id,
                                              "period": period, "first": first,
-                                             "limit": limit})
+                                             "last": last, "limit": limit})
 
 
 _BOARD_SCORES = text("SELECT points FROM standings WHERE community_id = :community_id "
@@ -554,7 +556,7 @@ async def board_groups(session: Source, community_id: int, period: str,
     if groups[0][2] == 0 and all(members <= SMALL_GROUP for _, members, _, _ in groups):
         # Small groups from a group's start (the top of a board, usually): one range of
         # the index, its few tied members sorted, instead of one read per group.
-        return await board_page(session, community_id, period, groups[0][0],
+        return await board_page(session, community_id, period, groups[0][0], groups[-1][0],
                                 sum(take for _, _, _, take in groups))
     params: dict[str, Any] = {"community_id": community_id, "period": period}
     backwards = []
