@@ -29,6 +29,7 @@ from storage.tables import (
     ScoreCount,
     Standing,
     Vote,
+    VoteCount,
 )
 
 __all__ = ["CHALLENGE_SLUG", "ENTRIES_CHANNEL", "Writer", "board_dataset", "open_writer",
@@ -167,8 +168,13 @@ def _entries(n: int, votes: list[int] | None) -> Iterator[dict[str, Any]]:
         yield {"id": e, "community_id": 1, "challenge_id": 1, "member_id": e,
                "title": f"Entry {e}", "link": None, "image_url": None,
                "channel_id": ENTRIES_CHANNEL, "message_id": f"m{e}",
-               "submitted_at": submitted + timedelta(seconds=e), "votes": votes[e - 1] if votes
-               else 0, "featured": False, "disqualified_reason": None}
+               "submitted_at": submitted + timedelta(seconds=e), "featured": False,
+               "disqualified_reason": None}
+
+
+def _vote_counts(n: int, votes: list[int] | None) -> Iterator[dict[str, Any]]:
+    for e in range(1, n + 1):
+        yield {"entry_id": e, "community_id": 1, "votes": votes[e - 1] if votes else 0}
 
 
 async def vote_dataset(writer: Writer, entries: int, voters: int) -> None:
@@ -178,6 +184,7 @@ async def vote_dataset(writer: Writer, entries: int, voters: int) -> None:
     await writer.rows(Member.__table__, _members(voters), voters)
     await writer.rows(Challenge.__table__, [_challenge("Vote benchmark")], 1)
     await writer.rows(Entry.__table__, _entries(entries, None), entries)
+    await writer.rows(VoteCount.__table__, _vote_counts(entries, None), entries)
     await writer.finish()
 
 
@@ -270,6 +277,7 @@ async def board_dataset(writer: Writer, members: int, tally_entries: int, tally_
     await writer.rows(LedgerRow.__table__, _ledger(members), _ledger_count(members))
     await writer.rows(Challenge.__table__, [_challenge("Tally benchmark")], 1)
     counts = tally_votes(tally_entries, tally_votes_n)
-    await writer.rows(Entry.__table__, _entries(tally_entries, counts), tally_entries)
+    await writer.rows(Entry.__table__, _entries(tally_entries, None), tally_entries)
+    await writer.rows(VoteCount.__table__, _vote_counts(tally_entries, counts), tally_entries)
     await writer.rows(Vote.__table__, _votes(members, counts), tally_votes_n)
     await writer.finish()

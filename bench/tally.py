@@ -24,9 +24,10 @@ from storage.tables import LedgerRow, OutboxRow, Placement
 __all__ = ["measure_tally"]
 
 BENCH = "tally"
-RANK_SQL = ("SELECT e.id, e.member_id, e.title, e.votes, m.display_name FROM entries e "
-            "JOIN members m ON m.id = e.member_id WHERE e.challenge_id = 1 "
-            "AND e.disqualified_reason IS NULL ORDER BY e.votes DESC, e.submitted_at, e.id")
+RANK_SQL = ("SELECT e.id, e.member_id, e.title, n.votes, m.display_name FROM entries e "
+            "JOIN members m ON m.id = e.member_id JOIN vote_counts n ON n.entry_id = e.id "
+            "WHERE e.challenge_id = 1 AND e.disqualified_reason IS NULL "
+            "ORDER BY n.votes DESC, e.submitted_at, e.id")
 PLACE_SQL = ("INSERT INTO placements (community_id, challenge_id, place, subject, member_id, "
              "entry_id, score, label) VALUES (1, 1, {}, {}, {}, {}, {}, {})")
 

@@ -26,7 +26,7 @@ __all__ = ["rows_sqlite"]
 
 _VOTE = ("INSERT INTO votes (community_id, challenge_id, entry_id, voter_id, cast_at) "
          "VALUES (1, 1, ?, ?, ?) ON CONFLICT (entry_id, voter_id) DO NOTHING")
-_COUNT = "UPDATE entries SET votes = votes + 1 WHERE id = ?"
+_COUNT = "UPDATE vote_counts SET votes = votes + 1 WHERE entry_id = ?"
 _OLD = "SELECT points FROM standings WHERE community_id = 1 AND period = ? AND member_id = ?"
 _STANDING = ("INSERT INTO standings (community_id, period, member_id, points) VALUES (1, ?, ?, ?) "
              "ON CONFLICT (community_id, period, member_id) "

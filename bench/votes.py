@@ -21,7 +21,7 @@ from bench.timing import Run, run_concurrent, run_sequential
 from bench.vote_rows import rows_sqlite
 from engine.service import Engine
 from storage.db import Database
-from storage.tables import Entry, LedgerRow, Member, Standing, UnsettledVote, Vote
+from storage.tables import Entry, LedgerRow, Member, Standing, UnsettledVote, Vote, VoteCount
 
 __all__ = ["measure_votes"]
 
@@ -196,7 +196,7 @@ async def _consistent(url: str) -> bool:
             counted = dict((await s.execute(
                 select(Vote.entry_id, func.count()).group_by(Vote.entry_id))).all())
             stored = dict((await s.execute(
-                select(Entry.id, Entry.votes).where(Entry.votes > 0))).all())
+                select(VoteCount.entry_id, VoteCount.votes).where(VoteCount.votes > 0))).all())
         return counted == stored
     finally:
         await db.dispose()
@@ -218,7 +218,8 @@ def _raw_sqlite(path: Any, pairs: list[tuple[int, int]], sizes: Sizes) -> Run:
     def vote(voter: int, entry: int) -> None:
         conn.execute("BEGIN IMMEDIATE")
         if conn.execute(insert, (entry, voter, cast_at)).rowcount:
-            conn.execute("UPDATE entries SET votes = votes + 1 WHERE id = ?", (entry,))
+            conn.execute("UPDATE vote_counts SET votes = votes + 1 WHERE entry_id = ?",
+                         (entry,))
         conn.execute("COMMIT")
 
     try:
@@ -231,7 +232,7 @@ async def _raw_pg(url: str, pairs: list[tuple[int, int]], sizes: Sizes) -> Run:
     import asyncpg
 
     sql = ("WITH v AS (" + _INSERT.format(e="$1", v="$2", t="$3") + " RETURNING entry_id) "
-           "UPDATE entries SET votes = votes + 1 WHERE id IN (SELECT entry_id FROM v)")
+           "UPDATE vote_counts SET votes = votes + 1 WHERE entry_id IN (SELECT entry_id FROM v)")
     pool = await asyncpg.create_pool(raw_dsn(url), min_size=sizes.concurrency,
                                      max_size=sizes.concurrency)
     try:
@@ -264,7 +265,9 @@ async def _naive(url: str, pairs: list[tuple[int, int]], sizes: Sizes) -> Run:
                     Vote.entry_id == entry.id, Vote.voter_id == voter.id)) is None:
                 s.add(Vote(community_id=1, challenge_id=entry.challenge_id, entry_id=entry.id,
                            voter_id=voter.id, cast_at=CAST_AT))
-                entry.votes = entry.votes + 1
+                count = await s.get(VoteCount, entry.id)
+                assert count is not None
+                count.votes = count.votes + 1
                 for member_id, points in ((entry.member_id, 2), (voter.id, 5)):
                     standing = await s.get(Standing, (1, "all", member_id))
                     if standing is None:

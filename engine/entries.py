@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlalchemy import func, select
+from sqlalchemy.orm.attributes import set_committed_value
 
 from engine import outbox
 from engine.achievements import bump_stat
@@ -16,7 +17,7 @@ from engine.members import lock_member
 from engine.messages import Card, Field
 from engine.streaks import record_activity
 from engine.timefmt import ago_or_in
-from storage.tables import Challenge, Entry, LedgerRow, Member, Vote
+from storage.tables import Challenge, Entry, LedgerRow, Member, Vote, VoteCount
 
 __all__ = ["disqualify", "feature", "find_entry", "submit"]
 
@@ -54,10 +55,12 @@ async def submit(
         )
     entry = Entry(
         community_id=tx.community_id, challenge_id=c.id, member_id=member.id, title=title,
-        link=link, image_url=image_url, submitted_at=tx.now, votes=0, featured=False,
+        link=link, image_url=image_url, submitted_at=tx.now, featured=False,
     )
     tx.session.add(entry)
     await tx.session.flush()
+    tx.session.add(VoteCount(entry_id=entry.id, community_id=tx.community_id, votes=0))
+    set_committed_value(entry, "votes", 0)
     await outbox.enqueue(
         tx, "entry", entry_card(c, entry, member),
         dedupe_key=f"entry:{entry.id}",
@@ -139,6 +142,11 @@ async def disqualify(tx: Tx, entry: Entry, moderator: Member, reason: str) -> En
     reason = _text(reason, "reason", 300, required=True)
     if entry.disqualified_reason:
         raise Conflict(f"Entry #{entry.id} is already disqualified.")
+    # Every vote for the entry bumps this row: holding it first orders this against the
+    # batches counting them (PostgreSQL; SQLite has one writer), and what follows reads
+    # the votes they committed.
+    await tx.session.execute(select(VoteCount.votes).where(VoteCount.entry_id == entry.id)
+                             .with_for_update())
     challenge = await tx.session.get(Challenge, entry.challenge_id)
     if challenge is not None and challenge.phase in ("tallying", "completed"):
         raise WrongPhase("Results are already out; this entry can no longer be disqualified.")

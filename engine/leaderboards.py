@@ -13,7 +13,7 @@ from engine.errors import InvalidInput
 from engine.periods import period_key, period_label
 from engine.ranking import RankIndex
 from storage.fastsql import board_groups
-from storage.tables import Challenge, Entry, Member, Participant, Team
+from storage.tables import Challenge, Entry, Member, Participant, Team, VoteCount
 
 __all__ = ["Board", "BoardRow", "Standings", "ViewerRank", "challenge_standings", "leaderboard",
            "viewer_rank"]
@@ -112,12 +112,13 @@ async def challenge_standings(tx: Tx, c: Challenge, page: int = 1, page_size: in
             (float(votes), f"#{eid} {title}", ext, f"by {name}")
             for eid, title, votes, ext, name in (
                 await tx.session.execute(
-                    select(Entry.id, Entry.title, Entry.votes, Member.external_id,
+                    select(Entry.id, Entry.title, VoteCount.votes, Member.external_id,
                            Member.display_name)
                     .join(Member, Member.id == Entry.member_id)
+                    .join(VoteCount, VoteCount.entry_id == Entry.id)
                     .where(Entry.challenge_id == c.id, Entry.community_id == tx.community_id,
                            Entry.disqualified_reason.is_(None))
-                    .order_by(Entry.votes.desc(), Entry.submitted_at, Entry.id)
+                    .order_by(VoteCount.votes.desc(), Entry.submitted_at, Entry.id)
                 )
             ).all()
         ]

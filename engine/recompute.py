@@ -19,6 +19,7 @@ from storage.tables import (
     ProgressLog,
     Streak,
     Vote,
+    VoteCount,
 )
 
 __all__ = ["recompute"]
@@ -56,8 +57,9 @@ async def _stats_from_history(tx: Tx) -> dict[tuple[int, str], float]:
     ok = Entry.disqualified_reason.is_(None)
     await put("entries", select(Entry.member_id, func.count()).where(
         Entry.community_id == cid, ok).group_by(Entry.member_id))
-    await put("votes_received", select(Entry.member_id, func.sum(Entry.votes)).where(
-        Entry.community_id == cid).group_by(Entry.member_id))
+    await put("votes_received", select(Entry.member_id, func.sum(VoteCount.votes))
+              .join(VoteCount, VoteCount.entry_id == Entry.id)
+              .where(Entry.community_id == cid).group_by(Entry.member_id))
     await put("featured", select(Entry.member_id, func.count()).where(
         Entry.community_id == cid, Entry.featured.is_(True)).group_by(Entry.member_id))
     await put("votes_cast", select(Vote.voter_id, func.count()).where(

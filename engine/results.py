@@ -14,7 +14,7 @@ from engine.context import Tx
 from engine.ledger import Posting, post
 from engine.messages import Card, Field
 from storage.dialect import bulk_insert
-from storage.tables import Challenge, Entry, Member, Participant, Placement, Team
+from storage.tables import Challenge, Entry, Member, Participant, Placement, Team, VoteCount
 
 __all__ = ["TIEBREAK_RULE", "Ranked", "place_points", "tally"]
 
@@ -72,8 +72,8 @@ async def _place_entries(tx: Tx, c: Challenge) -> list[Ranked]:
     """Rank every entry and write its placement in one statement, in the database: a
     challenge of 100,000 entries never crosses to Python. Returns the first ten places,
     all that the results card and the placement points need."""
-    order = (Entry.votes.desc(), Entry.submitted_at, Entry.id)
-    votes = Entry.votes
+    order = (VoteCount.votes.desc(), Entry.submitted_at, Entry.id)
+    votes = VoteCount.votes
     label = Entry.title + " by " + Member.display_name
     tied = or_(func.lag(votes).over(order_by=order) == votes,
                func.lead(votes).over(order_by=order) == votes)
@@ -85,6 +85,7 @@ async def _place_entries(tx: Tx, c: Challenge) -> list[Ranked]:
                "entry:" + cast(Entry.id, String), Entry.member_id, Entry.id,
                cast(votes, Float), func.substr(label, 1, 200), note)
         .join(Member, Member.id == Entry.member_id)
+        .join(VoteCount, VoteCount.entry_id == Entry.id)
         .where(Entry.challenge_id == c.id, Entry.community_id == tx.community_id,
                Entry.disqualified_reason.is_(None))
     )

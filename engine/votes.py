@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm.attributes import set_committed_value
@@ -28,7 +28,7 @@ from storage.fastsql import (
     vote_entries,
     vote_members,
 )
-from storage.tables import Challenge, Entry, Member, Vote
+from storage.tables import Challenge, Entry, Member, Vote, VoteCount
 
 __all__ = ["BatchFallback", "VoteItem", "VoteResult", "cast", "cast_batch", "cast_by",
            "entry_for_message", "prefetch", "retract"]
@@ -59,9 +59,8 @@ async def entry_for_message(tx: Tx, message: MessageRef) -> Entry | None:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class VoterRow:
-    """What a batch of votes reads of a voter."""
+class VoterRow(NamedTuple):
+    """What a batch of votes reads of a voter (a tuple: a batch builds one per vote)."""
 
     id: int
     external_id: str
@@ -69,8 +68,7 @@ class VoterRow:
     is_bot: bool
 
 
-@dataclass(frozen=True, slots=True)
-class VotingRules:
+class VotingRules(NamedTuple):
     """What a batch of votes reads of a challenge."""
 
     id: int
@@ -226,8 +224,8 @@ async def retract(tx: Tx, voter: Member, message: MessageRef, emoji: str) -> Vot
     if vote_id is None:
         return IGNORED
     votes = await tx.session.scalar(
-        update(Entry).where(Entry.id == entry.id).values(votes=Entry.votes - 1)
-        .returning(Entry.votes)
+        update(VoteCount).where(VoteCount.entry_id == entry.id)
+        .values(votes=VoteCount.votes - 1).returning(VoteCount.votes)
     )
     reversed_rows = await reverse(tx, f"vote:{vote_id}")
     await bump_stat(tx, voter.id, "votes_cast", -1)

@@ -9,17 +9,19 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import defaultdict
+from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from engine.clock import FixedClock
-from engine.errors import Conflict, InvalidInput, WrongPhase
+from engine.errors import Conflict, Forbidden, InvalidInput, WrongPhase
 from engine.refs import CommunityRef
 from engine.service import Engine
 from storage.db import Database
 from storage.tables import (
+    Base,
     Challenge,
     Entry,
     LedgerRow,
@@ -298,6 +300,55 @@ async def test_simultaneous_votes_by_one_member_respect_the_daily_cap(
     assert [r.status for r in results] == ["counted"] * 8
     assert (await engine.profile(bob)).points == 15
     await assert_ledger_consistent(db)
+
+
+@pytest.fixture
+async def pg_db(pg_url: str) -> AsyncIterator[Database]:
+    """PostgreSQL whatever backend the suite runs on: SQLite has one writer, so no vote
+    there can wait on another transaction's lock."""
+    db = Database(pg_url)
+    async with db.engine.begin() as conn:
+        await conn.run_sync(Base.metadata.drop_all)
+        await conn.run_sync(Base.metadata.create_all)
+    yield db
+    await db.dispose()
+
+
+async def _until_a_lock_wait(db: Database) -> None:
+    async with db.engine.connect() as conn:
+        for _ in range(500):
+            if await conn.scalar(text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")):
+                return
+            await asyncio.sleep(0.01)
+    raise AssertionError("the vote never waited for the disqualification's lock")
+
+
+async def test_a_vote_waiting_on_a_disqualification_is_refused(
+    pg_db: Database, guild: CommunityRef, clock: FixedClock
+) -> None:
+    """Another process disqualifies the entry between a batch's read of it and its count:
+    the vote is refused, not counted for a disqualified entry."""
+    engine = Engine(pg_db, clock)
+    await setup_community(engine, guild)
+    c = await submission_challenge(engine, guild, clock)
+    entry_id, msg = await submit_and_post(engine, member(guild, "alice"), c.slug, "Copied")
+    await open_voting(engine, clock)
+
+    async with pg_db.engine.connect() as other:  # the moderator's process, as disqualify does
+        await other.execute(text("SELECT votes FROM vote_counts WHERE entry_id = :e FOR UPDATE"),
+                            {"e": entry_id})
+        await other.execute(text("UPDATE entries SET disqualified_reason = 'copied' "
+                                 "WHERE id = :e"), {"e": entry_id})
+        vote = asyncio.ensure_future(engine.cast_vote(member(guild, "bob"), msg, "👍"))
+        await _until_a_lock_wait(pg_db)
+        await other.commit()
+
+    with pytest.raises(Forbidden, match="disqualified"):
+        await vote
+    assert (await engine.entry(guild, entry_id)).votes == 0
+    assert await select_all(pg_db, Vote) == []
+    await engine.close()
 
 
 async def test_votes_racing_a_disqualification_earn_the_author_nothing(

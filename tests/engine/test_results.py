@@ -13,7 +13,15 @@ from engine.refs import CommunityRef, MemberRef, MessageRef
 from engine.results import tally
 from engine.service import Engine
 from storage.db import Database
-from storage.tables import Challenge, Entry, LedgerRow, Member, MemberStat, Placement
+from storage.tables import (
+    Challenge,
+    Entry,
+    LedgerRow,
+    Member,
+    MemberStat,
+    Placement,
+    VoteCount,
+)
 from tests.conftest import member
 from tests.engine.helpers import (
     close_voting,
@@ -225,7 +233,8 @@ async def test_every_placement_matches_the_ranking_rule(
     await open_voting(engine, clock)
     votes = {entry_id: (i * 7) % 4 for i, entry_id in enumerate(ids)}  # 0-3 votes, many ties
     async with db.engine.begin() as conn:
-        await conn.execute(Entry.__table__.update().where(Entry.id == bindparam("eid"))
+        await conn.execute(VoteCount.__table__.update()
+                           .where(VoteCount.entry_id == bindparam("eid"))
                            .values(votes=bindparam("v")),
                            [{"eid": e, "v": v} for e, v in votes.items()])
     await close_voting(engine, clock)

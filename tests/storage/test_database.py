@@ -46,7 +46,7 @@ async def test_one_vote_per_voter_per_entry_is_a_database_rule(db: Database) -> 
             "'individual', :t)"), {"c": cid, "t": START})
         await s.execute(text(
             "INSERT INTO entries (id, community_id, challenge_id, member_id, title, "
-            "submitted_at, votes, featured) VALUES (1, :c, 1, 1, 'e', :t, 0, false)"),
+            "submitted_at, featured) VALUES (1, :c, 1, 1, 'e', :t, false)"),
             {"c": cid, "t": START})
     vote = {"community_id": cid, "challenge_id": 1, "entry_id": 1, "voter_id": 2,
             "cast_at": START}

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.db import Database
 from storage.migrate import upgrade_async
-from storage.tables import Base, Challenge, Entry, LedgerRow, Member, Vote
+from storage.tables import Base, Challenge, LedgerRow, Member, Vote
 
 
 async def _url(tmp_path: Path, request) -> str:  # type: ignore[no-untyped-def]
@@ -48,7 +48,7 @@ async def test_upgrade_from_empty_matches_models(tmp_path: Path, request) -> Non
         version = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar()
     await db.dispose()
     assert diff == []
-    assert version == "0005"
+    assert version == "0006"
     # a second upgrade is a no-op
     await upgrade_async(url)
 
@@ -141,8 +141,11 @@ async def test_vote_numbers_are_never_reused_after_0004(tmp_path: Path, request 
         await conn.execute(insert(Challenge.__table__).values(
             id=1, community_id=1, slug="c", kind="submission", name="C", phase="voting",
             starts_at=at, created_at=at))
-        await conn.execute(insert(Entry.__table__).values(
-            id=1, community_id=1, challenge_id=1, member_id=1, title="E", submitted_at=at))
+        # In plain SQL: the entry's vote count was a column of entries before 0006.
+        await conn.execute(text(
+            "INSERT INTO entries (id, community_id, challenge_id, member_id, title, "
+            "submitted_at, votes, featured) VALUES (1, 1, 1, 1, 'E', :at, 2, false)"),
+            {"at": at})
         await conn.execute(insert(Vote.__table__), [
             {"community_id": 1, "challenge_id": 1, "entry_id": 1, "voter_id": v, "cast_at": at}
             for v in (2, 3)])
@@ -159,10 +162,13 @@ async def test_vote_numbers_are_never_reused_after_0004(tmp_path: Path, request 
     db = Database(url)
     async with db.engine.begin() as conn:
         kept = (await conn.execute(text("SELECT id, voter_id FROM votes ORDER BY id"))).all()
+        counts = (await conn.execute(text(
+            "SELECT entry_id, community_id, votes FROM vote_counts"))).all()
         await conn.execute(text("DELETE FROM votes WHERE id = 2"))
         new_id = (await conn.execute(insert(Vote.__table__).values(
             community_id=1, challenge_id=1, entry_id=1, voter_id=4, cast_at=at)
             .returning(Vote.__table__.c.id))).scalar()
     await db.dispose()
     assert [tuple(r) for r in kept] == [(1, 2), (2, 3)]
+    assert [tuple(r) for r in counts] == [(1, 1, 2)]  # 0006 moved the count over
     assert new_id == (8 if sqlite else 3)
