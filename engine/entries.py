@@ -113,8 +113,18 @@ async def find_entry(tx: Tx, entry_id: int | str, *, for_update: bool = False) -
     return entry
 
 
+async def _count_again(tx: Tx, entry: Entry, *, hold: bool = False) -> None:
+    """Read the entry's vote count again: the lock the entry was found with may have waited
+    for vote batches whose counts that statement's snapshot missed (PostgreSQL). `hold`
+    keeps the count row until the commit."""
+    query = select(VoteCount.votes).where(VoteCount.entry_id == entry.id)
+    votes = await tx.session.scalar(query.with_for_update() if hold else query)
+    set_committed_value(entry, "votes", int(votes or 0))
+
+
 async def feature(tx: Tx, entry: Entry, moderator: Member) -> Entry:
     """Editor's pick: a badge of honour and points, once per entry."""
+    await _count_again(tx, entry)
     if entry.disqualified_reason:
         raise Conflict(f"Entry #{entry.id} is disqualified; it can't be featured.")
     if entry.featured:
@@ -142,11 +152,10 @@ async def disqualify(tx: Tx, entry: Entry, moderator: Member, reason: str) -> En
     reason = _text(reason, "reason", 300, required=True)
     if entry.disqualified_reason:
         raise Conflict(f"Entry #{entry.id} is already disqualified.")
-    # Every vote for the entry bumps this row: holding it first orders this against the
-    # batches counting them (PostgreSQL; SQLite has one writer), and what follows reads
-    # the votes they committed.
-    await tx.session.execute(select(VoteCount.votes).where(VoteCount.entry_id == entry.id)
-                             .with_for_update())
+    # Votes wait for this transaction (PostgreSQL; SQLite has one writer): a vote's insert
+    # takes a key share of the entry row, found here FOR UPDATE, and a retraction takes
+    # the count row, held from here on. What follows sees every vote committed before.
+    await _count_again(tx, entry, hold=True)
     challenge = await tx.session.get(Challenge, entry.challenge_id)
     if challenge is not None and challenge.phase in ("tallying", "completed"):
         raise WrongPhase("Results are already out; this entry can no longer be disqualified.")

@@ -6,7 +6,7 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from engine.context import Tx, View
 from engine.errors import InvalidInput
@@ -108,17 +108,18 @@ async def challenge_standings(tx: Tx, c: Challenge, page: int = 1, page_size: in
     if page < 1:
         raise InvalidInput("Pages start at 1.")
     if c.kind == "submission":
+        votes = func.coalesce(VoteCount.votes, 0)  # an entry without a count row still shows
         data = [
-            (float(votes), f"#{eid} {title}", ext, f"by {name}")
-            for eid, title, votes, ext, name in (
+            (float(n), f"#{eid} {title}", ext, f"by {name}")
+            for eid, title, n, ext, name in (
                 await tx.session.execute(
-                    select(Entry.id, Entry.title, VoteCount.votes, Member.external_id,
+                    select(Entry.id, Entry.title, votes, Member.external_id,
                            Member.display_name)
                     .join(Member, Member.id == Entry.member_id)
-                    .join(VoteCount, VoteCount.entry_id == Entry.id)
+                    .outerjoin(VoteCount, VoteCount.entry_id == Entry.id)
                     .where(Entry.challenge_id == c.id, Entry.community_id == tx.community_id,
                            Entry.disqualified_reason.is_(None))
-                    .order_by(VoteCount.votes.desc(), Entry.submitted_at, Entry.id)
+                    .order_by(votes.desc(), Entry.submitted_at, Entry.id)
                 )
             ).all()
         ]

@@ -72,8 +72,8 @@ async def _place_entries(tx: Tx, c: Challenge) -> list[Ranked]:
     """Rank every entry and write its placement in one statement, in the database: a
     challenge of 100,000 entries never crosses to Python. Returns the first ten places,
     all that the results card and the placement points need."""
-    order = (VoteCount.votes.desc(), Entry.submitted_at, Entry.id)
-    votes = VoteCount.votes
+    votes = func.coalesce(VoteCount.votes, 0)  # an entry without a count row still ranks
+    order = (votes.desc(), Entry.submitted_at, Entry.id)
     label = Entry.title + " by " + Member.display_name
     tied = or_(func.lag(votes).over(order_by=order) == votes,
                func.lead(votes).over(order_by=order) == votes)
@@ -85,7 +85,7 @@ async def _place_entries(tx: Tx, c: Challenge) -> list[Ranked]:
                "entry:" + cast(Entry.id, String), Entry.member_id, Entry.id,
                cast(votes, Float), func.substr(label, 1, 200), note)
         .join(Member, Member.id == Entry.member_id)
-        .join(VoteCount, VoteCount.entry_id == Entry.id)
+        .outerjoin(VoteCount, VoteCount.entry_id == Entry.id)
         .where(Entry.challenge_id == c.id, Entry.community_id == tx.community_id,
                Entry.disqualified_reason.is_(None))
     )

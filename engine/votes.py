@@ -208,7 +208,11 @@ async def retract(tx: Tx, voter: Member, message: MessageRef, emoji: str) -> Vot
     assert challenge is not None
     if canonical_emoji(emoji) != challenge.vote_emoji:
         return IGNORED
-    if entry.disqualified_reason:
+    # The count row first: a disqualification holds it until it commits (PostgreSQL; SQLite
+    # has one writer), so the entry read after it is as it stands.
+    await tx.session.execute(select(VoteCount.votes).where(VoteCount.entry_id == entry.id)
+                             .with_for_update())
+    if await tx.session.scalar(select(Entry.disqualified_reason).where(Entry.id == entry.id)):
         # Its votes were settled when it was disqualified; taking one back changes nothing.
         return IGNORED
     if challenge.phase not in ("open", "voting") or (

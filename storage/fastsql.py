@@ -233,7 +233,7 @@ async def _fetch_rows(session: AsyncSession, sql: str, rows: Sequence[Sequence[A
     else:
         # A batch's rows share a few distinct typed values (one vote time): converting
         # each once was a tenth of a vote batch's Python.
-        done: dict[tuple[int, Any], Any] = {}
+        done: dict[tuple[Any, ...], Any] = {}
         for row in list(rows):
             row = list(row)
             for i, process in procs.items():
@@ -243,10 +243,11 @@ async def _fetch_rows(session: AsyncSession, sql: str, rows: Sequence[Sequence[A
     return await _run_sql(conn, _styled(sql, conn.dialect.paramstyle), args)
 
 
-def _converted(done: dict[tuple[int, Any], Any], column: int, value: Any,
+def _converted(done: dict[tuple[Any, ...], Any], column: int, value: Any,
                process: Callable[[Any], Any]) -> Any:
     try:
-        key = (column, value)
+        # Equal values of other types (1 and True) or times apart by a fold convert apart.
+        key = (column, type(value), value, getattr(value, "fold", 0))
         if key not in done:
             done[key] = process(value)
         return done[key]
@@ -254,10 +255,11 @@ def _converted(done: dict[tuple[int, Any], Any], column: int, value: Any,
         return process(value)
 
 
-# A vote counts only while its entry stands. A disqualification holds the entry's count
-# row first (engine/entries.py), so once a bump holds its rows, a disqualification of
-# another process committed meanwhile shows in the next statement (PostgreSQL's read
-# committed). SQLite has one writer: what the batch read when it began still holds.
+# A vote counts only while its entry stands. A disqualification holds the entry row (and
+# its count row) until it commits, and a vote's insert waits for it there (the foreign
+# key's key share), so once a bump is done, a disqualification committed meanwhile by
+# another process shows in the next statement (PostgreSQL's read committed). SQLite has
+# one writer: what the batch read when it began still holds.
 @lru_cache(maxsize=2048)
 def _disqualified(entries: int) -> str:
     return (f"SELECT id FROM entries WHERE id IN ({_marks(entries)}) "

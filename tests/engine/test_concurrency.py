@@ -7,6 +7,7 @@ shares one connection, so there the writers only interleave between transactions
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 from collections import defaultdict
 from collections.abc import AsyncIterator
@@ -14,6 +15,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from engine.clock import FixedClock
 from engine.errors import Conflict, Forbidden, InvalidInput, WrongPhase
@@ -335,11 +337,7 @@ async def test_a_vote_waiting_on_a_disqualification_is_refused(
     entry_id, msg = await submit_and_post(engine, member(guild, "alice"), c.slug, "Copied")
     await open_voting(engine, clock)
 
-    async with pg_db.engine.connect() as other:  # the moderator's process, as disqualify does
-        await other.execute(text("SELECT votes FROM vote_counts WHERE entry_id = :e FOR UPDATE"),
-                            {"e": entry_id})
-        await other.execute(text("UPDATE entries SET disqualified_reason = 'copied' "
-                                 "WHERE id = :e"), {"e": entry_id})
+    async with _disqualifying(pg_db, entry_id) as other:
         vote = asyncio.ensure_future(engine.cast_vote(member(guild, "bob"), msg, "👍"))
         await _until_a_lock_wait(pg_db)
         await other.commit()
@@ -349,6 +347,45 @@ async def test_a_vote_waiting_on_a_disqualification_is_refused(
     assert (await engine.entry(guild, entry_id)).votes == 0
     assert await select_all(pg_db, Vote) == []
     await engine.close()
+
+
+async def test_a_retraction_waiting_on_a_disqualification_takes_nothing_back(
+    pg_db: Database, guild: CommunityRef, clock: FixedClock
+) -> None:
+    """The disqualification reversed what the vote paid the author; a retraction that
+    waited for it must not reverse it a second time."""
+    engine = Engine(pg_db, clock)
+    await setup_community(engine, guild)
+    c = await submission_challenge(engine, guild, clock)
+    entry_id, msg = await submit_and_post(engine, member(guild, "alice"), c.slug, "Copied")
+    await open_voting(engine, clock)
+    bob = member(guild, "bob")
+    assert (await engine.cast_vote(bob, msg, "👍")).status == "counted"
+    await engine.settler.close()
+
+    async with _disqualifying(pg_db, entry_id) as other:
+        retraction = asyncio.ensure_future(engine.retract_vote(bob, msg, "👍"))
+        await _until_a_lock_wait(pg_db)
+        await other.commit()
+
+    assert (await retraction).status == "ignored"
+    assert len(await select_all(pg_db, Vote)) == 1
+    assert (await engine.entry(guild, entry_id)).votes == 1
+    await engine.close()
+
+
+@contextlib.asynccontextmanager
+async def _disqualifying(db: Database, entry_id: int) -> AsyncIterator[AsyncConnection]:
+    """Another process in the middle of disqualifying the entry, holding what
+    `engine.entries.disqualify` holds; the caller commits it."""
+    async with db.engine.connect() as other:
+        await other.execute(text("SELECT id FROM entries WHERE id = :e FOR UPDATE"),
+                            {"e": entry_id})
+        await other.execute(text("SELECT votes FROM vote_counts WHERE entry_id = :e FOR UPDATE"),
+                            {"e": entry_id})
+        await other.execute(text("UPDATE entries SET disqualified_reason = 'copied' "
+                                 "WHERE id = :e"), {"e": entry_id})
+        yield other
 
 
 async def test_votes_racing_a_disqualification_earn_the_author_nothing(

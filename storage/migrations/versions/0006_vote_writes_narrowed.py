@@ -7,6 +7,7 @@ Create Date: 2026-12-03 01:10:00.000000
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -21,6 +22,10 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    if op.get_bind().dialect.name == "sqlite" and sqlite3.sqlite_version_info < (3, 35):
+        raise RuntimeError(
+            f"This upgrade needs SQLite 3.35 or newer (ALTER TABLE ... DROP COLUMN); "
+            f"this Python's sqlite3 module uses SQLite {sqlite3.sqlite_version}.")
     op.drop_index(op.f('ix_votes_voter_id'), table_name='votes')
     op.create_table(
         'vote_counts',
