@@ -19,7 +19,7 @@ from engine.streaks import record_activity
 from engine.timefmt import ago_or_in
 from storage.tables import Challenge, Entry, LedgerRow, Member, Vote, VoteCount
 
-__all__ = ["disqualify", "feature", "find_entry", "submit"]
+__all__ = ["count_again", "disqualify", "feature", "find_entry", "submit"]
 
 MAX_TITLE = 100
 
@@ -113,7 +113,7 @@ async def find_entry(tx: Tx, entry_id: int | str, *, for_update: bool = False) -
     return entry
 
 
-async def _count_again(tx: Tx, entry: Entry, *, hold: bool = False) -> None:
+async def count_again(tx: Tx, entry: Entry, *, hold: bool = False) -> None:
     """Read the entry's vote count again: the lock the entry was found with may have waited
     for vote batches whose counts that statement's snapshot missed (PostgreSQL). `hold`
     keeps the count row until the commit."""
@@ -124,7 +124,7 @@ async def _count_again(tx: Tx, entry: Entry, *, hold: bool = False) -> None:
 
 async def feature(tx: Tx, entry: Entry, moderator: Member) -> Entry:
     """Editor's pick: a badge of honour and points, once per entry."""
-    await _count_again(tx, entry)
+    await count_again(tx, entry)
     if entry.disqualified_reason:
         raise Conflict(f"Entry #{entry.id} is disqualified; it can't be featured.")
     if entry.featured:
@@ -155,7 +155,7 @@ async def disqualify(tx: Tx, entry: Entry, moderator: Member, reason: str) -> En
     # Votes wait for this transaction (PostgreSQL; SQLite has one writer): a vote's insert
     # takes a key share of the entry row, found here FOR UPDATE, and a retraction takes
     # the count row, held from here on. What follows sees every vote committed before.
-    await _count_again(tx, entry, hold=True)
+    await count_again(tx, entry, hold=True)
     challenge = await tx.session.get(Challenge, entry.challenge_id)
     if challenge is not None and challenge.phase in ("tallying", "completed"):
         raise WrongPhase("Results are already out; this entry can no longer be disqualified.")

@@ -13,6 +13,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from engine.achievements import bump_stat
 from engine.context import Tx
 from engine.emoji import canonical_emoji
+from engine.entries import count_again
 from engine.errors import Forbidden, LaurelsError, WrongPhase
 from engine.ledger import reverse
 from engine.members import ensure_member
@@ -210,8 +211,7 @@ async def retract(tx: Tx, voter: Member, message: MessageRef, emoji: str) -> Vot
         return IGNORED
     # The count row first: a disqualification holds it until it commits (PostgreSQL; SQLite
     # has one writer), so the entry read after it is as it stands.
-    await tx.session.execute(select(VoteCount.votes).where(VoteCount.entry_id == entry.id)
-                             .with_for_update())
+    await count_again(tx, entry, hold=True)
     if await tx.session.scalar(select(Entry.disqualified_reason).where(Entry.id == entry.id)):
         # Its votes were settled when it was disqualified; taking one back changes nothing.
         return IGNORED

@@ -234,7 +234,7 @@ async def _fetch_rows(session: AsyncSession, sql: str, rows: Sequence[Sequence[A
         # A batch's rows share a few distinct typed values (one vote time): converting
         # each once was a tenth of a vote batch's Python.
         done: dict[tuple[Any, ...], Any] = {}
-        for row in list(rows):
+        for row in rows:
             row = list(row)
             for i, process in procs.items():
                 row[i] = _converted(done, i, row[i], process)
