@@ -162,7 +162,7 @@ def _challenge(name: str) -> dict[str, Any]:
             "completed_at": None, "cancel_reason": None}
 
 
-def _entries(n: int, votes: list[int] | None) -> Iterator[dict[str, Any]]:
+def _entries(n: int) -> Iterator[dict[str, Any]]:
     submitted = NOW - timedelta(days=3)
     for e in range(1, n + 1):
         yield {"id": e, "community_id": 1, "challenge_id": 1, "member_id": e,
@@ -183,7 +183,7 @@ async def vote_dataset(writer: Writer, entries: int, voters: int) -> None:
     await writer.rows(Community.__table__, [_community()], 1)
     await writer.rows(Member.__table__, _members(voters), voters)
     await writer.rows(Challenge.__table__, [_challenge("Vote benchmark")], 1)
-    await writer.rows(Entry.__table__, _entries(entries, None), entries)
+    await writer.rows(Entry.__table__, _entries(entries), entries)
     await writer.rows(VoteCount.__table__, _vote_counts(entries, None), entries)
     await writer.finish()
 
@@ -277,7 +277,7 @@ async def board_dataset(writer: Writer, members: int, tally_entries: int, tally_
     await writer.rows(LedgerRow.__table__, _ledger(members), _ledger_count(members))
     await writer.rows(Challenge.__table__, [_challenge("Tally benchmark")], 1)
     counts = tally_votes(tally_entries, tally_votes_n)
-    await writer.rows(Entry.__table__, _entries(tally_entries, None), tally_entries)
+    await writer.rows(Entry.__table__, _entries(tally_entries), tally_entries)
     await writer.rows(VoteCount.__table__, _vote_counts(tally_entries, counts), tally_entries)
     await writer.rows(Vote.__table__, _votes(members, counts), tally_votes_n)
     await writer.finish()

@@ -28,14 +28,19 @@ def pg_url() -> Iterator[str]:
         yield url
 
 
+async def fresh_postgres(url: str) -> Database:
+    """The throwaway cluster's database with an empty schema."""
+    database = Database(url)
+    async with database.engine.begin() as conn:
+        await conn.run_sync(Base.metadata.drop_all)
+        await conn.run_sync(Base.metadata.create_all)
+    return database
+
+
 @pytest.fixture
 async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
     if BACKEND == "postgres":
-        url = request.getfixturevalue("pg_url")
-        database = Database(url)
-        async with database.engine.begin() as conn:
-            await conn.run_sync(Base.metadata.drop_all)
-            await conn.run_sync(Base.metadata.create_all)
+        database = await fresh_postgres(request.getfixturevalue("pg_url"))
     else:
         url = f"sqlite+aiosqlite:///{tmp_path / 'test.db'}" if BACKEND == "sqlite-file" \
             else "sqlite+aiosqlite://"

@@ -23,7 +23,6 @@ from engine.refs import CommunityRef
 from engine.service import Engine
 from storage.db import Database
 from storage.tables import (
-    Base,
     Challenge,
     Entry,
     LedgerRow,
@@ -32,7 +31,7 @@ from storage.tables import (
     Standing,
     Vote,
 )
-from tests.conftest import member
+from tests.conftest import fresh_postgres, member
 from tests.engine.helpers import (
     goal_challenge,
     open_voting,
@@ -308,10 +307,7 @@ async def test_simultaneous_votes_by_one_member_respect_the_daily_cap(
 async def pg_db(pg_url: str) -> AsyncIterator[Database]:
     """PostgreSQL whatever backend the suite runs on: SQLite has one writer, so no vote
     there can wait on another transaction's lock."""
-    db = Database(pg_url)
-    async with db.engine.begin() as conn:
-        await conn.run_sync(Base.metadata.drop_all)
-        await conn.run_sync(Base.metadata.create_all)
+    db = await fresh_postgres(pg_url)
     yield db
     await db.dispose()
 
