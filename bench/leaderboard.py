@@ -19,7 +19,7 @@ from bench.report import Figure, Report
 from bench.sizes import Sizes
 from bench.timing import Run, run_one_by_one
 from engine.service import Engine
-from storage import fastsql
+from storage.sql import run as sql_run
 from storage.db import Database
 
 __all__ = ["capture_plans", "measure_leaderboard"]
@@ -126,13 +126,13 @@ async def capture_plans(engine: Engine, viewer: Any, deep_page: int) -> dict[str
         record(None, None, statement, tuple(params), None, False)
 
     event.listen(db.engine.sync_engine, "before_cursor_execute", record)
-    fastsql.statement_listeners.append(record_plain)
+    sql_run.statement_listeners.append(record_plain)
     try:
         await engine.leaderboard(viewer, "all")
         await engine.leaderboard(viewer, "all", page=deep_page)
     finally:
         event.remove(db.engine.sync_engine, "before_cursor_execute", record)
-        fastsql.statement_listeners.remove(record_plain)
+        sql_run.statement_listeners.remove(record_plain)
     plans: dict[str, str] = {}
     prefix = "EXPLAIN QUERY PLAN " if db.is_sqlite else "EXPLAIN (ANALYZE, COSTS OFF) "
     async with db.engine.connect() as conn:

@@ -43,7 +43,7 @@ async def measure_tally(backend: Backend, url: str, sizes: Sizes) -> list[Figure
                                            engine.advance_challenge(MOD, CHALLENGE_SLUG),
                                            return_exceptions=True)
             seconds = time.perf_counter() - t0
-        again = await asyncio.gather(engine.advance_due(), return_exceptions=True)
+        again = await asyncio.gather(engine.due.run_due(), return_exceptions=True)
     once, detail = await _exactly_once(url, sizes, results, again)
     return [
         Figure(BENCH, backend.kind, "tally seconds", seconds, "s", "lower",

@@ -9,13 +9,13 @@ import logging
 import signal
 import sys
 from dataclasses import dataclass
+from datetime import timedelta
 
 from bot.delivery import DeliveryWorker
 from bot.platform import RunningPlatform
 from bot.scheduler import Scheduler
 from config.settings import Settings
 from engine.clock import OffsetClock, SystemClock
-from engine.due import DueRunner
 from engine.service import Engine
 from storage.db import Database
 from storage.migrate import upgrade_async
@@ -42,7 +42,8 @@ async def run(settings: Settings, options: RunOptions | None = None) -> int:
         console = options.console_only or not has_tokens
         clock: OffsetClock | SystemClock = OffsetClock() if console else SystemClock()
         engine = Engine(db, clock, rank_index=settings.rank_index,
-                        default_timezone=settings.default_timezone)
+                        default_timezone=settings.default_timezone,
+                        close_grace=timedelta(seconds=settings.vote_close_grace))
         # Votes a stopped process counted but did not pay for yet.
         if paid := await engine.settle_all():
             log.info("paid for %d votes counted before the restart", paid)
@@ -90,7 +91,7 @@ async def _platforms(engine: Engine, settings: Settings, options: RunOptions) ->
         nonlocal scheduler, delivering
         await _start_platforms(engine, settings, options, running)
         worker = DeliveryWorker(engine, {r.platform.name: r.platform for r in running})
-        scheduler = Scheduler(DueRunner(engine), worker)
+        scheduler = Scheduler(engine.due, worker)
         await scheduler.start()
         delivering = asyncio.create_task(worker.run_forever())
 
@@ -122,8 +123,8 @@ async def _platforms(engine: Engine, settings: Settings, options: RunOptions) ->
 async def _console(engine: Engine, clock: OffsetClock) -> int:
     from bot.console.platform import ConsolePlatform, ScriptError
 
-    runner = DueRunner(engine)
-    platform = ConsolePlatform(engine, clock, runner=runner)
+    runner = engine.due
+    platform = ConsolePlatform(engine, clock)
     await platform.start()
     worker = DeliveryWorker(engine, {platform.name: platform})
     scheduler = Scheduler(runner, worker)

@@ -17,6 +17,7 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.delivery import DeliveryWorker
+from engine.context import ScheduleChanged
 from engine.due import DueRunner
 
 __all__ = ["Scheduler"]
@@ -50,16 +51,18 @@ class Scheduler:
         self._aps.add_job(self._sweep, IntervalTrigger(seconds=self.sweep_seconds), id="sweep",
                           coalesce=True, max_instances=1, misfire_grace_time=None)
         self._aps.start()
-        self.runner.engine.schedule_listeners.append(self.request_rearm)
+        self.runner.uow.on(ScheduleChanged, self._schedule_changed)
         await self._wake()
 
     def stop(self) -> None:
-        if self.request_rearm in self.runner.engine.schedule_listeners:
-            self.runner.engine.schedule_listeners.remove(self.request_rearm)
+        self.runner.uow.off(ScheduleChanged, self._schedule_changed)
         if self._aps.running:
             self._aps.shutdown(wait=False)
         for task in self._tasks:
             task.cancel()
+
+    def _schedule_changed(self, _: ScheduleChanged) -> None:
+        self.request_rearm()
 
     def request_rearm(self) -> None:
         """A commit wrote due events: look again for the next due time, soon."""
@@ -112,7 +115,7 @@ class Scheduler:
             return
         # The engine's clock may run ahead of the wall (the console moves it): wait for the
         # same span of real time.
-        wait = max(due - self.runner.engine.clock.now(), MIN_WAIT)
+        wait = max(due - self.runner.uow.clock.now(), MIN_WAIT)
         when = datetime.now(UTC) + wait
         # A wake may fire while the previous one still runs (a long tally); it returns at
         # once after asking that run to look again, so a few instances are plenty.

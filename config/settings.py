@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     # each time (several bot processes sharing PostgreSQL); "auto": memory on SQLite, sql
     # on PostgreSQL.
     rank_index: str = Field(default="auto", pattern="^(auto|memory|sql)$")
+    # Seconds after voting closes before the tally: votes received before the close and
+    # still being counted (a busy moment, another process) make it into the results.
+    vote_close_grace: float = Field(default=5.0, ge=0, le=300)
 
     discord_token: SecretStr | None = None
     discord_guilds: str = ""

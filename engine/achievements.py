@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,7 +14,8 @@ from engine.errors import InvalidInput
 from engine.ledger import Posting, balance, post
 from engine.messages import Card, Field
 from engine.topten import announce_entries
-from storage.fastsql import upsert_add
+from storage.sql.ledger import balances_of
+from storage.sql.progress import achievements_of, upsert_add
 from storage.tables import Achievement, Badge, Member, MemberStat, Streak
 
 __all__ = [
@@ -22,7 +23,10 @@ __all__ = [
     "Catalog",
     "Progress",
     "bump_stat",
+    "bump_stats",
     "check",
+    "check_values",
+    "earned",
     "progress",
     "settle",
 ]
@@ -130,14 +134,19 @@ def _fmt(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else f"{x:.1f}"
 
 
+def earned(d: AchievementDef, value: float) -> int:
+    """How many times a member with `value` of the achievement's source has earned it:
+    once at the target, or once per full target when it repeats."""
+    return int(value // d.target) if d.repeatable else int(value >= d.target)
+
+
 async def bump_stat(tx: Tx, member_id: int, stat: str, amount: float = 1.0) -> None:
     """Add to a member's counter and unlock whatever it completes."""
     await bump_stats(tx, [(member_id, stat, amount)])
 
 
 async def bump_stats(tx: Tx, changes: Sequence[tuple[int, str, float]]) -> None:
-    """Add to several counters in one statement, then unlock what each rise completes,
-    in the order given."""
+    """Add to several counters in one statement, then unlock what each rise completes."""
     totals: dict[tuple[int, str], float] = {}
     for member_id, stat, amount in changes:
         totals[(member_id, stat)] = totals.get((member_id, stat), 0.0) + amount
@@ -145,16 +154,29 @@ async def bump_stats(tx: Tx, changes: Sequence[tuple[int, str, float]]) -> None:
         return
     rows = await upsert_add(tx.session, "member_stats", ("community_id", "member_id", "stat"),
                             "value", [(tx.community_id, m, s, amount)
-                                      for (m, s), amount in totals.items()])
+                                      for (m, s), amount in sorted(totals.items())])
     now = {(int(m), s): float(v) for _, m, s, v in rows}
-    for (member_id, stat), amount in totals.items():
-        if amount > 0:
-            await check(tx, member_id, [stat], known={stat: now[(member_id, stat)]})
+    await check_values(tx, {key: now[key] for key, amount in totals.items() if amount > 0})
+
+
+async def check_values(tx: Tx, values: Mapping[tuple[int, str], float]) -> None:
+    """Unlock what these members' new values (by member and source) complete: one read of
+    the achievements they hold, then `check` for the few with something to unlock."""
+    candidates = {(m, source): v for (m, source), v in values.items()
+                  if any(earned(d, v) for d in tx.catalog.by_source.get(source, ()))}
+    if not candidates:
+        return
+    have = await achievements_of(tx.session, tx.community_id,
+                                 sorted({m for m, _ in candidates}))
+    for (member_id, source), value in sorted(candidates.items()):
+        if any(earned(d, value) > have.get((member_id, d.key), 0)
+               for d in tx.catalog.by_source[source]):
+            await check(tx, member_id, [source], known={source: value})
 
 
 async def source_value(tx: Tx, member_id: int, source: str) -> float:
     if source == "points":
-        known = tx.balances.get(member_id)
+        known = tx.moves.after.get(member_id)
         return float(known if known is not None else await balance(tx, member_id))
     if source == "streak":
         longest = await tx.session.scalar(
@@ -202,32 +224,37 @@ async def check(tx: Tx, member_id: int, sources: Sequence[str],
 
 
 async def settle(tx: Tx) -> None:
-    """Unlock point thresholds for every member whose balance rose in this transaction.
+    """Unlock point thresholds for every member a posting of this transaction paid, then
+    announce whoever rose into the all-time top 10.
 
-    Called once the operation's own work is done, still inside its transaction, so a
-    threshold crossed by any posting (a vote received, a placement) unlocks with it, and
-    a member who rose into the all-time top 10 is announced with it.
+    Called once an operation's own work is done, still inside its transaction, so a
+    threshold crossed by any posting (a vote received, a placement) unlocks with it.
     """
-    while tx.points_raised:
-        member_id = min(tx.points_raised)
-        tx.points_raised.discard(member_id)
-        await check(tx, member_id, ["points"])
+    while tx.moves.raised:
+        # A threshold's reward is a posting too: the loop runs until none is left.
+        raised = sorted(tx.moves.raised)
+        tx.moves.raised.clear()
+        known = {m: tx.moves.after.get(m) for m in raised}
+        missing = [m for m, v in known.items() if v is None]
+        if missing:
+            known.update(await balances_of(tx.session, tx.community_id, "all", missing))
+        await check_values(tx, {(m, "points"): float(v or 0) for m, v in known.items()})
     # Last: a threshold's reward may have lifted the member further.
     await announce_entries(tx)
 
 
 async def _try_unlock(tx: Tx, member_id: int, d: AchievementDef, value: float) -> bool:
-    earned = int(value // d.target) if d.repeatable else int(value >= d.target)
-    if earned == 0:
+    times = earned(d, value)
+    if times == 0:
         return False
     row = await tx.session.get(Achievement, (tx.community_id, member_id, d.key))
     have = row.times if row is not None else 0
-    if have >= earned or not await _requirements_met(tx, member_id, d):
+    if have >= times or not await _requirements_met(tx, member_id, d):
         return False
     if row is None:
         row = Achievement(community_id=tx.community_id, member_id=member_id, key=d.key, times=0)
         tx.session.add(row)
-    for n in range(have + 1, earned + 1):
+    for n in range(have + 1, times + 1):
         row.times = n
         row.unlocked_at = tx.now
         await _grant(tx, member_id, d, n)

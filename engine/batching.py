@@ -2,27 +2,20 @@
 
 A busy challenge receives many reactions at once; committing each in its own transaction
 pays one fsync (SQLite WAL, `synchronous=FULL`) or one WAL flush (PostgreSQL) per vote.
-`GroupCommit` queues the votes that arrive while a transaction is running and runs them
-together in the next one:
+`GroupCommit` queues the votes that arrive while a transaction is running and records
+them together in the next one, each community's run with one call of the vote path
+(`engine.votes.record`), which judges each vote on its own.
 
-- each vote runs in its own SAVEPOINT, so a refused vote (own entry, voting closed, a
-  database error) is rolled back alone and the rest of the batch still commits;
-- each caller awaits the commit and then gets its own result, or its own error; when the
-  commit itself fails, every caller in the batch gets that error;
-- after the commit, in-process indexes see each vote's changes in order, as they would
-  after one transaction per vote.
-
-With a `run_set` function (votes: `engine.votes.cast_batch`) most of a batch does not take
-a savepoint per job: `run_set` runs a run of consecutive jobs of one community as a few
-statements, in one savepoint, and says how far it got; the job it stopped at runs alone in
-its savepoint, as above, and the next run starts after it. When `run_set` fails (the
-database moved under its plan, or any error), its savepoint is rolled back and its jobs
-run one by one.
+- Each caller awaits the commit and then gets its own result, or its own refusal.
+- A transaction that deadlocks or loses a race is retried whole (the unit of work).
+- A database fault (connection lost, server restarting, disk full) is retried with
+  backoff for `patience` seconds; then every caller hears that its vote was not counted.
+- Any other failure of a batch runs its votes again one per transaction, so a vote that
+  fails does so alone.
 
 SQLite has one writer: one batch runs at a time. PostgreSQL commits concurrent
 transactions in parallel and each statement is a network round trip, so a few batches run
-at once there, each on its own connection; a vote that deadlocks with another batch is
-rolled back to its savepoint and runs again.
+at once there, each on its own connection.
 """
 
 from __future__ import annotations
@@ -30,22 +23,18 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from engine.context import Tx
-from engine.errors import LaurelsError
 from engine.refs import CommunityRef
-from storage import fastsql
+from engine.unit import UnitOfWork
+from storage.sql.run import fetch
 
-if TYPE_CHECKING:
-    from engine.service import Engine
-
-__all__ = ["GroupCommit", "Job"]
+__all__ = ["GroupCommit", "RunBatch"]
 
 log = logging.getLogger(__name__)
 
@@ -53,37 +42,31 @@ _BEGIN_IMMEDIATE = text("BEGIN IMMEDIATE")
 
 MAX_BATCH = 256
 PG_IN_FLIGHT = 4
-JOB_ATTEMPTS = 3  # a vote that hit a deadlock or a key race inside its savepoint runs again
 
-# Runs jobs' hints set-based; returns the outcomes (ok, result or error) of a prefix.
-RunSet = Callable[[Tx, list[Any]], Awaitable[list[tuple[bool, Any]]]]
+# Records a community's run of items in `tx`: each item's (ok, result or error), in order.
+RunBatch = Callable[[Tx, list[Any]], Awaitable[list[tuple[bool, Any]]]]
 
 
 @dataclass(eq=False)
-class Job:
-    """One caller's unit of work and the future its result is delivered through."""
-
+class _Job:
     community: CommunityRef
-    work: Callable[[Tx], Awaitable[Any]]
+    item: Any
     future: asyncio.Future[Any]
-    hint: Any = None  # what `prefetch` reads for the whole batch (a vote's member, message)
     outcome: tuple[bool, Any] | None = None
-    tx: Tx | None = field(default=None, repr=False)
 
 
 class GroupCommit:
-    """Runs submitted units of work in shared transactions, each isolated in a savepoint."""
+    """Runs submitted items in shared transactions, each judged on its own."""
 
-    def __init__(self, engine: Engine, max_batch: int = MAX_BATCH,
-                 prefetch: Callable[[Tx, list[Any]], Awaitable[None]] | None = None,
-                 in_flight: int | None = None, run_set: RunSet | None = None) -> None:
-        self._engine = engine
-        self._run_set = run_set
+    def __init__(self, uow: UnitOfWork, run: RunBatch, *, max_batch: int = MAX_BATCH,
+                 in_flight: int | None = None, patience: float = 30.0) -> None:
+        self._uow = uow
+        self._record = run
         self._max = max_batch
         # Batches running at once: one on SQLite (one writer), a few on PostgreSQL.
-        self._in_flight = in_flight or (1 if engine.db.is_sqlite else PG_IN_FLIGHT)
-        self._prefetch = prefetch
-        self._queue: list[Job] = []
+        self._in_flight = in_flight or (1 if uow.db.is_sqlite else PG_IN_FLIGHT)
+        self.patience = patience
+        self._queue: list[_Job] = []
         self._workers: set[asyncio.Task[None]] = set()  # referenced while they run
         # Workers that may still take jobs: one stops counting the moment it finds the
         # queue empty, not when its task's done callbacks run, so a job queued in between
@@ -93,23 +76,22 @@ class GroupCommit:
 
     @property
     def busy(self) -> bool:
-        """Whether votes are queued or being committed."""
+        """Whether items are queued or being committed."""
         return bool(self._queue or self._draining)
 
     def idle_for(self) -> float:
-        """Seconds since votes were last queued or committed (0 while busy). A stream of
+        """Seconds since items were last queued or committed (0 while busy). A stream of
         votes leaves gaps between batches, while the callers woken by a commit queue
         their next votes: not busy, yet not quiet either."""
         if self.busy:
             return 0.0
         return asyncio.get_running_loop().time() - self.last_active
 
-    async def submit(self, community: CommunityRef, work: Callable[[Tx], Awaitable[Any]],
-                     hint: Any = None) -> Any:
-        """Run `work` in the next batch; returns once that batch is durably committed."""
+    async def submit(self, community: CommunityRef, item: Any) -> Any:
+        """Record `item` in the next batch; returns once that batch is durably committed."""
         loop = asyncio.get_running_loop()
         self.last_active = loop.time()
-        job = Job(community, work, loop.create_future(), hint)
+        job = _Job(community, item, loop.create_future())
         self._queue.append(job)
         if self._draining < self._in_flight:
             self._draining += 1
@@ -130,11 +112,11 @@ class GroupCommit:
             # Let the callers the last commit woke queue their next votes first.
             await asyncio.sleep(0)
             batch, self._queue = self._queue[: self._max], self._queue[self._max:]
-            if not batch:  # another batch took them
+            if not batch:  # another worker took them
                 return
             try:
                 await self._run(batch)
-            except BaseException as exc:  # the commit failed: every caller hears of it
+            except BaseException as exc:  # every caller of the batch hears of it
                 for job in batch:
                     if not job.future.done():
                         job.future.set_exception(exc)
@@ -151,106 +133,36 @@ class GroupCommit:
                 else:
                     job.future.set_exception(value)
 
-    async def _run(self, batch: list[Job]) -> None:
-        engine = self._engine
-        for ref in {job.community for job in batch}:
-            await engine._first_contact(ref)
-
-        async def unit(session: AsyncSession) -> list[Tx]:
-            if engine.db.is_sqlite:
-                # Python's sqlite3 opens a transaction only before the first write; a
-                # SAVEPOINT outside one would start (and its RELEASE commit) a transaction
-                # of its own. The batch holds the write lock already: take SQLite's too.
-                await fastsql.fetch(session, _BEGIN_IMMEDIATE)
-            memo: dict[Any, Any] = {}
-            if self._prefetch is not None:
-                for ref in dict.fromkeys(job.community for job in batch):
-                    tx = await engine._plain_tx(session, ref)
-                    tx.memo = memo
-                    await self._prefetch(tx, [j.hint for j in batch if j.community == ref])
-            committed: list[Tx] = []
-            alone_until = 0  # jobs before this index run one by one
-            i = 0
-            while i < len(batch):
-                if self._run_set is not None and i >= alone_until:
-                    done, tx = await self._set(engine, session, batch, i, memo)
-                    if tx is not None:
-                        committed.append(tx)
-                    if done > 0:
-                        i += done
-                        continue
-                    alone_until = i - done  # a failed run: its jobs run alone
-                job = batch[i]
-                job.outcome = await self._one(engine, session, job, memo)
-                if job.outcome[0] and job.tx is not None:
-                    committed.append(job.tx)
-                i += 1
-            return committed
-
-        await engine.db.run(unit, after_commit=lambda txs: engine._committed(*txs))
-
-    async def _set(self, engine: Engine, session: AsyncSession, batch: list[Job], start: int,
-                   memo: dict[Any, Any]) -> tuple[int, Tx | None]:
-        """Run jobs from `start` (those of its community, in a row) with `run_set` in one
-        savepoint. Returns how many got their outcome and the transaction state to apply
-        after the commit; zero when the job at `start` must run alone; minus the run's
-        length when the run failed and was rolled back."""
-        assert self._run_set is not None
-        ref = batch[start].community
-        end = start
-        while end < len(batch) and batch[end].community == ref and batch[end].hint is not None:
-            end += 1
-        run = batch[start:end]
-        if not run:
-            return 0, None
-        tx = await engine._plain_tx(session, ref)
-        tx.memo = memo
+    async def _run(self, batch: list[_Job]) -> None:
+        for ref in dict.fromkeys(job.community for job in batch):
+            await self._uow.known(ref)
         try:
-            async with session.begin_nested():
-                outcomes = await self._run_set(tx, [job.hint for job in run])
-        except Exception as exc:  # the plan did not hold: cast them one by one
-            memo.clear()
-            log.debug("a set-based run of %d votes fell back: %r", len(run), exc,
-                      exc_info=True)
-            return -len(run), None
-        for job, outcome in zip(run, outcomes, strict=False):
-            job.outcome = outcome
-        return len(outcomes), tx if outcomes else None
+            await self._commit(batch)
+        except Exception as exc:
+            if len(batch) == 1 or self._uow.is_fault(exc):
+                raise
+            log.warning("a batch of %d votes failed (%s); recording them one by one",
+                        len(batch), type(exc).__name__)
+            for job in batch:
+                try:
+                    await self._commit([job])
+                except Exception as alone:  # this vote's own failure
+                    job.outcome = (False, alone)
 
-    @staticmethod
-    async def _one(engine: Engine, session: AsyncSession, job: Job, memo: dict[Any, Any]
-                   ) -> tuple[bool, Any]:
-        for attempt in range(1, JOB_ATTEMPTS + 1):
-            tx = await engine._tx(session, job.community)
-            tx.memo = memo
-            try:
-                async with session.begin_nested():
-                    result = await job.work(tx)
-                    await _settle(tx)
-            except LaurelsError as exc:
-                memo.clear()  # rows read inside the rolled-back savepoint may be gone
-                return False, exc
-            except DBAPIError as exc:
-                memo.clear()
-                if attempt == JOB_ATTEMPTS or not _retryable(exc):
-                    return False, exc
-                log.debug("retrying a batched vote after %s", type(exc.orig).__name__)
-                continue
-            except Exception as exc:  # a bug in one vote is that caller's error alone
-                memo.clear()
-                return False, exc
-            job.tx = tx
-            return True, result
-        raise AssertionError("unreachable")
+    async def _commit(self, batch: list[_Job]) -> None:
+        by_community: dict[CommunityRef, list[_Job]] = {}
+        for job in batch:
+            by_community.setdefault(job.community, []).append(job)
 
+        async def unit(session: AsyncSession) -> None:
+            if self._uow.db.is_sqlite:
+                # Python's sqlite3 opens a transaction only before the first write; the
+                # batch holds the in-process write lock already: take SQLite's too.
+                await fetch(session, _BEGIN_IMMEDIATE)
+            for ref, jobs in by_community.items():
+                tx = await self._uow.plain_tx(session, ref)
+                outcomes = await self._record(tx, [job.item for job in jobs])
+                for job, outcome in zip(jobs, outcomes, strict=True):
+                    job.outcome = outcome
 
-async def _settle(tx: Tx) -> None:
-    from engine.achievements import settle
-
-    await settle(tx)
-
-
-def _retryable(exc: DBAPIError) -> bool:
-    from storage.db import _retryable as retryable
-
-    return retryable(exc)
+        await self._uow.run(unit, patience=self.patience)

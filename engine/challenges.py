@@ -16,6 +16,7 @@ from engine.emoji import canonical_emoji
 from engine.errors import InvalidInput, NotFound
 from engine.messages import Button, Card, Field
 from engine.timefmt import ago_or_in, format_local
+from engine.vote_rules import tally_due
 from storage.tables import Challenge
 
 __all__ = [
@@ -270,14 +271,16 @@ async def transition(tx: Tx, challenge: Challenge, old: str, new: str) -> bool:
     return True
 
 
-def next_deadline(challenge: Challenge) -> tuple[str, datetime] | None:
-    """The next phase change this challenge is waiting for, and when."""
+def next_deadline(challenge: Challenge, close_grace: timedelta = timedelta(0)
+                  ) -> tuple[str, datetime] | None:
+    """The next phase change this challenge is waiting for, and when (the tally comes
+    `close_grace` after voting closes: `vote_rules.tally_due`)."""
     if challenge.phase == "scheduled":
         return ("open" if challenge.kind == "submission" else "active", challenge.starts_at)
     if challenge.phase == "open" and challenge.submissions_close_at is not None:
         return ("voting", challenge.submissions_close_at)
     if challenge.phase == "voting" and challenge.voting_close_at is not None:
-        return ("tallying", challenge.voting_close_at)
+        return ("tallying", tally_due(challenge.voting_close_at, close_grace))
     if challenge.phase == "active" and challenge.ends_at is not None:
         return ("tallying", challenge.ends_at)
     return None
@@ -362,8 +365,3 @@ async def announce_phase(tx: Tx, challenge: Challenge) -> None:
 
 def _num(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else f"{x:.2f}".rstrip("0").rstrip(".")
-
-
-def time_left(challenge: Challenge, now: datetime) -> timedelta | None:
-    deadline = next_deadline(challenge)
-    return None if deadline is None else deadline[1] - now

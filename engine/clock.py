@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+from storage.types import ensure_utc
+
 __all__ = ["AdjustableClock", "Clock", "FixedClock", "OffsetClock", "SystemClock", "ensure_utc"]
 
 
@@ -63,8 +65,3 @@ class OffsetClock:
         return self.now()
 
 
-def ensure_utc(when: datetime) -> datetime:
-    """Databases hand back naive datetimes on SQLite; everything in the engine is aware UTC."""
-    if when.tzinfo is None:
-        return when.replace(tzinfo=UTC)
-    return when.astimezone(UTC)

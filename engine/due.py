@@ -19,8 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from engine import outbox, schedule
 from engine.clock import AdjustableClock
 from engine.context import Tx
+from engine.phases import advance_due_challenge
+from engine.refs import CommunityRef
 from engine.schedule import ClaimedEvent, Template
-from engine.service import Engine, advance_due_challenge
+from engine.unit import UnitOfWork
 from storage.tables import Challenge, Community, DueEvent
 
 __all__ = ["MAX_ATTEMPTS", "DueRunner"]
@@ -34,8 +36,8 @@ CATCH_UP_NOTICE_SECONDS = 60
 class DueRunner:
     """Runs what the due-events table says is due. Safe to run in several processes."""
 
-    def __init__(self, engine: Engine, templates: dict[str, Template] | None = None) -> None:
-        self.engine = engine
+    def __init__(self, uow: UnitOfWork, templates: dict[str, Template] | None = None) -> None:
+        self.uow = uow
         self.templates = templates if templates is not None else schedule.load_templates()
 
     async def recover(self) -> int:
@@ -45,28 +47,28 @@ class DueRunner:
         waiting for it to lapse would only delay a deadline. On PostgreSQL another live
         process may hold it, so leases are left to expire.
         """
-        if not self.engine.db.is_sqlite:
+        if not self.uow.db.is_sqlite:
             return 0
 
         async def unit(session: AsyncSession) -> int:
             return (await schedule.release_leases(session)
                     + await outbox.release_leases(session))
 
-        released = await self.engine.db.run(unit)
+        released = await self.uow.db.run(unit)
         if released:
             log.warning("released %d leases left by a previous run", released)
         return released
 
     async def sweep(self) -> None:
         """Rebuild events for every live challenge and community (harmless if they exist)."""
-        async with self.engine.db.session() as session:
+        async with self.uow.db.session() as session:
             communities = (await session.execute(
                 select(Community.id, Community.platform, Community.external_id)
                 .order_by(Community.id))).all()
         for community_id, platform, external_id in communities:
-            ref = self.engine.ref_for(community_id, platform, external_id)
+            ref = self.uow.remember(community_id, CommunityRef(platform, external_id))
             try:
-                await self.engine.write(ref, lambda tx: schedule.sync_all(tx, self.templates))
+                await self.uow.write(ref, lambda tx: schedule.sync_all(tx, self.templates))
             except Exception:
                 # One community's bad data (a hand-edited template) must not stop the rest.
                 log.exception("rebuilding the events of community %s failed", community_id)
@@ -77,13 +79,13 @@ class DueRunner:
         many ran. `max_batches` bounds one call; the scheduler wakes again for the rest."""
         total = 0
         for _ in range(max_batches):
-            now = self.engine.clock.now()
+            now = self.uow.clock.now()
 
             async def claim(session: AsyncSession, now: datetime = now) -> list[ClaimedEvent]:
                 return await schedule.claim_due(session, now, limit=limit,
-                                                skip_locked=not self.engine.db.is_sqlite)
+                                                skip_locked=not self.uow.db.is_sqlite)
 
-            batch = await self.engine.db.run(claim)
+            batch = await self.uow.db.run(claim)
             for event in batch:
                 await self._run(event)
             total += len(batch)
@@ -92,7 +94,7 @@ class DueRunner:
         return total
 
     async def next_due_at(self) -> datetime | None:
-        async with self.engine.db.session() as session:
+        async with self.uow.db.session() as session:
             return await schedule.next_due_at(session)
 
     async def run_until(self, clock: AdjustableClock, target: datetime,
@@ -119,8 +121,8 @@ class DueRunner:
 
     async def _run(self, event: ClaimedEvent) -> None:
         try:
-            ref = await self.engine.community_of(event.community_id)
-            await self.engine.write(ref, lambda tx: self._handle(tx, event))
+            ref = await self.uow.community_of(event.community_id)
+            await self.uow.write(ref, lambda tx: self._handle(tx, event))
         except Exception as exc:
             log.exception("due event %s %s failed", event.subject, event.kind)
             await self._failed(event, exc)
@@ -140,10 +142,10 @@ class DueRunner:
                 row.status = "failed"
                 row.lease_until = None
             else:
-                row.lease_until = self.engine.clock.now() + timedelta(
+                row.lease_until = self.uow.clock.now() + timedelta(
                     seconds=min(2 ** row.attempts, MAX_BACKOFF_SECONDS))
 
-        await self.engine.db.run(unit)
+        await self.uow.db.run(unit)
 
     async def _handle(self, tx: Tx, event: ClaimedEvent) -> None:
         late = (tx.now - event.due_at).total_seconds()

@@ -7,19 +7,22 @@ from datetime import timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm.attributes import set_committed_value
 
-from engine import outbox
+from engine import challenges, outbox
 from engine.achievements import bump_stat
 from engine.challenges import _text, check_url
 from engine.context import Tx
 from engine.errors import Conflict, InvalidInput, NotFound, WrongPhase
 from engine.ledger import Posting, post, reverse, reverse_rows
-from engine.members import lock_member
+from engine.members import ensure_member, lock_members, moderator
 from engine.messages import Card, Field
+from engine.refs import MemberRef
 from engine.streaks import record_activity
 from engine.timefmt import ago_or_in
+from engine.views import EntryView
 from storage.tables import Challenge, Entry, LedgerRow, Member, Vote, VoteCount
 
-__all__ = ["count_again", "disqualify", "feature", "find_entry", "submit"]
+__all__ = ["count_again", "disqualify", "disqualify_by", "feature", "feature_by", "find_entry",
+           "submit", "submit_by"]
 
 MAX_TITLE = 100
 
@@ -41,7 +44,7 @@ async def submit(
     title = _text(title, "title", MAX_TITLE, required=True)
     link = check_url(link, "link")
     image_url = check_url(image_url, "image link")
-    await lock_member(tx, member)  # two submissions at once must not both pass the limit
+    await lock_members(tx, [member.id])  # two submissions at once must not both pass the limit
     count = await tx.session.scalar(
         select(func.count()).where(
             Entry.community_id == tx.community_id,
@@ -183,3 +186,23 @@ async def disqualify(tx: Tx, entry: Entry, moderator: Member, reason: str) -> En
         dedupe_key=f"disqualified:{entry.id}", to_member=author.external_id,
     )
     return entry
+
+
+async def submit_by(tx: Tx, ref: MemberRef, challenge: str, title: str, link: str | None,
+                    image_url: str | None) -> EntryView:
+    member = await ensure_member(tx, ref)
+    c = await challenges.find(tx, challenge, for_share=True)
+    return EntryView.of(await submit(tx, member, c, title, link, image_url))
+
+
+async def feature_by(tx: Tx, actor: MemberRef, entry_id: int | str) -> EntryView:
+    mod = await moderator(tx, actor)
+    entry = await find_entry(tx, entry_id, for_update=True)
+    return EntryView.of(await feature(tx, entry, mod))
+
+
+async def disqualify_by(tx: Tx, actor: MemberRef, entry_id: int | str, reason: str
+                        ) -> EntryView:
+    mod = await moderator(tx, actor)
+    entry = await find_entry(tx, entry_id, for_update=True)
+    return EntryView.of(await disqualify(tx, entry, mod, reason))

@@ -8,6 +8,7 @@ __all__ = [
     "InvalidInput",
     "LaurelsError",
     "NotFound",
+    "Unavailable",
     "WrongPhase",
 ]
 
@@ -45,3 +46,10 @@ class WrongPhase(LaurelsError):
 
 class Conflict(LaurelsError):
     code = "conflict"
+
+
+class Unavailable(LaurelsError):
+    """The database could not be reached (or written) for a while: nothing was changed,
+    and the member is asked to try again."""
+
+    code = "unavailable"

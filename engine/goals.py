@@ -3,22 +3,24 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from engine import outbox
+from engine import challenges, outbox
 from engine.achievements import bump_stat
 from engine.challenges import _num, _text
 from engine.context import Tx
 from engine.errors import Conflict, InvalidInput, WrongPhase
 from engine.ledger import Posting, post
+from engine.members import ensure_member
 from engine.messages import Card
+from engine.refs import MemberRef
 from engine.streaks import record_activity
+from engine.views import ChallengeView, Pace
 from storage.tables import Challenge, Member, Participant, ProgressLog, Team
 
-__all__ = ["Pace", "join", "leave", "log_progress", "pace"]
+__all__ = ["Pace", "join", "join_by", "leave", "leave_by", "log_by", "log_progress", "pace"]
 
 MAX_LOG = 1_000_000
 
@@ -153,15 +155,6 @@ async def _finish(tx: Tx, c: Challenge, p: Participant) -> None:
     await bump_stat(tx, p.member_id, "goals_reached")
 
 
-@dataclass(frozen=True, slots=True)
-class Pace:
-    progress: float
-    goal: float
-    per_day: float
-    projected_finish: datetime | None  # None: no pace yet, or already finished
-    finished: bool = False
-
-
 async def pace(tx: Tx, c: Challenge, part: Participant) -> Pace:
     """Progress toward the goal (the team's or everyone's in those modes), the average per
     day since it started counting, and when the goal would be reached at that pace."""
@@ -181,3 +174,27 @@ async def pace(tx: Tx, c: Challenge, part: Participant) -> Pace:
     if part.finished_at is None and per_day > 0 and goal > progress:
         projected = tx.now + timedelta(days=(goal - progress) / per_day)
     return Pace(progress, goal, per_day, projected, part.finished_at is not None)
+
+
+async def join_by(tx: Tx, ref: MemberRef, challenge: str, team: str | None) -> ChallengeView:
+    member = await ensure_member(tx, ref)
+    c = await challenges.find(tx, challenge, for_share=True)
+    await join(tx, member, c, team)
+    return ChallengeView.of(c, challenges.status_line(c, tx.now))
+
+
+async def leave_by(tx: Tx, ref: MemberRef, challenge: str) -> ChallengeView:
+    member = await ensure_member(tx, ref)
+    c = await challenges.find(tx, challenge, for_share=True)
+    await leave(tx, member, c)
+    return ChallengeView.of(c, challenges.status_line(c, tx.now))
+
+
+async def log_by(tx: Tx, ref: MemberRef, challenge: str, amount: float, note: str | None
+                 ) -> Pace:
+    member = await ensure_member(tx, ref)
+    # Logs to one challenge queue up: progress adds up without lost updates, a shared
+    # target sees every log, and the tally (which locks it too) sees all.
+    c = await challenges.find(tx, challenge, for_update=True)
+    part = await log_progress(tx, member, c, amount, note)
+    return await pace(tx, c, part)

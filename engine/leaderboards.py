@@ -8,15 +8,17 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
+from engine.challenges import find
 from engine.context import Tx, View
 from engine.errors import InvalidInput
 from engine.periods import period_key, period_label
+from engine.placing import entry_order, progress_key, shared_ranks, team_key
 from engine.ranking import RankIndex
-from storage.fastsql import board_groups
-from storage.tables import Challenge, Entry, Member, Participant, Team, VoteCount
+from storage.sql.boards import board_groups
+from storage.tables import Challenge, Entry, Member, Participant, Placement, Team, VoteCount
 
 __all__ = ["Board", "BoardRow", "Standings", "ViewerRank", "challenge_standings", "leaderboard",
-           "viewer_rank"]
+           "standings_of", "viewer_rank"]
 
 MAX_PAGE_SIZE = 50
 
@@ -102,37 +104,59 @@ class Standings:
     total: int
 
 
+async def standings_of(tx: Tx, ref: str, page: int = 1) -> Standings:
+    """The standings of the challenge `ref` names."""
+    return await challenge_standings(tx, await find(tx, ref), page)
+
+
 async def challenge_standings(tx: Tx, c: Challenge, page: int = 1, page_size: int = 10
                               ) -> Standings:
-    """Entries by votes, or participants (teams aggregated) by progress."""
+    """Entries by votes, or participants (teams aggregated) by progress; once results are
+    out, the final placements."""
     if page < 1:
         raise InvalidInput("Pages start at 1.")
-    if c.kind == "submission":
-        votes = func.coalesce(VoteCount.votes, 0)  # an entry without a count row still shows
-        data = [
-            (float(n), f"#{eid} {title}", ext, f"by {name}")
-            for eid, title, n, ext, name in (
-                await tx.session.execute(
-                    select(Entry.id, Entry.title, votes, Member.external_id,
-                           Member.display_name)
-                    .join(Member, Member.id == Entry.member_id)
-                    .outerjoin(VoteCount, VoteCount.entry_id == Entry.id)
-                    .where(Entry.challenge_id == c.id, Entry.community_id == tx.community_id,
-                           Entry.disqualified_reason.is_(None))
-                    .order_by(votes.desc(), Entry.submitted_at, Entry.id)
-                )
-            ).all()
-        ]
+    if c.phase == "completed":
+        rows = await _placements(tx, c)
     else:
-        data = await _progress_rows(tx, c)
-    rows: list[BoardRow] = []
-    for i, (score, name, ext, detail) in enumerate(data):
-        rank = rows[-1].rank if rows and rows[-1].points == score else i + 1
-        rows.append(BoardRow(rank, name, score, ext, detail))
+        data = (await _entry_rows(tx, c) if c.kind == "submission"
+                else await _progress_rows(tx, c))
+        ranks = shared_ranks([score for score, *_ in data])
+        rows = [BoardRow(rank, name, score, ext, detail)
+                for rank, (score, name, ext, detail) in zip(ranks, data, strict=True)]
     pages = max(1, math.ceil(len(rows) / page_size))
     page = min(page, pages)  # past the end: the last page, as reported
     start = (page - 1) * page_size
     return Standings(c, rows[start:start + page_size], page, pages, len(rows))
+
+
+async def _placements(tx: Tx, c: Challenge) -> list[BoardRow]:
+    """The results as placed: one place each, the tie-break applied."""
+    found = (await tx.session.execute(
+        select(Placement.place, Placement.label, Placement.score, Member.external_id,
+               Placement.tiebreak, Placement.entry_id)
+        .outerjoin(Member, Member.id == Placement.member_id)
+        .where(Placement.challenge_id == c.id, Placement.community_id == tx.community_id)
+        .order_by(Placement.place))).all()
+    return [BoardRow(place, f"#{entry_id} {label}" if entry_id else label, score, ext,
+                     tiebreak)
+            for place, label, score, ext, tiebreak, entry_id in found]
+
+
+async def _entry_rows(tx: Tx, c: Challenge) -> list[tuple[float, str, str | None, str | None]]:
+    votes = func.coalesce(VoteCount.votes, 0)  # an entry without a count row still shows
+    return [
+        (float(n), f"#{eid} {title}", ext, f"by {name}")
+        for eid, title, n, ext, name in (
+            await tx.session.execute(
+                select(Entry.id, Entry.title, votes, Member.external_id, Member.display_name)
+                .join(Member, Member.id == Entry.member_id)
+                .outerjoin(VoteCount, VoteCount.entry_id == Entry.id)
+                .where(Entry.challenge_id == c.id, Entry.community_id == tx.community_id,
+                       Entry.disqualified_reason.is_(None))
+                .order_by(*entry_order(votes))
+            )
+        ).all()
+    ]
 
 
 async def _progress_rows(tx: Tx, c: Challenge) -> list[tuple[float, str, str | None, str | None]]:
@@ -153,10 +177,12 @@ async def _progress_rows(tx: Tx, c: Challenge) -> list[tuple[float, str, str | N
             if p.team_id is not None:
                 totals[p.team_id] += p.progress
                 counts[p.team_id] += 1
-        ordered = sorted(totals.items(), key=lambda kv: (-kv[1], names.get(kv[0], "")))
+        ordered = sorted(totals.items(), key=lambda kv: team_key(kv[1], kv[0]))
         return [(score, f"Team {names.get(tid, '?')}", None,
                  f"{counts[tid]} member{'s' if counts[tid] != 1 else ''}")
                 for tid, score in ordered]
-    ordered_parts = sorted(parts, key=lambda r: (-r[0].progress, r[0].id))
+    ends = c.ends_at or tx.now
+    ordered_parts = sorted(parts, key=lambda r: progress_key(r[0].progress, r[0].finished_at,
+                                                             ends, r[0].id))
     return [(p.progress, name or ext, ext, "finished" if p.finished_at else None)
             for p, ext, name in ordered_parts]

@@ -10,16 +10,16 @@ from typing import Any
 
 from sqlalchemy import delete, func, insert, select
 
-from engine.context import RankChange, Tx
+from engine.context import RankMoved, Tx
 from engine.periods import period_keys
-from storage.fastsql import (
+from storage.sql.ledger import (
     bump_score_counts,
     existing_standings,
     insert_ledger_rows,
-    upsert_add,
     upsert_standings_pg,
     used_keys,
 )
+from storage.sql.progress import upsert_add
 from storage.tables import LedgerRow, ScoreCount, Standing
 
 __all__ = ["Posting", "balance", "post", "rebuild_standings", "reverse", "reverse_rows"]
@@ -49,7 +49,7 @@ async def post(tx: Tx, postings: Sequence[Posting], *, ordered: bool = False,
     touched, one insert of the rows. Rows are written in member and key order, or with
     `ordered` in the order given (a batch of votes: each vote's rows after the last's).
     With `rows=False` no row objects are built and the list is empty (a batch of votes
-    reads what it needs from `tx.balances`). `unused_keys` says the caller knows no key
+    reads what it needs from `tx.moves`). `unused_keys` says the caller knows no key
     was used before (keys of rows it has just numbered): the keys are not read, and the
     unique index still refuses a used one.
     """
@@ -74,8 +74,7 @@ async def post(tx: Tx, postings: Sequence[Posting], *, ordered: bool = False,
             "idempotency_key": p.key, "period_at": period_at, "created_at": tx.now,
         })
         if p.delta > 0:
-            tx.points_raised.add(p.member_id)
-    tx.balances.update(running)
+            tx.moves.raised.add(p.member_id)
     ids = await insert_ledger_rows(tx.session, values)
     if not rows:
         return []
@@ -158,8 +157,7 @@ async def rebuild_standings(tx: Tx) -> int:
     for member_id, period_at, delta in rows:
         for period in period_keys(period_at, tx.tz):
             totals[(member_id, period)] = totals.get((member_id, period), 0) + int(delta)
-    tx.balances.clear()
-    tx.all_time_before.clear()  # a rebuild announces nothing
+    tx.moves.forget()  # a rebuild announces nothing
     if totals:
         await tx.session.execute(insert(Standing), [
             {"community_id": cid, "period": period, "member_id": member_id, "points": pts}
@@ -195,9 +193,9 @@ async def _bump_all(tx: Tx, totals: dict[tuple[int, str], int]) -> dict[tuple[in
     for key in keys:
         new, delta = after[key], totals[key]
         old = None if key in created else new - delta
-        tx.rank_changes.append(RankChange(tx.community_id, key[1], old, new))
+        tx.emit(RankMoved(tx.community_id, key[1], old, new))
         if key[1] == "all":
-            tx.all_time_before.setdefault(key[0], old)
+            tx.moves.moved(key[0], old, new)
         if old != new:
             moves[(key[1], new)] = moves.get((key[1], new), 0) + 1
             if old is not None:

@@ -1,19 +1,27 @@
-"""Communities and members: created on first contact, always looked up by community."""
+"""Communities and members: created on first contact, always looked up by community, and
+who among them moderates."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.util import identity_key
 
 from engine.context import Tx
 from engine.errors import Forbidden, NotFound
 from engine.refs import CommunityRef, MemberRef
-from storage import fastsql
 from storage.dialect import insert_ignore
+from storage.sql import members as sql
 from storage.tables import Community, Member
 
-__all__ = ["ensure_community", "ensure_member", "find_member", "lock_member", "lock_members",
+__all__ = ["MAX_NAME", "ensure_community", "ensure_member", "ensure_rows", "find_member",
+           "get_member", "is_moderator", "known_rows", "lock_members", "moderator",
+           "moderators_label",
            "require_moderator"]
+
+MAX_NAME = 200  # a display name's column width
 
 
 async def ensure_community(
@@ -42,30 +50,67 @@ async def ensure_community(
     return community, inserted
 
 
+def _name(ref: MemberRef) -> str:
+    return (ref.display_name or ref.user_id)[:MAX_NAME]
+
+
+async def known_rows(tx: Tx, refs: Sequence[MemberRef]) -> dict[str, sql.MemberRow]:
+    """The member rows of those of `refs` already recorded, by platform id (read only)."""
+    cid = tx.community_id
+    found: dict[str, sql.MemberRow] = {}
+    unknown = []
+    for ref in refs:
+        row = tx.memo.get(("member", cid, ref.user_id))
+        if row is None:
+            unknown.append(ref.user_id)
+        else:
+            found[ref.user_id] = row
+    if unknown:
+        read = await sql.members_by_external_id(tx.session, cid, sorted(set(unknown)))
+        for user_id, row in read.items():
+            tx.memo[("member", cid, user_id)] = found[user_id] = row
+    return found
+
+
+async def ensure_rows(tx: Tx, refs: Sequence[MemberRef]) -> dict[str, sql.MemberRow]:
+    """The member rows of `refs` by platform id: new members inserted, renamed members
+    (and members the platform now says are bots) updated, in a fixed order (new ones by
+    platform id, changed ones by row id), so concurrent transactions that create or
+    touch members lock them in one order. Remembered for the rest of the transaction."""
+    cid = tx.community_id
+    wanted = {r.user_id: r for r in refs}
+    found = await known_rows(tx, list(wanted.values()))
+    new = sorted(u for u in wanted if u not in found)
+    if new:
+        await sql.insert_members(tx.session, [
+            (cid, u, _name(wanted[u]), wanted[u].is_bot, tx.now) for u in new])
+        found.update(await sql.members_by_external_id(tx.session, cid, new))
+    changed = []
+    for user_id, ref in wanted.items():
+        member_id, _, name, is_bot, is_mod = found[user_id]
+        renamed = bool(ref.display_name) and name != ref.display_name[:MAX_NAME]
+        if renamed or (ref.is_bot and not is_bot):
+            found[user_id] = (member_id, user_id, ref.display_name[:MAX_NAME]
+                              if renamed and ref.display_name else name,
+                              is_bot or ref.is_bot, is_mod)
+            changed.append(found[user_id])
+    if changed:
+        await sql.update_members(tx.session, cid, [(m, name, bot) for m, _, name, bot, _
+                                                   in sorted(changed)])
+        for m, *_ in changed:  # a copy the session loaded earlier is stale now
+            loaded = tx.session.identity_map.get(identity_key(Member, m))
+            if loaded is not None:
+                await tx.session.refresh(loaded)
+    for user_id in wanted:
+        tx.memo[("member", cid, user_id)] = found[user_id]
+    return {u: found[u] for u in wanted}
+
+
 async def ensure_member(tx: Tx, ref: MemberRef) -> Member:
     """The member row for `ref`, created on first contact."""
-    # Its own key: a batch of votes keeps plain rows under ("member", ...).
-    key = ("orm-member", tx.community_id, ref.user_id)
-    member = tx.memo.get(key) or await find_member(tx, ref.user_id)
-    if member is None:
-        await tx.session.execute(
-            insert_ignore(tx.session, Member, ["community_id", "external_id"]).values(
-                community_id=tx.community_id,
-                external_id=ref.user_id,
-                display_name=(ref.display_name or ref.user_id)[:200],
-                is_bot=ref.is_bot,
-                is_moderator=False,
-                showcase={},
-                created_at=tx.now,
-            )
-        )
-        member = await find_member(tx, ref.user_id)
-        assert member is not None
-    elif ref.display_name and member.display_name != ref.display_name[:200]:
-        member.display_name = ref.display_name[:200]
-    if ref.is_bot and not member.is_bot:
-        member.is_bot = True
-    tx.memo[key] = member
+    member_id = (await ensure_rows(tx, [ref]))[ref.user_id][0]
+    member = await tx.session.get(Member, member_id)
+    assert member is not None
     return member
 
 
@@ -77,20 +122,6 @@ async def find_member(tx: Tx, external_id: str) -> Member | None:
     )
 
 
-async def lock_member(tx: Tx, member: Member) -> None:
-    """Serialise this member's check-then-write rules (entry limit, balance floor)."""
-    await lock_members(tx, [member.id])
-
-
-async def lock_members(tx: Tx, member_ids: list[int]) -> None:
-    """`lock_member` for several members, in id order (concurrent lockers cannot
-    deadlock). FOR NO KEY UPDATE on PostgreSQL: rows that merely reference a member
-    (votes, ledger rows) are not blocked. SQLite has one writer and needs nothing."""
-    if tx.session.bind is not None and tx.session.bind.dialect.name == "sqlite":
-        return
-    await fastsql.lock_members(tx.session, member_ids)
-
-
 async def get_member(tx: Tx, external_id: str) -> Member:
     member = await find_member(tx, external_id)
     if member is None:
@@ -98,9 +129,36 @@ async def get_member(tx: Tx, external_id: str) -> Member:
     return member
 
 
+async def lock_members(tx: Tx, member_ids: Sequence[int]) -> None:
+    """Serialise these members' check-then-write rules (the daily vote cap, the entry
+    limit, the balance floor) with concurrent transactions, in id order (lockers cannot
+    deadlock). A no-op on SQLite, which has one writer."""
+    await sql.lock_members(tx.session, member_ids)
+
+
+def is_moderator(ref: MemberRef, marked: bool, moderator_role: str | None) -> bool:
+    """Moderators: platform admins (Discord's Manage Server, Slack's admins and owners),
+    members marked as moderators, and holders of the community's moderator role or group
+    (adapters report those as `ref.roles`)."""
+    return (ref.is_admin or marked
+            or (moderator_role is not None and moderator_role in ref.roles))
+
+
+def moderators_label(moderator_role: str | None) -> str:
+    """Who the moderators are, in words a member can act on."""
+    if moderator_role:
+        return f"server or workspace admins and {moderator_role}"
+    return "server or workspace admins"
+
+
 def require_moderator(tx: Tx, member: Member, ref: MemberRef) -> None:
-    """Moderators: platform admins, members marked as such, or holders of the mod role."""
-    role = tx.community.moderator_role
-    if ref.is_admin or member.is_moderator or (role is not None and role in ref.roles):
+    if is_moderator(ref, member.is_moderator, tx.community.moderator_role):
         return
     raise Forbidden("Only moderators can do that.")
+
+
+async def moderator(tx: Tx, actor: MemberRef) -> Member:
+    """The acting member's row, if they moderate here (else Forbidden)."""
+    member = await ensure_member(tx, actor)
+    require_moderator(tx, member, actor)
+    return member

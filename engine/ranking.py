@@ -17,10 +17,10 @@ from typing import Protocol
 
 from sortedcontainers import SortedList
 
-from engine.context import RankChange
+from engine.context import RankMoved
 from storage.db import Database
-from storage.fastsql import (
-    Source,
+from storage.plain_reads import PlainReader
+from storage.sql.boards import (
     board_read,
     board_scores,
     count_scores_above,
@@ -28,7 +28,7 @@ from storage.fastsql import (
     score_stats,
     standing_points,
 )
-from storage.plain_reads import PlainReader
+from storage.sql.run import Source
 
 __all__ = ["BoardRead", "BoardStats", "MemoryRankIndex", "RankIndex", "ScoreGroup",
            "SqlRankIndex"]
@@ -95,8 +95,8 @@ class RankIndex(Protocol):
         positions [offset, offset + limit)."""
         ...
 
-    def apply(self, changes: Iterable[RankChange]) -> None:
-        """Called after a commit with the standings that moved."""
+    def moved(self, change: RankMoved) -> None:
+        """Called after a commit for each standing that moved."""
         ...
 
 
@@ -153,7 +153,7 @@ class SqlRankIndex:
         groups = _split(offset, limit, ((p, m, cum - m) for p, m, cum in found.groups))
         return BoardRead(stats, found.points, found.above, groups)
 
-    def apply(self, changes: Iterable[RankChange]) -> None:
+    def moved(self, change: RankMoved) -> None:
         return None
 
 
@@ -254,22 +254,21 @@ class MemoryRankIndex:
         groups = await self.groups(source, community_id, period, offset, limit)
         return BoardRead(stats, points, above, groups)
 
-    def apply(self, changes: Iterable[RankChange]) -> None:
-        for ch in changes:
-            key = (ch.community_id, ch.period)
-            board = self._boards.get(key)
-            if board is None:
-                continue  # not loaded: it will be read fresh when first asked
-            if ch.old is not None:
-                if -ch.old not in board.scores:
-                    # The board disagrees with the database (standings rebuilt under it):
-                    # drop it so the next read loads the truth.
-                    del self._boards[key]
-                    continue
-                board.scores.remove(-ch.old)
-                board.total -= ch.old
-            board.scores.add(-ch.new)
-            board.total += ch.new
+    def moved(self, change: RankMoved) -> None:
+        key = (change.community_id, change.period)
+        board = self._boards.get(key)
+        if board is None:
+            return  # not loaded: it will be read fresh when first asked
+        if change.old is not None:
+            if -change.old not in board.scores:
+                # The board disagrees with the database (standings rebuilt under it):
+                # drop it so the next read loads the truth.
+                del self._boards[key]
+                return
+            board.scores.remove(-change.old)
+            board.total -= change.old
+        board.scores.add(-change.new)
+        board.total += change.new
 
     def forget(self, community_id: int) -> None:
         for key in [k for k in self._boards if k[0] == community_id]:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, timedelta
+from datetime import date
 
 from sqlalchemy import delete, func, select
 
 from engine.achievements import check
 from engine.context import Tx
 from engine.ledger import rebuild_standings
+from engine.streaks import from_days
 from storage.tables import (
     Entry,
     Member,
@@ -95,13 +96,6 @@ async def _rebuild_streaks(tx: Tx) -> None:
             days[member_id].add(tx.local_day(when))
     await tx.session.execute(delete(Streak).where(Streak.community_id == cid))
     for member_id, active in days.items():
-        current, longest, run, prev = 0, 0, 0, None
-        for day in sorted(active):
-            run = run + 1 if prev is not None and day - prev == timedelta(days=1) else 1
-            longest = max(longest, run)
-            prev = day
-        current = run
-        tx.session.add(Streak(community_id=cid, member_id=member_id, current=current,
-                              longest=longest, last_day=prev))
-
-
+        state = from_days(active)
+        tx.session.add(Streak(community_id=cid, member_id=member_id, current=state.current,
+                              longest=state.longest, last_day=state.last_day))

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 __all__ = ["CommunityRef", "MemberRef", "MessageRef"]
 
 
 @dataclass(frozen=True, slots=True)
 class CommunityRef:
-    """A Discord guild, a Slack workspace (team) or a console session."""
+    """A Discord guild, a Slack workspace (team) or a console session. The platform and
+    its id are the community; its name is a label (not compared)."""
 
     platform: str
     external_id: str
-    name: str | None = None
+    name: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,12 +13,12 @@ from engine.challenges import _num, transition
 from engine.context import Tx
 from engine.ledger import Posting, post
 from engine.messages import Card, Field
+from engine.placing import TIEBREAK_RULE, entry_order, progress_key, team_key, tie_note
 from storage.dialect import bulk_insert
 from storage.tables import Challenge, Entry, Member, Participant, Placement, Team, VoteCount
 
 __all__ = ["TIEBREAK_RULE", "Ranked", "place_points", "tally"]
 
-TIEBREAK_RULE = "Ties on votes go to the earlier submission."
 MEDALS = {1: "🥇", 2: "🥈", 3: "🥉"}
 
 
@@ -73,13 +73,11 @@ async def _place_entries(tx: Tx, c: Challenge) -> list[Ranked]:
     challenge of 100,000 entries never crosses to Python. Returns the first ten places,
     all that the results card and the placement points need."""
     votes = func.coalesce(VoteCount.votes, 0)  # an entry without a count row still ranks
-    order = (votes.desc(), Entry.submitted_at, Entry.id)
+    order = entry_order(votes)
     label = Entry.title + " by " + Member.display_name
     tied = or_(func.lag(votes).over(order_by=order) == votes,
                func.lead(votes).over(order_by=order) == votes)
-    note = case((tied, "tied on " + cast(votes, String) + case((votes == 1, " vote"),
-                                                                  else_=" votes")
-                 + "; earlier submission ranks higher"), else_=null())
+    note = case((tied, tie_note(votes)), else_=null())
     ranked = (
         select(literal(tx.community_id), literal(c.id), func.row_number().over(order_by=order),
                "entry:" + cast(Entry.id, String), Entry.member_id, Entry.id,
@@ -139,11 +137,12 @@ async def _rank_progress(tx: Tx, c: Challenge) -> list[Ranked]:
         for p, _ in parts:
             if p.team_id is not None:
                 totals[p.team_id] += p.progress
-        order = sorted(totals.items(), key=lambda kv: (-kv[1], kv[0]))
+        order = sorted(totals.items(), key=lambda kv: team_key(kv[1], kv[0]))
         return [Ranked(i + 1, f"team:{tid}", teams.get(tid, "?"), score, None, team_id=tid)
                 for i, (tid, score) in enumerate(order)]
-    order = sorted(parts, key=lambda pn: (-pn[0].progress,
-                                          pn[0].finished_at or c.ends_at or tx.now, pn[0].id))
+    ends = c.ends_at or tx.now
+    order = sorted(parts, key=lambda pn: progress_key(pn[0].progress, pn[0].finished_at, ends,
+                                                      pn[0].id))
     return [Ranked(i + 1, f"member:{p.member_id}", name, p.progress, p.member_id)
             for i, (p, name) in enumerate(order)]
 

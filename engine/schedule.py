@@ -32,7 +32,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from engine import challenges, outbox
-from engine.context import Tx
+from engine.context import ScheduleChanged, Tx
 from engine.errors import InvalidInput
 from engine.messages import Card, Field
 from engine.periods import period_key, period_label
@@ -205,7 +205,7 @@ async def _upsert_many(tx: Tx, subject_kind_due: Sequence[tuple[str, str, dateti
         {"community_id": tx.community_id, "subject": subject, "kind": kind, "due_at": due,
          "status": "pending", "attempts": 0}
         for subject, kind, due in subject_kind_due])
-    tx.schedule_changed = True
+    tx.emit(ScheduleChanged())
 
 
 async def _upsert(tx: Tx, subject: str, kind: str, due_at: datetime) -> None:
@@ -225,7 +225,7 @@ def _reminders(tx: Tx) -> dict[str, timedelta]:
 def challenge_events(tx: Tx, c: Challenge) -> dict[str, datetime]:
     """The events challenge `c` waits for now, by kind, with their due times."""
     wanted: dict[str, datetime] = {}
-    nxt = challenges.next_deadline(c) if c.phase != "draft" else None
+    nxt = challenges.next_deadline(c, tx.close_grace) if c.phase != "draft" else None
     if nxt is not None:
         wanted["phase"] = nxt[1]
     # A reminder is only wanted while its phase is running: "1 day to submit" before the
@@ -473,7 +473,7 @@ async def sync_community(tx: Tx, templates: dict[str, Template]) -> None:
         else:  # moved, or revived after failing for good: a fresh start either way
             await tx.session.execute(update(DueEvent).where(DueEvent.id == event.id).values(
                 due_at=nxt, status="pending", attempts=0, lease_until=None))
-            tx.schedule_changed = True
+            tx.emit(ScheduleChanged())
     for kind, event in existing.items():
         if kind not in wanted:
             await tx.session.delete(event)
@@ -505,7 +505,7 @@ async def reschedule_periodic(tx: Tx, event: ClaimedEvent, templates: dict[str, 
     await tx.session.execute(update(DueEvent).where(*mine).values(
         due_at=nxt, status="pending", attempts=0, lease_until=None, done_at=tx.now,
         last_error=None))
-    tx.schedule_changed = True
+    tx.emit(ScheduleChanged())
 
 
 # -- claiming -----------------------------------------------------------------------------

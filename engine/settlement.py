@@ -1,54 +1,111 @@
 """When votes are paid for: soon after they commit, without slowing the votes down.
 
-A counted vote commits first and is paid for by settlement (engine/vote_points.py). In a
-burst of votes, settlement waits for a pause so that voters' commits are not queued
-behind it (SQLite has one writer); a read in this process settles at once (waiting at
-most `READ_WAIT`), so a member sees their points right after voting; and while votes keep
-arriving, a small chunk is still paid every `MAX_WAIT` seconds. Settlement that a crash
-cut short, or votes left by another process, are paid by the next write of the community
-or `settle_all`.
+A counted vote commits first and is paid for by settlement (engine/vote_payments.py). In
+a burst of votes, settlement waits for a pause so that voters' commits are not queued
+behind it (SQLite has one writer); while votes keep arriving, a small chunk is still paid
+every `MAX_WAIT` seconds. A member who just voted and asks for something sees their vote
+paid (the read waits at most `READ_WAIT`); anyone else's read waits only between bursts.
+Settlement that a crash cut short, or votes left by another process, are paid by the
+next write of the community (`settle_in`, run before every write) or `settle_all`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from engine.context import VotesCounted
 from engine.refs import CommunityRef
+from engine.unit import UnitOfWork
+from engine.vote_payments import CLAIM, claim, days, pay
+from storage.sql.queues import communities_unsettled, has_unsettled
 
-if TYPE_CHECKING:
-    from engine.service import Engine
-
-__all__ = ["Settler"]
+__all__ = ["QUIET_READ_WAIT", "READ_WAIT", "Settler"]
 
 log = logging.getLogger(__name__)
 
 MAX_WAIT = 2.0  # seconds a busy stream of votes may hold settlement back
 QUIET = 0.025  # seconds without votes that make a pause
-# Seconds a read waits for settlement: a chat command must answer within seconds (Discord
-# wants a reply or a deferral within 3), so after a long burst a read shows what is paid.
+# Seconds a read waits for its member's votes to be paid: a chat command must answer
+# within seconds (Discord wants a reply or a deferral within 3).
 READ_WAIT = 2.0
+# Seconds anyone else's read waits, between bursts of votes: settlement is quick then.
+QUIET_READ_WAIT = 0.25
 POLL = 0.002
 FIRST_CHUNK = 32  # votes paid while votes keep arriving; doubled each time it is quiet
 LAST_CHUNK = 1024
 
 
 class Settler:
-    """One background task per community with votes to pay for."""
+    """Pays for counted votes: in the transaction of any write (`settle_in`), and in the
+    background, one task per community with votes waiting."""
 
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
+    def __init__(self, uow: UnitOfWork, votes_idle_for: Callable[[], float], *,
+                 background: bool = True) -> None:
+        self._uow = uow
+        # Seconds since votes were last queued or committed (0 while some are).
+        self._idle_for = votes_idle_for
+        self._background = background
         self._tasks: dict[CommunityRef, asyncio.Task[None]] = {}
         self._hurry: set[CommunityRef] = set()
         self._dirty: set[CommunityRef] = set()  # counted since the last claim
+        self._voters: dict[CommunityRef, set[str]] = {}  # whose votes are waiting
 
-    def kick(self, ref: CommunityRef) -> None:
-        """Votes were counted in `ref`: make sure they get paid."""
+    # -- paying -------------------------------------------------------------------------
+
+    async def settle_in(self, session: AsyncSession, ref: CommunityRef,
+                        limit: int | None = None) -> int:
+        """Pay, in this transaction, for the community's waiting votes (all of them, or
+        the oldest `limit`); returns how many."""
+        base = await self._uow.tx(session, ref)
+        if limit is None and not await has_unsettled(session, base.community_id):
+            return 0
+        count = 0
+        while True:
+            claimed = await claim(base, limit or CLAIM)
+            count += len(claimed)
+            for day in days(base, claimed):
+                await pay(base, day)
+            if limit is not None or len(claimed) < CLAIM:
+                return count
+
+    async def settle(self, ref: CommunityRef, limit: int = CLAIM) -> int:
+        """Pay for up to `limit` of the community's counted votes, oldest first, in one
+        transaction of their own; returns how many."""
+        await self._uow.known(ref)
+        return await self._uow.run(lambda session: self.settle_in(session, ref, limit))
+
+    async def settle_all(self) -> int:
+        """Pay for every counted vote still waiting, in every community (at start-up:
+        votes a stopped process counted but did not pay for); returns how many."""
+        async with self._uow.db.session() as session:
+            ids = await communities_unsettled(session)
+        done = 0
+        for community_id in ids:
+            ref = await self._uow.community_of(community_id)
+            while (paid := await self.settle(ref)) > 0:
+                done += paid
+        return done
+
+    # -- when ---------------------------------------------------------------------------
+
+    def counted(self, event: VotesCounted) -> None:
+        """Votes were counted in a community: make sure they get paid."""
+        ref = event.community
+        self._voters.setdefault(ref, set()).update(event.voters)
         self._dirty.add(ref)
+        if not self._background:
+            return
         task = self._tasks.get(ref)
         if task is None or task.done():
             self._tasks[ref] = asyncio.get_running_loop().create_task(self._run(ref))
+
+    def waiting(self, ref: CommunityRef, user_id: str) -> bool:
+        """Whether this member has votes counted in this process and not yet paid."""
+        return user_id in self._voters.get(ref, ())
 
     async def flush(self, ref: CommunityRef, at_most: float | None = None) -> None:
         """Return once the votes counted here so far in `ref` are paid, or after
@@ -73,9 +130,10 @@ class Settler:
             while True:
                 chunk = min(chunk * 2, LAST_CHUNK) if await self._quiet(ref) else FIRST_CHUNK
                 self._dirty.discard(ref)
-                if await self._engine.settle_votes(ref, chunk) < chunk \
-                        and ref not in self._dirty:
+                if await self.settle(ref, chunk) < chunk and ref not in self._dirty:
+                    self._voters.pop(ref, None)
                     return
+                await asyncio.sleep(0)  # let others use the loop between chunks
         except Exception:  # the next write or `settle_all` pays them
             log.exception("settling votes failed; they stay queued")
         finally:
@@ -86,7 +144,7 @@ class Settler:
         `MAX_WAIT`, unless a read hurries it); whether it is quiet."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + MAX_WAIT
-        while self._engine.vote_batches.idle_for() < QUIET and ref not in self._hurry:
+        while self._idle_for() < QUIET and ref not in self._hurry:
             if loop.time() >= deadline:
                 return False
             await asyncio.sleep(POLL)

@@ -1,16 +1,72 @@
-"""The "entered the top 10" announcement: who rose onto the all-time board's first page."""
+"""The "entered the top 10" announcement: who rose onto the all-time board's first page.
+
+The rule is `entered`, a pure function of the balances a transaction moved and the top of
+the board after it; every write that moves points (a vote's payment, results, an award)
+reaches it through `announce_entries`, called before its commit.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from engine import outbox
 from engine.context import Tx
 from engine.messages import Card
-from storage.fastsql import others_above, top_scores
+from storage.sql.boards import top_members
 from storage.tables import Member
 
-__all__ = ["TOP", "announce_entries", "top10_card", "top10_key"]
+__all__ = ["TOP", "Entered", "announce_entries", "entered", "top10_card", "top10_key"]
 
 TOP = 10
+
+
+@dataclass(frozen=True, slots=True)
+class Entered:
+    member_id: int
+    rank: int
+    points: int
+
+
+def entered(before: Mapping[int, int | None], after: Mapping[int, int],
+            top: Sequence[tuple[int, int]], limit: int = TOP) -> list[Entered]:
+    """The members a change moved into the first `limit` places of a board.
+
+    `before`/`after`: the points of every member the change moved (None: not on the board
+    before). `top`: the board's best `limit + len(after)` (member, points) rows after the
+    change, best first. Ties share a place, so a member is on the first page while fewer
+    than `limit` others score more. Whether a member was there before is judged on the
+    board as it was, the other movers at their old points: a member already on the page
+    is never "entering" it because others rose too. A board of `limit` members or fewer
+    announces nothing: everyone is on its first page.
+    """
+    if len(top) <= limit:
+        return []
+    # The members the change did not move keep their points; at most len(after) of the
+    # rows in `top` are movers, so it holds every unmoved member that can count here.
+    unmoved = [p for m, p in top if m not in after]
+
+    def above_before(member: int, points: int) -> int:
+        others = sum(1 for p in unmoved if p > points)
+        others += sum(1 for m, old in before.items()
+                      if m != member and old is not None and old > points)
+        return others
+
+    def above_now(member: int, points: int) -> int:
+        return sum(1 for m, p in top if m != member and p > points)
+
+    found = []
+    for member_id in sorted(after):
+        old, new = before.get(member_id), after[member_id]
+        if old is not None and new <= old:
+            continue  # did not rise
+        now_above = above_now(member_id, new)
+        if now_above >= limit:
+            continue
+        if old is not None and above_before(member_id, old) < limit:
+            continue  # on the first page already
+        found.append(Entered(member_id, now_above + 1, new))
+    return found
 
 
 def top10_card(name: str, external_id: str, rank: int, points: int) -> Card:
@@ -25,33 +81,18 @@ def top10_key(tx: Tx, member_id: int) -> str:
 
 
 async def announce_entries(tx: Tx) -> None:
-    """Announce members this transaction moved into the all-time top 10.
-
-    Two bounded index walks (the best 11 scores, then at most 10 rows above a member's old
-    balance), never a scan of the board. Boards of 10 members or fewer announce nothing:
-    everyone is on the first page there.
-    """
-    risen = {m: old for m, old in tx.all_time_before.items()
-             if old is None or tx.balances.get(m, old) > old}
-    tx.all_time_before.clear()
-    if not risen:
+    """Announce the members this transaction moved into the all-time top 10: one bounded
+    index walk of the board's top, never a scan of the board."""
+    before, after = dict(tx.moves.before), dict(tx.moves.after)
+    tx.moves.before.clear()
+    tx.moves.after.clear()
+    if not any(before.get(m) is None or p > (before[m] or 0) for m, p in after.items()):
         return
-    best = await top_scores(tx.session, tx.community_id, TOP + 1)
-    if len(best) <= TOP:
-        return
-    tenth = best[TOP - 1]
-    for member_id in sorted(risen):
-        now = tx.balances.get(member_id)
-        if now is None or now < tenth:
-            continue
-        old = risen[member_id]
-        if old is not None and await others_above(
-                tx.session, tx.community_id, member_id, old, TOP) < TOP:
-            continue  # on the first page already
-        rank = 1 + await others_above(tx.session, tx.community_id, member_id, now, TOP)
-        member = await tx.session.get(Member, member_id)
+    top = await top_members(tx.session, tx.community_id, "all", TOP + len(after))
+    for e in entered(before, after, top):
+        member = await tx.session.get(Member, e.member_id)
         if member is None or member.is_bot:
             continue
         card = top10_card(member.display_name or member.external_id, member.external_id,
-                          rank, now)
-        await outbox.enqueue(tx, "top10", card, dedupe_key=top10_key(tx, member_id))
+                          e.rank, e.points)
+        await outbox.enqueue(tx, "top10", card, dedupe_key=top10_key(tx, e.member_id))

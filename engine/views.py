@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Generic, TypeVar
 
 from engine.achievements import Progress
-from engine.goals import Pace
 from engine.leaderboards import ViewerRank
 from storage.tables import Badge, Challenge, Entry, LedgerRow
 
@@ -20,6 +19,7 @@ __all__ = [
     "CommunityView",
     "EntryView",
     "LedgerLine",
+    "Pace",
     "Page",
     "Profile",
 ]
@@ -91,6 +91,17 @@ class EntryView:
     def of(cls, e: Entry) -> EntryView:
         return cls(e.id, e.challenge_id, e.title, e.link, e.image_url, e.votes, e.featured,
                    e.disqualified_reason, e.channel_id, e.message_id, e.submitted_at)
+
+
+@dataclass(frozen=True, slots=True)
+class Pace:
+    """Progress toward a goal, the average per day, and when the goal would be reached."""
+
+    progress: float
+    goal: float
+    per_day: float
+    projected_finish: datetime | None  # None: no pace yet, or already finished
+    finished: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,10 +1,26 @@
-"""Engines, sessions and transactions for SQLite (default) and PostgreSQL."""
+"""Engines, sessions and transactions for SQLite (default) and PostgreSQL.
+
+Two kinds of failure are told apart here, the only place that knows drivers' errors:
+- a *race* (`is_race`): a deadlock, a serialization failure, two transactions inserting
+  the same key, SQLite's lock held by another process for a moment. Running the whole
+  transaction again succeeds: `Database.run` does so, with jittered backoff.
+- a *fault* (`is_fault`): the database is unreachable, restarting, read-only or out of
+  space. Nothing succeeds until it clears; callers that must not lose work (a vote the
+  platform delivered) wait with patience, others report it.
+
+The event loop never waits on another process's lock: SQLite connections run with a short
+busy timeout, and a transaction that finds the database locked is retried after an
+asynchronous sleep instead of blocking in the driver.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import os
+import random
+import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any, TypeVar
@@ -22,13 +38,28 @@ from sqlalchemy.pool import StaticPool
 
 from storage.plain_reads import PlainReader, ReaderPool
 
-__all__ = ["Database", "make_engine"]
+__all__ = ["RACE_PATIENCE", "SQLITE_BUSY_MS", "Database", "is_fault", "is_race",
+           "make_engine"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 # PostgreSQL errors after which the whole unit of work can simply run again.
-_RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock detected
+_RACE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock detected
+# PostgreSQL errors of an unavailable server: connection exceptions (class 08), shutdown
+# and start-up (57P01-57P03), out of resources (class 53, e.g. disk full), system errors
+# (class 58), a read-only transaction (25006: a standby, or the server set read-only).
+_FAULT_SQLSTATE_CLASSES = ("08", "53", "58")
+_FAULT_SQLSTATES = {"57P01", "57P02", "57P03", "25006"}
+# SQLite result codes of a database that cannot be written now.
+_SQLITE_BUSY = {sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED}
+_SQLITE_FAULTS = {sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_READONLY,
+                  sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_CORRUPT}
+# Milliseconds SQLite itself waits for a lock: short, since it waits on the loop's thread.
+SQLITE_BUSY_MS = 20
+# Seconds a transaction keeps retrying races (another process holding SQLite's write
+# lock, a migration say) before the error is raised.
+RACE_PATIENCE = 10.0
 
 
 def _inline_sqlite_file(url: str) -> str | None:
@@ -65,7 +96,7 @@ def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         if not memory:
             cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=10000")
+        cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
         cur.execute("PRAGMA synchronous=FULL")
         cur.close()
 
@@ -126,14 +157,18 @@ class Database:
         work: Callable[[AsyncSession], Awaitable[T]],
         *,
         after_commit: Callable[[T], None] | None = None,
-        attempts: int = 5,
+        patience: float = RACE_PATIENCE,
     ) -> T:
-        """Run `work` in one transaction, retrying on deadlocks and key races.
+        """Run `work` in one transaction, run again whole after a race (`is_race`) for up
+        to `patience` seconds, with jittered backoff.
 
         `after_commit` runs once the commit succeeded, still under the write lock, so
         in-process caches see commits in the order they happened.
         """
-        for attempt in range(1, attempts + 1):
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + patience
+        key_races = 0
+        for attempt in itertools.count(1):
             try:
                 async with self.write_lock():
                     async with self.sessions() as session, session.begin():
@@ -142,10 +177,13 @@ class Database:
                         after_commit(result)
                     return result
             except (IntegrityError, DBAPIError) as exc:
-                if attempt == attempts or not _retryable(exc):
+                key_races += isinstance(exc, IntegrityError)
+                # A key race is over once the winner committed: a few tries; a key that
+                # still clashes is a real error.
+                if not is_race(exc) or key_races >= 5 or loop.time() >= deadline:
                     raise
-                log.debug("retrying transaction after %s", type(exc.orig).__name__)
-                await asyncio.sleep(0.005 * attempt)
+                log.debug("running a transaction again after %s", _name(exc))
+                await asyncio.sleep(_backoff(attempt))
         raise AssertionError("unreachable")
 
     async def create_all(self) -> None:
@@ -161,12 +199,51 @@ class Database:
         await self.engine.dispose()
 
 
-def _retryable(exc: DBAPIError) -> bool:
+def _backoff(attempt: int) -> float:
+    """Seconds to wait before attempt `attempt + 1`: growing, jittered, at most 0.25 s."""
+    return random.uniform(0.5, 1.0) * min(0.25, 0.004 * 2 ** min(attempt, 10))
+
+
+def _name(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None)
+    return type(orig if orig is not None else exc).__name__
+
+
+def _sqlstate(exc: BaseException) -> str | None:
+    orig = getattr(exc, "orig", exc)
+    found = getattr(orig, "sqlstate", None) or getattr(
+        getattr(orig, "__cause__", None), "sqlstate", None)
+    return str(found) if found else None
+
+
+def _sqlite_code(exc: BaseException) -> int | None:
+    orig = getattr(exc, "orig", exc)
+    code = getattr(orig, "sqlite_errorcode", None)
+    return None if code is None else int(code) & 0xFF  # the primary result code
+
+
+def is_race(exc: BaseException) -> bool:
+    """Whether running the whole transaction again can succeed at once: a deadlock, a
+    serialization failure, a key two transactions inserted at once, SQLite locked."""
     if isinstance(exc, IntegrityError):
-        # Two transactions raced for the same unique key (an idempotency key, a member's
-        # first row): running again finds the winner's row and does nothing twice.
         return True
-    sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(
-        getattr(exc.orig, "__cause__", None), "sqlstate", None
-    )
-    return sqlstate in _RETRYABLE_SQLSTATES
+    return _sqlstate(exc) in _RACE_SQLSTATES or _sqlite_code(exc) in _SQLITE_BUSY
+
+
+def is_fault(exc: BaseException) -> bool:
+    """Whether the database is unavailable (unreachable, restarting, read-only, full):
+    nothing succeeds until the fault clears."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    if isinstance(exc, OSError | ConnectionError):
+        return True
+    state = _sqlstate(exc)
+    if state is not None and (state in _FAULT_SQLSTATES
+                              or state.startswith(_FAULT_SQLSTATE_CLASSES)):
+        return True
+    if _sqlite_code(exc) in _SQLITE_FAULTS:
+        return True
+    orig = getattr(exc, "orig", None)
+    # asyncpg's errors for a connection that went away carry no SQLSTATE.
+    return type(orig).__name__ in ("ConnectionDoesNotExistError", "InterfaceError",
+                                   "ConnectionFailureError", "CannotConnectNowError")

@@ -20,7 +20,12 @@ from typing import Any
 
 from sqlalchemy.engine import Dialect
 
-__all__ = ["PlainReader", "ReaderPool"]
+__all__ = ["BUSY_MS", "PlainReader", "ReaderPool"]
+
+# Milliseconds a read waits for a lock on the loop's thread. Readers of a WAL database
+# never wait for writers; only a moment of another connection's checkpoint or recovery
+# can make them, and then briefly.
+BUSY_MS = 20
 
 
 class PlainReader:
@@ -63,7 +68,7 @@ class ReaderPool:
         conn = sqlite3.connect(self._path, check_same_thread=False, isolation_level=None)
         try:
             conn.execute("PRAGMA query_only=ON")  # a reader that writes is a bug: fail loudly
-            conn.execute("PRAGMA busy_timeout=10000")
+            conn.execute(f"PRAGMA busy_timeout={BUSY_MS}")
         except BaseException:
             conn.close()
             raise

@@ -7,10 +7,13 @@ This module gives SQLAlchemy's aiosqlite dialect a connection with the same inte
 whose coroutines run the sqlite3 call at once, on the event loop's thread.
 
 The trade: a statement blocks the loop while it runs. SQLite statements on indexed data
-are microseconds; a durable commit is one fsync. Laurels runs one process per SQLite file
-and queues writers in-process (`Database.write_lock`), so waiting on another process's lock
-(up to `busy_timeout`) only happens while, say, a migration runs beside the bot. Set
-LAURELS_SQLITE_DRIVER=thread to use aiosqlite's worker thread instead.
+are microseconds, so statements stay on the loop; what can take long does not:
+- a commit of a database file (an fsync, and now and then an automatic checkpoint that
+  copies the write-ahead log back) runs on a worker thread while the loop goes on;
+- waiting for another process's lock: connections have a busy timeout of milliseconds
+  (`storage.db.SQLITE_BUSY_MS`), and a transaction that finds the database locked is
+  retried after an asynchronous sleep (`Database.run`).
+Set LAURELS_SQLITE_DRIVER=thread to use aiosqlite's worker thread for everything instead.
 """
 
 from __future__ import annotations
@@ -77,9 +80,12 @@ class _RunNow:
 class InlineConnection:
     """The part of `aiosqlite.Connection` SQLAlchemy's aiosqlite dialect uses."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, *, commit_off_loop: bool) -> None:
         self._conn = conn
         self._tx = _RunNow()
+        # An in-memory database is one connection shared by every session: its commits
+        # (no fsync) stay on the loop, never beside another session's statement.
+        self._commit_off_loop = commit_off_loop
 
     @property
     def isolation_level(self) -> str | None:
@@ -92,7 +98,10 @@ class InlineConnection:
         return _Cursor(self._conn.execute(sql, parameters))
 
     async def commit(self) -> None:
-        self._conn.commit()
+        if self._commit_off_loop and self._conn.in_transaction:
+            await asyncio.to_thread(self._conn.commit)
+        else:
+            self._conn.commit()
 
     async def rollback(self) -> None:
         self._conn.rollback()
@@ -114,6 +123,7 @@ class InlineConnection:
 def connect(database: str) -> Callable[[], Any]:
     """An `async_creator` for `create_async_engine("sqlite+aiosqlite://...")`."""
     async def creator() -> InlineConnection:
-        return InlineConnection(sqlite3.connect(database, check_same_thread=False))
+        return InlineConnection(sqlite3.connect(database, check_same_thread=False),
+                                commit_off_loop=database != ":memory:")
 
     return creator

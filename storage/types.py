@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, DateTime, Dialect, Integer
 from sqlalchemy.types import TypeDecorator
 
-from engine.clock import ensure_utc
-
-__all__ = ["Id", "UTCDateTime"]
+__all__ = ["Id", "UTCDateTime", "ensure_utc"]
 
 # SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL wants room for billions.
 Id = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def ensure_utc(when: datetime) -> datetime:
+    """Databases hand back naive datetimes on SQLite; everything above storage is aware UTC."""
+    if when.tzinfo is None:
+        return when.replace(tzinfo=UTC)
+    return when.astimezone(UTC)
 
 
 class UTCDateTime(TypeDecorator[datetime]):

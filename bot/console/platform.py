@@ -55,15 +55,19 @@ class ConsolePlatform:
     bots: set[str] = field(default_factory=set)
     messages: dict[int, Posted] = field(default_factory=dict)
     last_output: list[str] = field(default_factory=list)
-    # Runs what falls due when the clock moves; None: plain phase changes only.
+    # Runs what falls due when the clock moves (the engine's own runner by default).
     runner: DueRunner | None = None
     _next: int = 1
+
+    def __post_init__(self) -> None:
+        if self.runner is None:
+            self.runner = self.engine.due
 
     async def start(self) -> None:
         await self.engine.ensure_community(
             COMMUNITY, announce_channel="announcements", entries_channel="entries")
-        if self.runner is not None:
-            await self.runner.sweep()
+        assert self.runner is not None
+        await self.runner.sweep()
 
     def member(self, name: str) -> MemberRef:
         return MemberRef(COMMUNITY, name, name, is_bot=name in self.bots,
@@ -114,11 +118,8 @@ class ConsolePlatform:
         except (TimeParseError, ValueError) as exc:
             raise ScriptError(f"bad clock line: {exc}") from exc
         self._print(f"* clock is now {target.strftime('%Y-%m-%d %H:%M')} UTC")
-        if self.runner is not None:
-            await self.runner.run_until(self.clock, target, after_each=self.deliver)
-        else:
-            self.clock.set(target)
-            await self.engine.advance_due()
+        assert self.runner is not None
+        await self.runner.run_until(self.clock, target, after_each=self.deliver)
 
     async def _say(self, name: str, text: str) -> None:
         if not text.startswith("/"):

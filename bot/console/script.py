@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 
 from bot.console.platform import ConsolePlatform, ScriptError
 from engine.clock import FixedClock
-from engine.due import DueRunner
 from engine.service import Engine
 from storage.db import Database
 
@@ -41,7 +40,7 @@ async def run_script(lines: Iterable[str], *, database_url: str = "sqlite+aiosql
     await db.create_all()
     clock = FixedClock(start)
     engine = Engine(db, clock)
-    platform = ConsolePlatform(engine, clock, out=out, runner=DueRunner(engine))
+    platform = ConsolePlatform(engine, clock, out=out)
     try:
         await platform.start()
         for number, line in enumerate(lines, start=1):

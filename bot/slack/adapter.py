@@ -34,18 +34,12 @@ if TYPE_CHECKING:
     from bot.slack.platform import TeamClients
     from engine.service import Engine
 
-__all__ = ["PLATFORM", "SlackAdapter", "is_moderator"]
+__all__ = ["PLATFORM", "SlackAdapter"]
 
 log = logging.getLogger(__name__)
 
 PLATFORM = "slack"
 _LIVE = ("scheduled", "open", "voting", "active")
-
-
-def is_moderator(member: MemberRef) -> bool:
-    """Workspace admins and owners, and members of the configured group or list (the
-    directory gives them the moderator setting as a role)."""
-    return member.is_admin or bool(member.roles)
 
 
 class SlackAdapter:
@@ -115,7 +109,7 @@ class SlackAdapter:
                          request: ModalRequest, origin: Origin) -> Reply | None:
         """Open the command's form; a Reply instead when there is nothing to fill in."""
         command = request.command
-        if command.moderator and not is_moderator(member):
+        if command.moderator and not await self.engine.is_moderator(member):
             return Reply.error("Only moderators can do that.")
         choices: dict[str, list[tuple[str, str]]] = {}
         initial = dict(request.prefill)
@@ -212,7 +206,7 @@ class SlackAdapter:
         page = await engine.list_challenges(member.community, page_size=20)
         community = await engine.community(member.community)
         data = HomeData(profile, badges, [c for c in page.items if c.phase in _LIVE],
-                        moderator=is_moderator(member), now=engine.clock.now(),
+                        moderator=await engine.is_moderator(member), now=engine.clock.now(),
                         tz=ZoneInfo(community.timezone))
         await client.views_publish(user_id=member.user_id, view=home_view(data))
         self._homes.add((member.community.external_id, member.user_id))

@@ -64,16 +64,27 @@ async def goal_challenge(
     return await engine.create_challenge(mod, draft)
 
 
+async def run_due(engine: Engine) -> int:
+    """Run what is due now through the due-event runner, as the bot's scheduler does;
+    returns how many due events ran."""
+    return await engine.due.run_due()
+
+
+async def phase(engine: Engine, guild: CommunityRef, slug: str) -> str:
+    """The challenge's phase as members see it."""
+    return (await engine.challenge_info(member(guild, "observer"), slug)).challenge.phase
+
+
 async def open_voting(engine: Engine, clock: FixedClock) -> None:
     """Move the clock past the submission deadline of a default challenge and run the
     scheduler, as the bot would."""
     clock.advance(timedelta(days=3, minutes=1))
-    await engine.advance_due()
+    await run_due(engine)
 
 
 async def close_voting(engine: Engine, clock: FixedClock) -> None:
     clock.advance(timedelta(days=2))
-    await engine.advance_due()
+    await run_due(engine)
 
 
 async def select_all(db: Database, model: Any, *where: Any, order_by: Any = None) -> list[Any]:

@@ -22,6 +22,7 @@ from tests.engine.helpers import (
     open_voting,
     outbox_rows,
     row_counts,
+    run_due,
     select_all,
     setup_community,
     submission_challenge,
@@ -128,7 +129,7 @@ async def test_prerequisite_must_be_earned_first(
 
     await open_voting(engine, clock)
     clock.advance(timedelta(days=2))
-    await engine.advance_due()
+    await run_due(engine)
 
     progress = _by_key(await engine.achievements(alice))
     assert progress["first_win"].unlocked and progress["encore"].unlocked
@@ -221,7 +222,7 @@ async def test_recompute_rebuilds_standings_and_stats_from_history(
     await engine.feature_entry(mod, ids["bob"])
     await engine.award_points(mod, member(guild, "dee"), 40, "helping out")
     clock.advance(timedelta(days=2))
-    await engine.advance_due()
+    await run_due(engine)
 
     def snapshot(rows):  # type: ignore[no-untyped-def]
         """Rows as tuples; a counter at zero is the same as no counter."""

@@ -18,7 +18,9 @@ from tests.conftest import START, member
 from tests.engine.helpers import (
     open_voting,
     outbox_rows,
+    phase,
     row_counts,
+    run_due,
     setup_community,
     submission_challenge,
     submit_and_post,
@@ -104,10 +106,13 @@ async def test_scheduled_challenge_opens_at_its_start(
         await engine.submit_entry(member(guild, "alice"), c.slug, "Too soon")
 
     clock.advance(DAY - timedelta(minutes=1))
-    assert await engine.advance_due() == 0
+    await run_due(engine)
+    assert await phase(engine, guild, c.slug) == "scheduled"
     clock.advance(timedelta(minutes=1))
-    assert await engine.advance_due() == 1
-    assert await engine.advance_due() == 0
+    await run_due(engine)
+    assert await phase(engine, guild, c.slug) == "open"
+    assert await run_due(engine) == 0
+    assert len(await outbox_rows(db, "phase_open")) == 1
 
     info = await engine.challenge_info(member(guild, "alice"), c.slug)
     assert info.challenge.phase == "open" and info.can_submit
@@ -125,7 +130,7 @@ async def test_goal_challenge_goes_from_scheduled_to_active(
     with pytest.raises(WrongPhase, match="not running"):
         await engine.log_progress(member(guild, "alice"), g.slug, 5)
     clock.advance(DAY)
-    await engine.advance_due()
+    await run_due(engine)
     await engine.log_progress(member(guild, "alice"), g.slug, 5)
 
 
@@ -151,10 +156,11 @@ async def test_editing_deadlines(
         await engine.edit_challenge(member(guild, "bob"), c.slug, name="Mine now")
 
     clock.advance(3 * DAY + timedelta(hours=1))  # the old deadline has passed
-    assert await engine.advance_due() == 0
+    await run_due(engine)
+    assert await phase(engine, guild, c.slug) == "open"
     await engine.submit_entry(member(guild, "alice"), c.slug, "Thanks for the extra day")
     clock.advance(DAY)
-    assert await engine.advance_due() == 1
+    await run_due(engine)
     info = await engine.challenge_info(member(guild, "alice"), c.slug)
     assert info.challenge.phase == "voting"
     assert info.challenge.voting_close_at == START + 7 * DAY
@@ -180,7 +186,7 @@ async def test_cancel_announces_and_stops_entries_and_votes(
     with pytest.raises(Conflict, match="already cancelled"):
         await engine.cancel_challenge(mod, c.slug, None)
     clock.advance(10 * DAY)
-    assert await engine.advance_due() == 0
+    await run_due(engine)
     assert await outbox_rows(db, "results") == []
     assert [v.slug for v in (await engine.list_challenges(guild)).items] == []
     assert [v.slug for v in (await engine.list_challenges(guild, "cancelled")).items] == [c.slug]
@@ -213,7 +219,7 @@ async def test_submissions_after_the_deadline_are_refused_clearly(
     with pytest.raises(WrongPhase, match="Submissions to Dreamscapes closed 2 hours ago"):
         await engine.submit_entry(alice, c.slug, "Late")
     assert not (await engine.challenge_info(alice, c.slug)).can_submit
-    await engine.advance_due()
+    await run_due(engine)
     with pytest.raises(WrongPhase, match="Submissions to Dreamscapes are closed; voting is on"):
         await engine.submit_entry(alice, c.slug, "Later")
 
@@ -301,7 +307,8 @@ async def test_a_draft_waits_for_a_moderator(
     assert d.phase == "draft"
     assert (await engine.list_challenges(guild)).items == []
     clock.advance(DAY)
-    assert await engine.advance_due() == 0  # the schedule never publishes a draft
+    await run_due(engine)  # the schedule never publishes a draft
+    assert await phase(engine, guild, d.slug) == "draft"
 
     published = await engine.advance_challenge(mod, d.slug)
 

@@ -19,6 +19,7 @@ from tests.engine.helpers import (
     ledger_of,
     outbox_rows,
     row_counts,
+    run_due,
     select_all,
     setup_community,
     submission_challenge,
@@ -182,8 +183,8 @@ async def test_goal_challenge_tally_ranks_by_progress(
         await engine.log_progress(member(guild, name), g.slug, amount)
     clock.advance(timedelta(days=7))
 
-    assert await engine.advance_due() == 1
-    assert await engine.advance_due() == 0
+    await run_due(engine)
+    assert await run_due(engine) == 0
 
     placements = await select_all(db, Placement, order_by=Placement.place)
     assert [(p.place, p.label, p.score) for p in placements] == [
@@ -208,7 +209,7 @@ async def test_team_challenge_results_rank_teams(
         await engine.join(member(guild, name), g.slug, team)
         await engine.log_progress(member(guild, name), g.slug, amount)
     clock.advance(timedelta(days=7))
-    await engine.advance_due()
+    await run_due(engine)
 
     placements = await select_all(db, Placement, order_by=Placement.place)
     assert [(p.place, p.label, p.score, p.member_id) for p in placements] == [

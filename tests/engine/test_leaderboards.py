@@ -24,8 +24,8 @@ from engine.periods import period_key
 from engine.ranking import MemoryRankIndex, ScoreGroup, SqlRankIndex
 from engine.refs import CommunityRef
 from engine.service import Engine
-from storage import fastsql
 from storage.db import Database
+from storage.sql import boards
 from storage.tables import Member, ScoreCount, Standing
 from tests.conftest import member
 from tests.engine.helpers import (
@@ -108,12 +108,12 @@ async def test_pages_continue_ranks_across_a_tie(
 async def test_pages_through_a_tie_too_large_to_sort(
     engine: Engine, guild: CommunityRef
 ) -> None:
-    """A tie of more members than a page read sorts (`fastsql.SMALL_GROUP`): every page,
+    """A tie of more members than a page read sorts (`boards.SMALL_GROUP`): every page,
     whether it starts at a group or inside one, near either end of the tie, lists the
     board in order (points, then who joined first) with shared ranks."""
     await setup_community(engine, guild)
     points = {"lead1": 90, "lead2": 80}
-    points |= {f"t{i:03d}": 50 for i in range(fastsql.SMALL_GROUP + 36)}
+    points |= {f"t{i:03d}": 50 for i in range(boards.SMALL_GROUP + 36)}
     points |= {f"z{i}": 10 - i for i in range(7)}
     await _award(engine, guild, points)
     expected, rank = [], 0
@@ -456,7 +456,7 @@ async def _random_history(db: Database, guild: CommunityRef, clock: FixedClock) 
             for period in ("all", "week", "month"):
                 await memory.leaderboard(mod, period=period)
         name = f"p{rng.randrange(12)}"
-        who = await memory.write(guild, lambda tx, n=name: ensure_member(tx, member(guild, n)))
+        who = await memory.uow.write(guild, lambda tx, n=name: ensure_member(tx, member(guild, n)))
         roll = rng.random()
         if roll < 0.45:
             amount = rng.choice([rng.randint(1, 5), rng.randint(1, 40), 3])
@@ -465,11 +465,11 @@ async def _random_history(db: Database, guild: CommunityRef, clock: FixedClock) 
             ref = f"test:{step}"
             references.append(ref)
             delta = rng.choice([-rng.randint(1, 30), rng.randint(1, 30), -3])
-            await memory.write(guild, lambda tx, m=who.id, d=delta, r=ref: post(
+            await memory.uow.write(guild, lambda tx, m=who.id, d=delta, r=ref: post(
                 tx, [Posting(m, d, "award", r, reference=r)]))
         elif roll < 0.75 and references:
             ref = rng.choice(references)
-            await memory.write(guild, lambda tx, r=ref: reverse(tx, r))
+            await memory.uow.write(guild, lambda tx, r=ref: reverse(tx, r))
         elif roll < 0.9:
             with contextlib.suppress(LaurelsError):  # one's own entry
                 await memory.cast_vote(member(guild, name),
@@ -478,7 +478,7 @@ async def _random_history(db: Database, guild: CommunityRef, clock: FixedClock) 
             await memory.retract_vote(member(guild, name),
                                       rng.choice(list(entries.values())), "👍")
         if step % 53 == 52:
-            await memory.write(guild, rebuild_standings)
+            await memory.uow.write(guild, rebuild_standings)
             memory.ranks.forget(community_id)  # type: ignore[attr-defined]
         keys |= {period_key(p, clock.now(), ZoneInfo("UTC")) for p in ("week", "month")}
         clock.advance(timedelta(hours=rng.randint(1, 14)))
@@ -505,7 +505,7 @@ async def test_histogram_stays_exact_under_concurrent_awards(
     rng = random.Random(7)
     names = [f"c{i}" for i in range(8)]
     for name in names:  # members exist; their standings do not yet
-        await engine.write(guild, lambda tx, n=name: ensure_member(tx, member(guild, n)))
+        await engine.uow.write(guild, lambda tx, n=name: ensure_member(tx, member(guild, n)))
 
     async def award(name: str, amount: int) -> None:
         await engine.award_points(mod, member(guild, name), amount, "race")

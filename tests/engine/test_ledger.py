@@ -169,7 +169,7 @@ async def test_rebuilt_standings_equal_the_incremental_ones(
         return sorted((s.period, s.member_id, s.points) for s in rows)
 
     incremental = table(await select_all(db, Standing))
-    written = await engine.write(guild, rebuild_standings)
+    written = await engine.uow.write(guild, rebuild_standings)
 
     assert table(await select_all(db, Standing)) == incremental
     assert written == len(incremental)

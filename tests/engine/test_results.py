@@ -28,6 +28,7 @@ from tests.engine.helpers import (
     ledger_of,
     open_voting,
     outbox_rows,
+    run_due,
     select_all,
     setup_community,
     submission_challenge,
@@ -121,12 +122,12 @@ async def test_tally_run_twice_pays_once(
     ledger_before = len(await select_all(db, LedgerRow))
 
     clock.advance(timedelta(days=3))  # the scheduler fires at the original deadline anyway
-    assert await engine.advance_due() == 0
+    assert await run_due(engine) == 0
     with pytest.raises(Conflict, match="no next phase"):
         await engine.advance_challenge(mod, c.slug)
     # even a direct second tally (a retried job) does nothing
     (row,) = await select_all(db, Challenge, Challenge.slug == c.slug)
-    assert await engine.write(guild, lambda tx: _tally_by_id(tx, row.id)) is None
+    assert await engine.uow.write(guild, lambda tx: _tally_by_id(tx, row.id)) is None
 
     assert len(await select_all(db, LedgerRow)) == ledger_before
     assert await _placement_points(db, "bea") == [500]
@@ -148,8 +149,8 @@ async def test_scheduler_catching_up_runs_every_phase_once(
     await submit_and_post(engine, member(guild, "bea"), c.slug, "Only entry")
     clock.advance(timedelta(days=30))
 
-    assert await engine.advance_due() == 2
-    assert await engine.advance_due() == 0
+    await run_due(engine)
+    assert await run_due(engine) == 0
     assert [r.kind for r in await outbox_rows(db)].count("results") == 1
     assert [r.kind for r in await outbox_rows(db)].count("phase_voting") == 1
     assert await _placement_points(db, "bea") == [500]

@@ -16,6 +16,7 @@ from tests.conftest import member
 from tests.engine.helpers import (
     open_voting,
     outbox_rows,
+    run_due,
     select_all,
     setup_community,
     submission_challenge,
@@ -141,7 +142,8 @@ async def test_the_scheduler_closes_each_community_once(
     engine: Engine, db: Database, clock: FixedClock, twins  # type: ignore[no-untyped-def]
 ) -> None:
     clock.advance(timedelta(days=2))
-    assert await engine.advance_due() == 3
+    await run_due(engine)
+    assert await run_due(engine) == 0
     results = await outbox_rows(db, "results")
     assert len({r.community_id for r in results}) == 3
     for guild in (ONE, TWO, THREE):

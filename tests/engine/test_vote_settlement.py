@@ -27,10 +27,9 @@ from tests.engine.helpers import (
 from tests.engine.test_concurrency import assert_ledger_consistent
 
 
-def _never_settles(engine: Engine) -> Engine:
+def _never_settles(db: Database, clock: FixedClock) -> Engine:
     """The process stops right after its votes commit: nothing pays for them here."""
-    engine.settler.kick = lambda ref: None  # type: ignore[method-assign]
-    return engine
+    return Engine(db, clock, settle_in_background=False)
 
 
 async def _posted(engine: Engine, guild: CommunityRef, clock: FixedClock, n: int,
@@ -52,7 +51,7 @@ async def _entries(engine: Engine, guild: CommunityRef, clock: FixedClock, n: in
 async def test_votes_left_unpaid_by_a_stopped_process_are_paid_once_after_restart(
     db: Database, guild: CommunityRef, clock: FixedClock
 ) -> None:
-    first = _never_settles(Engine(db, clock))
+    first = _never_settles(db, clock)
     msgs = await _entries(first, guild, clock, 3)
     voters = [member(guild, f"v{i}") for i in range(20)]
     for voter in voters:
@@ -79,7 +78,7 @@ async def test_a_vote_is_paid_as_of_the_day_it_was_cast(
     """Cast at 23:58 and 23:59 local, paid after midnight: the first day's cap of one paid
     vote holds, the streak counts the day of the votes, and the next day has its own cap."""
     la = ZoneInfo("America/Los_Angeles")
-    stopped = _never_settles(Engine(db, clock))
+    stopped = _never_settles(db, clock)
     msgs = await _entries(stopped, guild, clock, 3, tz="America/Los_Angeles")
     await stopped.set_point_rule(member(guild, "mod", mod=True), "vote_cast_daily_cap", 1)
     bob = member(guild, "bob")
@@ -116,7 +115,7 @@ async def test_another_process_settles_before_its_own_write(
 ) -> None:
     """Votes counted by one process and not yet paid: a retraction and a disqualification
     handled by another process pay for them first, then take back what they must."""
-    voters_process = _never_settles(Engine(db, clock))
+    voters_process = _never_settles(db, clock)
     posted = await _posted(voters_process, guild, clock, 2)
     msgs = [msg for _, msg in posted]
     bob, cy = member(guild, "bob"), member(guild, "cy")
@@ -141,7 +140,7 @@ async def test_another_process_settles_before_its_own_write(
 async def test_processes_settling_at_once_pay_each_vote_once(
     db: Database, guild: CommunityRef, clock: FixedClock
 ) -> None:
-    stopped = _never_settles(Engine(db, clock))
+    stopped = _never_settles(db, clock)
     msgs = await _entries(stopped, guild, clock, 4)
     await asyncio.gather(*(stopped.cast_vote(member(guild, f"v{i}"), msg, "👍")
                            for i in range(40) for msg in msgs))
@@ -197,7 +196,8 @@ async def test_a_read_waits_for_settlement_only_so_long(
     await asyncio.gather(*(engine.cast_vote(member(guild, f"v{i}"), m, "👍")
                            for i in range(30) for m in msgs))
     monkeypatch.setattr(service, "READ_WAIT", 0.0)
-    await engine.profile(member(guild, "a0"))
+    monkeypatch.setattr(service, "QUIET_READ_WAIT", 0.0)
+    await engine.profile(member(guild, "v0"))
     assert len(await select_all(db, UnsettledVote)) > 0  # it did not wait for them
     await engine.close()
     assert len(await select_all(db, UnsettledVote)) == 0

@@ -11,7 +11,7 @@ from engine.errors import Forbidden, WrongPhase
 from engine.refs import CommunityRef
 from engine.service import Engine
 from tests.conftest import member
-from tests.engine.helpers import setup_community, submission_challenge, submit_and_post
+from tests.engine.helpers import run_due, setup_community, submission_challenge, submit_and_post
 
 
 @pytest.fixture
@@ -21,7 +21,8 @@ async def voting(engine: Engine, guild: CommunityRef, clock: FixedClock):  # typ
     alice = member(guild, "alice")
     entry_id, msg = await submit_and_post(engine, alice, c.slug, "Night garden")
     clock.advance(timedelta(days=3, minutes=1))
-    assert await engine.advance_due() == 1
+    await run_due(engine)
+    assert (await engine.challenge_info(alice, c.slug)).challenge.phase == "voting"
     return c, alice, entry_id, msg
 
 
@@ -96,7 +97,7 @@ async def test_daily_vote_point_cap(engine: Engine, guild: CommunityRef, clock: 
     msgs = [(await submit_and_post(engine, member(guild, f"a{i}"), c.slug, f"E{i}"))[1]
             for i in range(4)]
     clock.advance(timedelta(days=3, minutes=1))
-    await engine.advance_due()
+    await run_due(engine)
     bob = member(guild, "bob")
     balances = []
     for m in msgs[:3]:

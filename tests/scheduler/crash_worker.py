@@ -31,7 +31,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import engine.service as service
+import engine.phases as phases
 from bot.delivery import DeliveryWorker
 from engine.clock import FixedClock
 from engine.context import Tx
@@ -109,7 +109,7 @@ class RecordingRunner(DueRunner):
     """A DueRunner that notes each event it runs (and may dawdle, to interleave)."""
 
     def __init__(self, engine: Engine, slow: float) -> None:
-        super().__init__(engine)
+        super().__init__(engine.uow)
         self.slow = slow
         self.ran: list[dict[str, Any]] = []
 
@@ -141,7 +141,7 @@ def _meet(barrier: Path, parties: int, within: float = 60.0) -> None:
 
 def _hang_in_tally(ready: Path | None) -> None:
     """Replace the engine's tally with one that stops just before the commit."""
-    real = service.tally
+    real = phases.tally
 
     async def tally_then_hang(tx: Tx, challenge: Any) -> Any:
         ranked = await real(tx, challenge)
@@ -150,7 +150,7 @@ def _hang_in_tally(ready: Path | None) -> None:
         await asyncio.sleep(HANG_SECONDS)
         return ranked
 
-    service.tally = tally_then_hang  # type: ignore[assignment]
+    phases.tally = tally_then_hang  # type: ignore[assignment]
 
 
 async def main(argv: list[str]) -> int:

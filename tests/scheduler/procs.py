@@ -15,17 +15,14 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import BACKEND
-
 __all__ = ["ROOT", "Worker", "kill_when_ready", "postgres_only", "run_worker", "start_worker"]
 
 ROOT = Path(__file__).resolve().parents[2]
 # Generous: a cold interpreter importing SQLAlchemy on a busy CI machine takes seconds.
 TIMEOUT = 60.0
 
-postgres_only = pytest.mark.skipif(
-    BACKEND != "postgres", reason="several processes share due events on PostgreSQL only "
-    "(LAURELS_TEST_DB=postgres)")
+# Several processes share due events on PostgreSQL only: left out of the SQLite legs.
+postgres_only = pytest.mark.postgres_only
 
 
 class Worker:

@@ -18,7 +18,6 @@ from sqlalchemy import func, select
 
 from engine import schedule
 from engine.clock import FixedClock
-from engine.due import DueRunner
 from engine.outbox import LEASE as OUTBOX_LEASE
 from engine.refs import CommunityRef
 from engine.service import Engine
@@ -49,7 +48,7 @@ async def _challenge_in_voting(db: Database) -> tuple[Engine, ChallengeView]:
     for i in range(ENTRIES):
         await engine.submit_entry(member(GUILD, f"m{i:02d}"), c.slug, f"Entry {i:02d}")
     messages = await post_pending(engine)
-    await DueRunner(engine).run_until(clock, START + timedelta(days=3, minutes=1))
+    await engine.due.run_until(clock, START + timedelta(days=3, minutes=1))
     for v in range(VOTERS):
         for entry_id in sorted(messages)[:VOTERS - v]:
             await engine.cast_vote(member(GUILD, f"voter{v}"), messages[entry_id], "👍")

@@ -7,7 +7,6 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from engine.clock import FixedClock
-from engine.due import DueRunner
 from engine.refs import CommunityRef
 from engine.service import Engine
 from storage.db import Database
@@ -24,7 +23,7 @@ async def _kinds(db: Database) -> list[str]:
 async def test_challenge_runs_itself_with_reminders(engine: Engine, db: Database,
                                                     guild: CommunityRef, clock: FixedClock) -> None:
     await setup_community(engine, guild)
-    runner = DueRunner(engine)
+    runner = engine.due
     c = await submission_challenge(engine, guild, clock)
     await engine.submit_entry(member(guild, "alice"), c.slug, "Night garden")
     await post_pending(engine)
@@ -49,7 +48,7 @@ async def test_restart_after_deadline_runs_once_and_skips_stale_reminders(
     # the bot is down for a week; a new process starts
     clock.advance(timedelta(days=7))
     second = Engine(db, clock)
-    runner = DueRunner(second)
+    runner = second.due
     await runner.sweep()
     await runner.run_due()
     await runner.run_due()
@@ -94,7 +93,7 @@ async def test_moving_a_deadline_rearms_its_reminders(engine: Engine, db: Databa
                                                       guild: CommunityRef,
                                                       clock: FixedClock) -> None:
     await setup_community(engine, guild)
-    runner = DueRunner(engine)
+    runner = engine.due
     c = await submission_challenge(engine, guild, clock)
     await runner.run_until(clock, clock.now() + timedelta(days=2, hours=1))  # 24h reminder out
     later = clock.now() + timedelta(days=3)
@@ -122,7 +121,7 @@ async def test_cancelling_drops_reminders_before_they_fire(engine: Engine, db: D
                                                            guild: CommunityRef,
                                                            clock: FixedClock) -> None:
     await setup_community(engine, guild)
-    runner = DueRunner(engine)
+    runner = engine.due
     c = await submission_challenge(engine, guild, clock)
     await engine.cancel_challenge(member(guild, "mod", mod=True), c.slug, "rain")
     await runner.run_until(clock, clock.now() + timedelta(days=10))

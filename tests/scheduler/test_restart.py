@@ -18,7 +18,6 @@ from sqlalchemy import select
 from bot.scheduler import Scheduler
 from engine import schedule
 from engine.clock import FixedClock, OffsetClock
-from engine.due import DueRunner
 from engine.refs import CommunityRef
 from engine.service import Engine
 from storage.db import Database
@@ -34,7 +33,7 @@ async def _start_bot(db: Database, clock: FixedClock | OffsetClock, platform: Re
                      ) -> tuple[Engine, Scheduler]:
     """A fresh process: a new engine and scheduler on the same database."""
     engine = Engine(db, clock)
-    scheduler = Scheduler(DueRunner(engine))
+    scheduler = Scheduler(engine.due)
     await scheduler.start()
     await deliver_all(engine, platform)
     return engine, scheduler
@@ -85,7 +84,7 @@ async def test_a_late_reminder_posts_within_its_window_and_is_skipped_after(
     await setup_community(engine, guild)
     c = await submission_challenge(engine, guild, clock)
     close = clock.now() + timedelta(days=3)
-    runner = DueRunner(engine)
+    runner = engine.due
 
     # The 24-hour reminder may be up to 2.4 hours late; 2 hours late it still goes out.
     clock.set(close - timedelta(hours=22))
@@ -137,7 +136,7 @@ async def test_missed_digest_and_period_close_run_once_then_keep_their_schedule(
 async def test_week_with_points_is_closed_once_with_its_standings(
         engine: Engine, guild: CommunityRef, clock: FixedClock) -> None:
     await setup_community(engine, guild)
-    runner = DueRunner(engine)
+    runner = engine.due
     await runner.sweep()
     mod = member(guild, MOD, mod=True)
     await engine.award_points(mod, member(guild, "alice"), 40, "help")
@@ -161,7 +160,7 @@ async def test_released_leases_let_a_restarted_sqlite_bot_run_at_once(
     async with db.transaction() as s:  # a claim whose process then died
         claimed = await schedule.claim_due(s, clock.now())
     assert claimed
-    runner = DueRunner(Engine(db, clock))
+    runner = Engine(db, clock).due
     released = await runner.recover()
     ran = await runner.run_due()
     if db.is_sqlite:

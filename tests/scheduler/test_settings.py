@@ -9,7 +9,6 @@ from sqlalchemy import select
 
 from commands.tree import execute_text
 from engine.clock import FixedClock
-from engine.due import DueRunner
 from engine.errors import Forbidden, InvalidInput
 from engine.refs import CommunityRef
 from engine.service import Engine
@@ -63,7 +62,7 @@ async def test_bad_reminder_specs_are_refused_and_change_nothing(
 async def test_digest_moves_turns_off_and_back_on(
         engine: Engine, db: Database, guild: CommunityRef) -> None:
     await setup_community(engine, guild)
-    await DueRunner(engine).sweep()
+    await engine.due.sweep()
     subject = await _community_subject(engine, guild)
     mod = member(guild, "mod", mod=True)
     assert (await _due(db, subject))["digest"] == datetime(2026, 3, 9, 9, 0, tzinfo=UTC)
@@ -82,7 +81,7 @@ async def test_digest_moves_turns_off_and_back_on(
 async def test_time_zone_change_moves_community_events_to_local_time(
         engine: Engine, db: Database, guild: CommunityRef) -> None:
     await setup_community(engine, guild)
-    await DueRunner(engine).sweep()
+    await engine.due.sweep()
     subject = await _community_subject(engine, guild)
     await engine.set_timezone(member(guild, "mod", mod=True), "Asia/Tokyo")  # UTC+9
     events = await _due(db, subject)
@@ -94,7 +93,7 @@ async def test_time_zone_change_moves_community_events_to_local_time(
 async def test_recurring_template_on_creates_next_weeks_challenge_then_off_stops(
         engine: Engine, db: Database, guild: CommunityRef, clock: FixedClock) -> None:
     await setup_community(engine, guild)
-    runner = DueRunner(engine)
+    runner = engine.due
     subject = await _community_subject(engine, guild)
     mod = member(guild, "mod", mod=True)
 
@@ -165,7 +164,7 @@ async def test_settings_commands_and_show(engine: Engine, guild: CommunityRef) -
 async def test_a_failed_periodic_event_restarts_at_its_next_occurrence(
         engine: Engine, db: Database, guild: CommunityRef) -> None:
     await setup_community(engine, guild)
-    runner = DueRunner(engine)
+    runner = engine.due
     await runner.sweep()
     subject = await _community_subject(engine, guild)
     async with db.transaction() as s:

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from storage.db import Database
 from storage.tables import Community, Member, Vote
-from tests.conftest import BACKEND, START
+from tests.conftest import START
 
 
 async def _community(db: Database, external_id: str = "g") -> int:
@@ -72,9 +72,11 @@ async def test_times_come_back_as_aware_utc(db: Database, given: datetime) -> No
     assert stored is not None and stored.utcoffset() == timedelta(0)
 
 
-async def test_a_unit_of_work_losing_a_key_race_runs_again(db: Database) -> None:
+async def test_a_unit_of_work_losing_a_key_race_runs_again(shared_db: Database) -> None:
     """The first attempt collides with a row another writer just committed; the retry
-    sees it and the after-commit hook runs once, with the retry's result."""
+    sees it and the after-commit hook runs once, with the retry's result. (On a SQLite
+    file or PostgreSQL: in-memory SQLite shares one connection, so has no other writer.)"""
+    db = shared_db
     cid = await _community(db)
     attempts: list[int] = []
     committed: list[str] = []
@@ -92,8 +94,6 @@ async def test_a_unit_of_work_losing_a_key_race_runs_again(db: Database) -> None
             await session.flush()
         return "found" if existing is not None else "created"
 
-    if BACKEND == "sqlite":
-        pytest.skip("in-memory SQLite shares one connection: there is no other writer")
     result = await db.run(work, after_commit=committed.append)
 
     assert (len(attempts), result, committed) == (2, "found", ["found"])

@@ -21,7 +21,6 @@ from bot.delivery import DeliveryWorker
 from bot.discord.app import RunningDiscord, start_discord
 from config.settings import Settings
 from engine.clock import FixedClock
-from engine.due import DueRunner
 from engine.refs import CommunityRef, MemberRef
 from engine.service import Engine
 from tests.bot.discord.fake_discord import FakeDiscord, InteractionRecord
@@ -182,7 +181,7 @@ class DiscordWorld:
 
     async def advance(self, delta: timedelta) -> None:
         """Let time pass: phase changes and reminders run, their announcements posted."""
-        await DueRunner(self.engine).run_until(self.clock, self.clock.now() + delta,
+        await self.engine.due.run_until(self.clock, self.clock.now() + delta,
                                                after_each=self.deliver)
 
     async def settle(self) -> None:

@@ -20,7 +20,6 @@ from bot.delivery import DeliveryWorker
 from bot.slack.app import RunningSlack, start_slack
 from config.settings import Settings
 from engine.clock import FixedClock
-from engine.due import DueRunner
 from engine.refs import CommunityRef, MemberRef
 from engine.service import Engine
 from tests.bot.slack import payloads
@@ -205,7 +204,7 @@ class SlackWorld:
 
     async def advance(self, delta: timedelta) -> None:
         """Let time pass: phase changes and reminders run, their announcements posted."""
-        await DueRunner(self.engine).run_until(self.clock, self.clock.now() + delta,
+        await self.engine.due.run_until(self.clock, self.clock.now() + delta,
                                                after_each=self.deliver)
 
     async def settle(self) -> None:
