@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from engine.clock import FixedClock
 from engine.refs import CommunityRef
 from engine.service import Engine
+from engine.topten import Entered, entered
 from storage.db import Database
 from tests.conftest import member
-from tests.engine.helpers import outbox_rows, setup_community
+from tests.engine.helpers import (
+    close_voting,
+    open_voting,
+    outbox_rows,
+    setup_community,
+    submission_challenge,
+    submit_and_post,
+)
 
 
 async def _seed(engine: Engine, guild: CommunityRef, count: int) -> None:
@@ -78,3 +89,47 @@ async def test_a_deduction_announces_nothing(
     await engine.award_points(mod, member(guild, "m11"), -70, "spam")
 
     assert await outbox_rows(db, "top10") == []
+
+
+async def test_members_rising_together_are_not_announced_if_they_were_on_the_page(
+    engine: Engine, guild: CommunityRef, db: Database, clock: FixedClock
+) -> None:
+    """Results pay ten placements in one transaction: nine members already on the first
+    page all rise above each other's old scores and the leader's; none of them is
+    "entering" it. The one newcomer to the page is."""
+    await setup_community(engine, guild)
+    await _seed(engine, guild, 12)  # m02..m11 are the top 10, m00 and m01 below
+    mod = member(guild, "mod", mod=True)
+    await engine.award_points(mod, member(guild, "m11"), 1000, "founder")  # stays on top
+    for rule in ("vote_cast", "vote_received", "entry_submitted", "early_entry"):  # places only
+        await engine.set_point_rule(mod, rule, 0)
+    c = await submission_challenge(engine, guild, clock, max_entries=1)
+    posted = {}
+    for i in [*range(2, 11), 0]:  # the page but its leader, and m00 from below it
+        posted[i] = (await submit_and_post(engine, member(guild, f"m{i:02}"), c.slug,
+                                           f"By m{i:02}"))[1]
+    await open_voting(engine, clock)
+    for i, msg in posted.items():
+        # More votes the higher the member (places keep the page's order); m00 wins.
+        for v in range(i + 1 if i else 20):
+            await engine.cast_vote(member(guild, f"fan{v}"), msg, "👍")
+    await close_voting(engine, clock)
+
+    announced = [r.body["mention"] for r in await outbox_rows(db, "top10")
+                 if r.created_at > clock.now() - timedelta(hours=1)]  # at the results
+    assert announced == ["m00"]
+
+
+def test_entered_judges_the_page_as_it_was_before_the_change() -> None:
+    # Eleven members; four on the page rise together past each other's old scores.
+    before = {1: 90, 2: 80, 3: 70, 4: 60}
+    after = {1: 590, 2: 580, 3: 570, 4: 560}
+    others = [(m, 100 - 5 * m) for m in range(5, 12)]  # 75, 70, ... 45: unmoved
+    top = sorted([*after.items(), *others], key=lambda r: -r[1])[:10 + len(after)]
+    assert entered(before, after, top) == []
+    # The last of the board rising onto the page is news; a member new to the board too.
+    assert entered({11: 45}, {11: 600}, sorted([(11, 600), *others[:-1], *after.items()],
+                                               key=lambda r: -r[1])) == [Entered(11, 1, 600)]
+    assert entered({99: None}, {99: 71}, [*sorted([*after.items(), *others],
+                                                  key=lambda r: -r[1]), (99, 71)]
+                   ) == [Entered(99, 6, 71)]
