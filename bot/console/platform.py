@@ -13,14 +13,15 @@ from datetime import datetime
 
 from bot.console.render import render_card
 from bot.delivery import DeliveryWorker
+from bot.reactions import Reaction, ReactionDispatch, refusal_card
 from commands.timeparse import TimeParseError, parse_duration
 from commands.tree import execute_text
 from engine.clock import AdjustableClock, ensure_utc
 from engine.due import DueRunner
-from engine.errors import LaurelsError
 from engine.messages import Card
 from engine.refs import CommunityRef, MemberRef, MessageRef
 from engine.service import Engine
+from engine.votes import VoteResult
 
 __all__ = ["COMMUNITY", "ConsolePlatform", "ScriptError"]
 
@@ -62,6 +63,7 @@ class ConsolePlatform:
     def __post_init__(self) -> None:
         if self.runner is None:
             self.runner = self.engine.due
+        self.reactions = ReactionDispatch(self.engine)
 
     async def start(self) -> None:
         await self.engine.ensure_community(
@@ -136,14 +138,14 @@ class ConsolePlatform:
             self._post_private(name, Card(text=f"⚠️ There is no message #{number}."))
             return
         ref = MessageRef(posted.channel, str(number))
-        try:
-            if add:
-                await self.engine.cast_vote(self.member(name), ref, emoji)
-            else:
-                await self.engine.retract_vote(self.member(name), ref, emoji)
-        except LaurelsError as exc:
-            # What Discord and Slack do too: the voter alone is told why.
-            self._post_private(name, Card(text=f"⚠️ {exc.message}"))
+        await self.reactions.handle(Reaction(self.member(name), ref, emoji, add), self)
+
+    async def refused(self, reaction: Reaction, why: str) -> None:
+        """What Discord and Slack do too: the voter alone is told why."""
+        self._post_private(reaction.member.user_id, refusal_card(why))
+
+    async def recorded(self, reaction: Reaction, result: VoteResult) -> None:
+        return None
 
     async def deliver(self) -> int:
         """Post every pending announcement through the same worker the real bot uses."""

@@ -28,12 +28,14 @@ from bot.discord.payloads import CommandData, ComponentData
 from bot.discord.render import action_of, render
 from bot.discord.slash import bind_options, completion_source, invocation
 from bot.inflight import Inflight
+from bot.reactions import Reaction, ReactionDispatch, refusal_card
 from commands.parsing import ParseError
 from commands.spec import Reply
 from commands.tree import execute, execute_text
 from engine.errors import LaurelsError
 from engine.messages import Card
 from engine.refs import CommunityRef, MemberRef, MessageRef
+from engine.votes import VoteResult
 
 if TYPE_CHECKING:
     from engine.service import Engine
@@ -71,6 +73,7 @@ class DiscordAdapter:
         self.defer_after = defer_after
         self.inflight = Inflight()
         self.seen = Seen()
+        self.reactions = ReactionDispatch(engine)
         self._known: set[int] = set()  # servers whose community exists (this process)
 
     # -- who ------------------------------------------------------------------------------
@@ -287,29 +290,22 @@ class DiscordAdapter:
     # -- votes ----------------------------------------------------------------------------
 
     async def reaction(self, event: discord.RawReactionActionEvent, *, added: bool) -> None:
-        """A reaction on a message: a vote (or its retraction) when it is on an entry."""
+        """A reaction on a message: to the one reaction dispatch (bot/reactions.py)."""
+        if event.guild_id is None:
+            return
         me = self.client.user
-        if event.guild_id is None or (me is not None and event.user_id == me.id):
-            return
-        if event.member is not None and event.member.bot:
-            return
         # Each event runs as its own task. For a known server nothing below yields before
         # the engine call, so an add and a quick remove reach the engine's per-reaction
         # lock in the order Discord sent them.
         community = await self.community(self.client.get_guild(event.guild_id),
                                          event.guild_id)
         user = event.member
+        is_bot = (me is not None and event.user_id == me.id) or bool(user and user.bot)
         member = MemberRef(community, str(event.user_id),
-                           user.display_name if user is not None else None)
-        message = MessageRef(str(event.channel_id), str(event.message_id))
-        emoji = str(event.emoji)
-        try:
-            if added:
-                await self.engine.cast_vote(member, message, emoji)
-            else:
-                await self.engine.retract_vote(member, message, emoji)
-        except LaurelsError as exc:
-            await self._refuse(event, exc.message)
+                           user.display_name if user is not None else None, is_bot=is_bot)
+        reaction = Reaction(member, MessageRef(str(event.channel_id), str(event.message_id)),
+                            str(event.emoji), added)
+        await self.reactions.handle(reaction, _ReactionAnswer(self, event))
 
     async def _refuse(self, event: discord.RawReactionActionEvent, why: str) -> None:
         """Take the refused reaction off (where the bot may) and tell the voter why."""
@@ -321,8 +317,7 @@ class DiscordAdapter:
                     event.emoji, discord.Object(event.user_id))
             except discord.HTTPException as exc:
                 log.info("could not remove a refused vote: %s", exc)
-        card = Card(text=f"⚠️ {why}\nYour reaction in <#{event.channel_id}> was not counted.",
-                    color="red")
+        card = refusal_card(why, f"<#{event.channel_id}>")
         try:
             dm = await self.client.create_dm(discord.Object(event.user_id))
             await dm.send(embed=render(card).embed)
@@ -345,6 +340,20 @@ async def _outcome(task: asyncio.Future[Reply]) -> Reply:
     except Exception:
         log.exception("Discord command failed")
         return Reply.error(_SORRY)
+
+
+class _ReactionAnswer:
+    """Replies about one reaction event on Discord."""
+
+    def __init__(self, adapter: DiscordAdapter, event: discord.RawReactionActionEvent) -> None:
+        self._adapter = adapter
+        self._event = event
+
+    async def refused(self, reaction: Reaction, why: str) -> None:
+        await self._adapter._refuse(self._event, why)
+
+    async def recorded(self, reaction: Reaction, result: VoteResult) -> None:
+        return None
 
 
 def _cut(text: str, limit: int = 100) -> str:

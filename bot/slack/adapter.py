@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from slack_sdk.errors import SlackApiError
 
 from bot.inflight import Inflight
+from bot.reactions import Reaction, ReactionDispatch, refusal_card
 from bot.slack.home import HomeData, home_view
 from bot.slack.identity import Directory
 from bot.slack.modals import ModalMeta, ModalRequest, modal_request, modal_view, read_submission
@@ -24,9 +25,9 @@ from bot.slack.replies import Origin, answer
 from commands.spec import Command, Reply
 from commands.tree import execute, execute_text
 from engine.errors import LaurelsError
-from engine.messages import Card
 from engine.refs import CommunityRef, MemberRef, MessageRef
 from engine.views import ChallengeView
+from engine.votes import VoteResult
 
 if TYPE_CHECKING:
     from slack_sdk.web.async_client import AsyncWebClient
@@ -51,6 +52,7 @@ class SlackAdapter:
         self.clients = clients
         self.directory = directory or Directory(engine)
         self.inflight = inflight or Inflight()
+        self.reactions = ReactionDispatch(engine)
         self._known: set[str] = set()  # teams whose community exists (seen this process)
         self._homes: set[tuple[str, str]] = set()  # Home tabs published: kept up to date
         self._home_busy: set[tuple[str, str]] = set()
@@ -173,25 +175,18 @@ class SlackAdapter:
     # -- votes ----------------------------------------------------------------------------
 
     async def reaction(self, client: AsyncWebClient, team_id: str, user_id: str,
-                       message: MessageRef, emoji: str, *, added: bool) -> None:
-        """A reaction on a message: a vote (or its retraction) when it is on an entry."""
+                       message: MessageRef, emoji: str, *, added: bool,
+                       event_id: str | None = None) -> None:
+        """A reaction on a message: to the one reaction dispatch (bot/reactions.py)."""
         member = await self.member(client, team_id, user_id)
-        try:
-            if added:
-                result = await self.engine.cast_vote(member, message, emoji)
-            else:
-                result = await self.engine.retract_vote(member, message, emoji)
-        except LaurelsError as exc:
-            await self._tell_voter(client, member, message, exc.message)
-            return
-        if result.status in ("counted", "retracted"):
-            self.refresh_home(client, member)
+        await self.reactions.handle(Reaction(member, message, emoji, added, event_id),
+                                    _ReactionAnswer(self, client))
 
-    async def _tell_voter(self, client: AsyncWebClient, member: MemberRef,
-                          message: MessageRef, text: str) -> None:
-        card = Card(text=f"⚠️ {text}")
+    async def tell_voter(self, client: AsyncWebClient, reaction: Reaction, why: str) -> None:
+        card = refusal_card(why)
         try:
-            await client.chat_postEphemeral(channel=message.channel_id, user=member.user_id,
+            await client.chat_postEphemeral(channel=reaction.message.channel_id,
+                                            user=reaction.member.user_id,
                                             text=fallback_text(card), blocks=card_blocks(card))
         except SlackApiError as exc:
             log.warning("could not explain a refused vote: %s", exc.response.get("error"))
@@ -235,6 +230,20 @@ class SlackAdapter:
                 self._home_busy.discard(key)
 
         self.inflight.spawn(refresh())
+
+
+class _ReactionAnswer:
+    """Replies about one reaction on Slack: an ephemeral note, a fresh Home tab."""
+
+    def __init__(self, adapter: SlackAdapter, client: AsyncWebClient) -> None:
+        self._adapter = adapter
+        self._client = client
+
+    async def refused(self, reaction: Reaction, why: str) -> None:
+        await self._adapter.tell_voter(self._client, reaction, why)
+
+    async def recorded(self, reaction: Reaction, result: VoteResult) -> None:
+        self._adapter.refresh_home(self._client, reaction.member)
 
 
 def _why_not_submit(c: ChallengeView, mine: int) -> str:

@@ -2,8 +2,8 @@
 
 Slack re-sends an event it thinks was not acknowledged in time (same `event_id`, with
 `X-Slack-Retry-Num`; Bolt mirrors Socket Mode's `retry_attempt` into that header), and
-occasionally delivers one twice. The engine already makes a replayed vote harmless; this
-skips the replay before it costs a users.info call and a transaction.
+occasionally delivers one twice. This skips the replay of other events; reactions go to
+the one reaction dispatch (bot/reactions.py), which skips replays of every platform.
 
 A retry for an event this process never saw (it crashed, or restarted) is handled: it
 may be the only delivery that will ever arrive.
@@ -35,9 +35,12 @@ class EventDeduplication(AsyncMiddleware):
     """
 
     def __init__(self, inflight: Inflight, handled_types: frozenset[str], *,
-                 capacity: int = 10_000) -> None:
+                 capacity: int = 10_000,
+                 dispatched: frozenset[str] = frozenset({"reaction_added",
+                                                        "reaction_removed"})) -> None:
         self.inflight = inflight
         self.handled_types = handled_types
+        self.dispatched = dispatched  # event types whose replays someone else skips
         self.capacity = capacity
         self._seen: OrderedDict[str, None] = OrderedDict()
 
@@ -50,7 +53,7 @@ class EventDeduplication(AsyncMiddleware):
         if (body.get("type") != "event_callback" or not isinstance(event, dict)
                 or not isinstance(event_id, str)):
             return await next()
-        if event_id in self._seen:
+        if event_id in self._seen and event.get("type") not in self.dispatched:
             retry = (req.headers.get("x-slack-retry-num") or ["0"])[0]
             log.info("skipping %s %s already handled (retry %s)", event.get("type"), event_id,
                      retry)

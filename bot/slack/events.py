@@ -36,7 +36,8 @@ def register(app: AsyncApp, adapter: SlackAdapter, dedupe: EventDeduplication) -
             if item.get("type") == "message" and channel and ts:
                 await adapter.reaction(client, envelope["team_id"], event["user"],
                                        MessageRef(channel, ts), event["reaction"],
-                                       added=event["type"] == "reaction_added")
+                                       added=event["type"] == "reaction_added",
+                                       event_id=envelope["event_id"])
             ok = True
         finally:
             dedupe.finished(envelope["event_id"], ok=ok)
