@@ -19,8 +19,8 @@ from bench.report import Figure, Report
 from bench.sizes import Sizes
 from bench.timing import Run, run_one_by_one
 from engine.service import Engine
-from storage.sql import run as sql_run
 from storage.db import Database
+from storage.sql import run as sql_run
 
 __all__ = ["capture_plans", "measure_leaderboard"]
 
