@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.delivery import DeliveryWorker
+from bot.looplag import LoopLag
 from bot.platform import RunningPlatform
 from bot.scheduler import Scheduler
 from config.settings import Settings
@@ -47,11 +48,14 @@ async def run(settings: Settings, options: RunOptions | None = None) -> int:
         # Votes a stopped process counted but did not pay for yet.
         if paid := await engine.settle_all():
             log.info("paid for %d votes counted before the restart", paid)
+        lag = LoopLag()  # warns when anything blocks the event loop
+        lag.start()
         try:
             if isinstance(clock, OffsetClock):
                 return await _console(engine, clock)
             return await _platforms(engine, settings, options)
         finally:
+            await lag.stop()
             await engine.close()
     finally:
         await db.dispose()

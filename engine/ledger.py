@@ -20,6 +20,7 @@ from storage.sql.ledger import (
     used_keys,
 )
 from storage.sql.progress import upsert_add
+from storage.sql.run import off_loop
 from storage.tables import LedgerRow, ScoreCount, Standing
 
 __all__ = ["Posting", "balance", "post", "rebuild_standings", "reverse", "reverse_rows"]
@@ -146,13 +147,14 @@ async def rebuild_standings(tx: Tx) -> int:
     cid = tx.community_id
     await tx.session.execute(delete(Standing).where(Standing.community_id == cid))
     await tx.session.execute(delete(ScoreCount).where(ScoreCount.community_id == cid))
-    rows = (
-        await tx.session.execute(
-            select(LedgerRow.member_id, LedgerRow.period_at, func.sum(LedgerRow.delta))
-            .where(LedgerRow.community_id == cid)
-            .group_by(LedgerRow.member_id, LedgerRow.period_at)
-        )
-    ).all()
+    async with off_loop(tx.session):  # the whole ledger: not on the loop
+        rows = (
+            await tx.session.execute(
+                select(LedgerRow.member_id, LedgerRow.period_at, func.sum(LedgerRow.delta))
+                .where(LedgerRow.community_id == cid)
+                .group_by(LedgerRow.member_id, LedgerRow.period_at)
+            )
+        ).all()
     totals: dict[tuple[int, str], int] = {}
     for member_id, period_at, delta in rows:
         for period in period_keys(period_at, tx.tz):

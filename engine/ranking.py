@@ -9,6 +9,7 @@ one row per distinct score, kept in step by the ledger), never the board itself.
 
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ from storage.sql.boards import (
     score_stats,
     standing_points,
 )
-from storage.sql.run import Source
+from storage.sql.run import Source, off_loop
 
 __all__ = ["BoardRead", "BoardStats", "MemoryRankIndex", "RankIndex", "ScoreGroup",
            "SqlRankIndex"]
@@ -187,9 +188,11 @@ class MemoryRankIndex:
             async with self._db.write_lock(), self._db.session() as session:
                 board = self._boards.get(key)
                 if board is None:
-                    # Plain rows: a million ORM scalars took seconds, under the lock.
-                    scores = await board_scores(session, community_id, period)
-                    board = self._boards[key] = _Board(scores)
+                    # Plain rows, read and sorted off the event loop: a million scores
+                    # take a second or two, which must not stall the bot.
+                    async with off_loop(session):
+                        scores = await board_scores(session, community_id, period)
+                    board = self._boards[key] = await asyncio.to_thread(_Board, scores)
             while len(self._boards) > self._max:
                 self._boards.popitem(last=False)
         self._boards.move_to_end(key)

@@ -15,6 +15,7 @@ from engine.ledger import Posting, post
 from engine.messages import Card, Field
 from engine.placing import TIEBREAK_RULE, entry_order, progress_key, team_key, tie_note
 from storage.dialect import bulk_insert
+from storage.sql.run import off_loop
 from storage.tables import Challenge, Entry, Member, Participant, Placement, Team, VoteCount
 
 __all__ = ["TIEBREAK_RULE", "Ranked", "place_points", "tally"]
@@ -87,9 +88,10 @@ async def _place_entries(tx: Tx, c: Challenge) -> list[Ranked]:
         .where(Entry.challenge_id == c.id, Entry.community_id == tx.community_id,
                Entry.disqualified_reason.is_(None))
     )
-    await tx.session.execute(insert(Placement).from_select(
-        ["community_id", "challenge_id", "place", "subject", "member_id", "entry_id", "score",
-         "label", "tiebreak"], ranked))
+    async with off_loop(tx.session):  # 100,000 entries rank in a second: not on the loop
+        await tx.session.execute(insert(Placement).from_select(
+            ["community_id", "challenge_id", "place", "subject", "member_id", "entry_id",
+             "score", "label", "tiebreak"], ranked))
     # The card shows whole labels; the stored ones stop at 200 characters.
     top = (await tx.session.execute(
         select(Placement.place, Placement.subject, label, Placement.score,

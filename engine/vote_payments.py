@@ -16,6 +16,7 @@ milestones, the top 10) follows through the same functions as any other write.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator, Sequence
 from datetime import datetime, time, timedelta
 
@@ -73,6 +74,7 @@ async def pay(tx: Tx, votes: Sequence[UnsettledRow]) -> None:
     for start in range(0, len(votes), RUN):
         run = votes[start:start + RUN]
         await _pay_run(tx.at(run[0].cast_at), run)
+        await asyncio.sleep(0)  # statements do not yield on SQLite: let the loop breathe
 
 
 async def _pay_run(tx: Tx, votes: Sequence[UnsettledRow]) -> None:

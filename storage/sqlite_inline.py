@@ -27,10 +27,11 @@ __all__ = ["InlineConnection", "connect"]
 
 
 class _Cursor:
-    __slots__ = ("_cursor",)
+    __slots__ = ("_cursor", "_owner")
 
-    def __init__(self, cursor: sqlite3.Cursor) -> None:
+    def __init__(self, cursor: sqlite3.Cursor, owner: InlineConnection) -> None:
         self._cursor = cursor
+        self._owner = owner
 
     @property
     def description(self) -> Any:
@@ -45,11 +46,17 @@ class _Cursor:
         return self._cursor.rowcount
 
     async def execute(self, sql: str, parameters: Any = ()) -> _Cursor:
-        self._cursor.execute(sql, parameters)
+        if self._owner.threaded:
+            await asyncio.to_thread(self._cursor.execute, sql, parameters)
+        else:
+            self._cursor.execute(sql, parameters)
         return self
 
     async def executemany(self, sql: str, parameters: Iterable[Any]) -> _Cursor:
-        self._cursor.executemany(sql, parameters)
+        if self._owner.threaded:
+            await asyncio.to_thread(self._cursor.executemany, sql, parameters)
+        else:
+            self._cursor.executemany(sql, parameters)
         return self
 
     async def fetchone(self) -> Any:
@@ -59,6 +66,8 @@ class _Cursor:
         return self._cursor.fetchmany(size) if size is not None else self._cursor.fetchmany()
 
     async def fetchall(self) -> list[Any]:
+        if self._owner.threaded:
+            return await asyncio.to_thread(self._cursor.fetchall)
         return self._cursor.fetchall()
 
     async def close(self) -> None:
@@ -84,18 +93,25 @@ class InlineConnection:
         self._conn = conn
         self._tx = _RunNow()
         # An in-memory database is one connection shared by every session: its commits
-        # (no fsync) stay on the loop, never beside another session's statement.
+        # (no fsync) and statements stay on the loop, never beside another session's.
         self._commit_off_loop = commit_off_loop
+        # Set while statements known to be long run (`storage.sql.run.off_loop`): they go
+        # to a worker thread too.
+        self.threaded = False
+
+    @property
+    def can_thread(self) -> bool:
+        return self._commit_off_loop
 
     @property
     def isolation_level(self) -> str | None:
         return self._conn.isolation_level
 
     async def cursor(self) -> _Cursor:
-        return _Cursor(self._conn.cursor())
+        return _Cursor(self._conn.cursor(), self)
 
     async def execute(self, sql: str, parameters: Any = ()) -> _Cursor:
-        return _Cursor(self._conn.execute(sql, parameters))
+        return await _Cursor(self._conn.cursor(), self).execute(sql, parameters)
 
     async def commit(self) -> None:
         if self._commit_off_loop and self._conn.in_transaction:
@@ -113,7 +129,7 @@ class InlineConnection:
         self._conn.close()
 
     def run(self, sql: str, parameters: Sequence[Any]) -> list[tuple[Any, ...]]:
-        """Execute and fetch in one synchronous call (storage/fastsql.py's hot path)."""
+        """Execute and fetch in one synchronous call (storage/sql's hot path)."""
         return self._conn.execute(sql, parameters).fetchall()
 
     async def create_function(self, *args: Any, **kwargs: Any) -> None:

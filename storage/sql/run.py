@@ -11,8 +11,10 @@ Everything here is plumbing: no rule of Laurels lives in `storage/`.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -39,6 +41,7 @@ __all__ = [
     "in_list",
     "in_params",
     "marks",
+    "off_loop",
     "rows_sql",
     "statement_listeners",
     "utc",
@@ -120,6 +123,25 @@ async def fetch(session: Source, statement: TextClause,
     return await _run_sql(conn, prepared.sql, _args(prepared, values))
 
 
+@asynccontextmanager
+async def off_loop(session: AsyncSession) -> AsyncIterator[None]:
+    """Run the session's statements in this block on a worker thread (a SQLite file on
+    the inline driver), for statements known to take long: a tally ranking 100,000
+    entries, a board of a million scores loading. Elsewhere statements do not block
+    the loop anyway (asyncpg), or must stay on it (in-memory SQLite: one shared
+    connection), and nothing changes."""
+    conn = await _connection(session)
+    raw = conn.sync_connection.connection.driver_connection  # type: ignore[union-attr]
+    if not isinstance(raw, InlineConnection) or not raw.can_thread or raw.threaded:
+        yield
+        return
+    raw.threaded = True
+    try:
+        yield
+    finally:
+        raw.threaded = False
+
+
 def _args(prepared: _Prepared, values: Mapping[str, Any]) -> list[Any]:
     return [prepared.processors[n](values[n]) if n in prepared.processors else values[n]
             for n in prepared.names]
@@ -156,6 +178,8 @@ def _run_now(run: Callable[[str, Sequence[Any]], list[tuple[Any, ...]]], sql: st
 async def _run_sql(conn: AsyncConnection, sql: str, args: list[Any]) -> list[tuple[Any, ...]]:
     raw = conn.sync_connection.connection.driver_connection  # type: ignore[union-attr]
     if isinstance(raw, InlineConnection):
+        if raw.threaded:
+            return await asyncio.to_thread(_run_now, raw.run, sql, args)
         return _run_now(raw.run, sql, args)
     for listener in statement_listeners:
         listener(sql, args)

@@ -1,0 +1,103 @@
+"""The event loop never waits on another process's lock, nor on a commit's fsync."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.looplag import LoopLag
+from engine.clock import FixedClock
+from engine.refs import CommunityRef
+from engine.service import Engine
+from storage.db import Database
+from tests.conftest import START, member
+from tests.engine.helpers import (
+    open_voting,
+    setup_community,
+    submission_challenge,
+    submit_and_post,
+)
+
+
+@pytest.fixture
+async def file_db(tmp_path: Path) -> AsyncIterator[Database]:
+    """The production default, whatever leg the suite runs: a SQLite file."""
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}")
+    await db.create_all()
+    yield db
+    await db.dispose()
+
+
+def _hold_write_lock(path: Path, seconds: float, held: threading.Event) -> None:
+    """Another process's writer (a migration, `laurels outbox retry`): it takes SQLite's
+    write lock and keeps it."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        held.set()
+        time.sleep(seconds)
+        conn.execute("ROLLBACK")
+    finally:
+        conn.close()
+
+
+async def test_votes_wait_for_another_writer_without_blocking_the_loop(
+    file_db: Database, tmp_path: Path
+) -> None:
+    clock = FixedClock(START)
+    engine = Engine(file_db, clock)
+    guild = CommunityRef("console", "g", "G")
+    await setup_community(engine, guild)
+    c = await submission_challenge(engine, guild, clock)
+    _, msg = await submit_and_post(engine, member(guild, "alice"), c.slug, "Dune")
+    await open_voting(engine, clock)
+    lag = LoopLag(interval=0.005)
+    lag.start()
+    held = threading.Event()
+    holder = threading.Thread(target=_hold_write_lock, args=(tmp_path / "bot.db", 1.0, held))
+    holder.start()
+    await asyncio.to_thread(held.wait)
+
+    started = time.perf_counter()
+    results = await asyncio.gather(*(engine.cast_vote(member(guild, f"v{i}"), msg, "👍")
+                                     for i in range(20)))
+    waited = time.perf_counter() - started
+    holder.join()
+    await lag.stop()
+
+    assert [r.status for r in results] == ["counted"] * 20
+    assert waited > 0.5  # the votes did wait for the other writer...
+    assert lag.figures().max < 0.1  # ...and the loop went on meanwhile
+    await engine.close()
+
+
+async def test_a_large_board_loads_off_the_loop(file_db: Database, tmp_path: Path) -> None:
+    """The first read of a big board (the in-process rank index loads every score) leaves
+    the loop free meanwhile."""
+    engine = Engine(file_db, FixedClock(START), rank_index="memory")
+    guild = CommunityRef("console", "g", "G")
+    view = await engine.ensure_community(guild)
+    n = 300_000
+    with sqlite3.connect(tmp_path / "bot.db") as conn:
+        conn.executemany(
+            "INSERT INTO members (id, community_id, external_id, display_name, is_bot, "
+            "is_moderator, showcase, created_at) VALUES (?, ?, ?, ?, 0, 0, '{}', ?)",
+            ((i, view.id, f"m{i}", f"M{i}", "2026-03-02 12:00:00") for i in range(1, n + 1)))
+        conn.executemany(
+            "INSERT INTO standings (community_id, period, member_id, points) "
+            "VALUES (?, 'all', ?, ?)", ((view.id, i, i % 5000) for i in range(1, n + 1)))
+    lag = LoopLag(interval=0.002)
+    lag.start()
+    await asyncio.sleep(0.02)
+
+    board = await engine.leaderboard(member(guild, "m7"))
+    await lag.stop()
+
+    assert board.members == n and board.rows[0].points == 4999
+    assert lag.figures().max < 0.1, lag.figures()
