@@ -57,8 +57,8 @@ async def main(argv: list[str]) -> int:
                       "received": received.isoformat(), "outcome": outcome})
 
     args.go.with_name(f"{args.go.name}.{prefix}.ready").write_text("ready")
-    while not args.go.exists() or not args.go.read_text().strip():  # the test's signal
-        await asyncio.sleep(0.005)  # noqa: ASYNC110
+    while not args.go.exists() or not args.go.read_text().strip():  # noqa: ASYNC110
+        await asyncio.sleep(0.005)
     until = datetime.fromisoformat(args.go.read_text().strip())
     voters = [MemberRef(community, f"{prefix}{i}", f"Voter {prefix}{i}")
               for i in range(int(count))]
