@@ -12,6 +12,7 @@ from bench.backends import Backend, open_backend
 from bench.commands import measure_commands
 from bench.datagen import board_dataset, open_writer
 from bench.leaderboard import measure_leaderboard
+from bench.loop import measure_loop
 from bench.memory import measure_memory
 from bench.report import Figure, Report
 from bench.sizes import Sizes
@@ -65,6 +66,8 @@ async def _run_backend(report: Report, sizes: Sizes, backend: Backend, only: lis
         if "votes" not in only:  # awards needs the generated vote community
             await measure_votes(backend, sizes)
     await step("awards", lambda: measure_awards(backend, sizes))
+    if backend.is_sqlite:
+        await step("loop", lambda: measure_loop(backend, sizes))
     board = {"leaderboard", "commands", "memory", "tally"} & set(only)
     if board:
         print(f"- generating {sizes.board_members:,} members, {sizes.tally_entries:,} entries,"

@@ -74,6 +74,10 @@ class LoopLag:
                 log.warning("the event loop was blocked for %.0f ms (something ran too long "
                             "without yielding)", lag * 1000)
 
+    def samples(self) -> list[float]:
+        """The lags kept, oldest first, in seconds."""
+        return list(self._samples)
+
     def figures(self) -> LagFigures:
         """p99, max and last lag of the samples kept (zeros before the first)."""
         if not self._samples:

@@ -22,6 +22,9 @@ EXPECTED = {
                  "/leaderboard round trip p50", "/leaderboard round trip p99"},
     "memory": {"bot resident memory (peak)"},
     "tally": {"tally seconds", "tally peak memory growth"},
+    "loop": {f"{figure} {when}" for figure in ("loop lag p99", "loop lag max", "/leaderboard p99")
+             for when in ("during a vote burst",
+                          "while another process holds the write lock 2 s")},
 }
 
 
