@@ -2,7 +2,7 @@
 
 Opening a session, checking out its connection and rolling it back costs about 0.2 ms of
 Python, several times what the statements of a leaderboard read cost. A hot read that only
-runs plain statements (storage/fastsql.py) takes a `PlainReader` instead: a sqlite3
+runs plain statements (storage/sql) takes a `PlainReader` instead: a sqlite3
 connection of its own, used on the event loop's thread like the engine's inline driver,
 its statements in one read transaction so they see one snapshot.
 

@@ -203,7 +203,7 @@ class Entry(Base):
     submitted_at: Mapped[datetime]
     featured: Mapped[bool] = mapped_column(Boolean, default=False)
     disqualified_reason: Mapped[str | None] = mapped_column(String(300))
-    # Read-only here: votes change the count in `vote_counts` (storage/fastsql.py), so
+    # Read-only here: votes change the count in `vote_counts` (storage/sql/votes.py), so
     # writing the entry leaves the loaded count as it was.
     votes: Mapped[int] = column_property(
         select(VoteCount.votes).where(VoteCount.entry_id == id)
