@@ -103,7 +103,7 @@ async def recurring(ctx: Context) -> Reply:
 
 RULES = ("entry_submitted", "early_entry", "early_entry_hours", "vote_cast",
          "vote_cast_daily_cap", "vote_received", "featured", "place_1", "place_2", "place_3",
-         "place_4_to_10", "goal_joined", "goal_reached")
+         "place_4_to_10", "place_min_votes", "goal_joined", "goal_reached")
 
 COMMANDS: tuple[Command, ...] = (
     Command("show", "Show this community's settings", show, group="settings", moderator=True),

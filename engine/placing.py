@@ -8,6 +8,9 @@ all order through here.
   total progress, then the earlier team.
 - Ranks: ties share a rank and the next rank skips (1, 2, 2, 4) on every live board;
   results give each place once (the tie-break decides).
+- Places: one per member (their best entry; `ONE_PLACE_RULE`), and only for an entry
+  with at least the community's `place_min_votes` votes (a challenge nobody voted in
+  has no podium).
 """
 
 from __future__ import annotations
@@ -20,10 +23,12 @@ from sqlalchemy import ColumnElement, String, case, cast
 
 from storage.tables import Entry
 
-__all__ = ["TIEBREAK_RULE", "entry_order", "progress_key", "shared_ranks", "team_key",
-           "tie_note"]
+__all__ = ["ONE_PLACE_RULE", "TIEBREAK_RULE", "entry_order", "progress_key", "shared_ranks",
+           "team_key", "tie_note"]
 
 TIEBREAK_RULE = "Ties on votes go to the earlier submission."
+ONE_PLACE_RULE = ("One place per member: a member's best entry places, and the next member's "
+                  "entry moves up.")
 
 
 def entry_order(votes: ColumnElement[Any]) -> tuple[ColumnElement[Any], ...]:

@@ -13,7 +13,15 @@ from engine.challenges import _num, transition
 from engine.context import Tx
 from engine.ledger import Posting, post
 from engine.messages import Card, Field
-from engine.placing import TIEBREAK_RULE, entry_order, progress_key, team_key, tie_note
+from engine.placing import (
+    ONE_PLACE_RULE,
+    TIEBREAK_RULE,
+    entry_order,
+    progress_key,
+    team_key,
+    tie_note,
+)
+from engine.wording import plural
 from storage.dialect import bulk_insert
 from storage.sql.run import off_loop
 from storage.tables import Challenge, Entry, Member, Participant, Placement, Team, VoteCount
@@ -70,23 +78,35 @@ async def tally(tx: Tx, challenge: Challenge) -> list[Ranked] | None:
 
 
 async def _place_entries(tx: Tx, c: Challenge) -> list[Ranked]:
-    """Rank every entry and write its placement in one statement, in the database: a
-    challenge of 100,000 entries never crosses to Python. Returns the first ten places,
-    all that the results card and the placement points need."""
+    """Place the entries and write the placements in one statement, in the database: a
+    challenge of 100,000 entries never crosses to Python. Each member's best entry
+    places (`placing.ONE_PLACE_RULE`), if it has at least `place_min_votes` votes.
+    Returns the first ten places, all that the results card and the points need."""
     votes = func.coalesce(VoteCount.votes, 0)  # an entry without a count row still ranks
     order = entry_order(votes)
-    label = Entry.title + " by " + Member.display_name
-    tied = or_(func.lag(votes).over(order_by=order) == votes,
-               func.lead(votes).over(order_by=order) == votes)
-    note = case((tied, tie_note(votes)), else_=null())
-    ranked = (
-        select(literal(tx.community_id), literal(c.id), func.row_number().over(order_by=order),
-               "entry:" + cast(Entry.id, String), Entry.member_id, Entry.id,
-               cast(votes, Float), func.substr(label, 1, 200), note)
-        .join(Member, Member.id == Entry.member_id)
+    best = (
+        select(Entry.id.label("entry_id"), Entry.member_id, votes.label("votes"),
+               Entry.submitted_at, func.row_number().over(
+                   partition_by=Entry.member_id, order_by=order).label("nth"))
         .outerjoin(VoteCount, VoteCount.entry_id == Entry.id)
         .where(Entry.challenge_id == c.id, Entry.community_id == tx.community_id,
                Entry.disqualified_reason.is_(None))
+    ).subquery()
+    placed_votes = best.c.votes
+    placed_order = (placed_votes.desc(), best.c.submitted_at, best.c.entry_id)
+    tied = or_(func.lag(placed_votes).over(order_by=placed_order) == placed_votes,
+               func.lead(placed_votes).over(order_by=placed_order) == placed_votes)
+    label = Entry.title + " by " + Member.display_name
+    ranked = (
+        select(literal(tx.community_id), literal(c.id),
+               func.row_number().over(order_by=placed_order),
+               "entry:" + cast(best.c.entry_id, String), best.c.member_id, best.c.entry_id,
+               cast(placed_votes, Float), func.substr(label, 1, 200),
+               case((tied, tie_note(placed_votes)), else_=null()))
+        .select_from(best)
+        .join(Entry, Entry.id == best.c.entry_id)
+        .join(Member, Member.id == best.c.member_id)
+        .where(best.c.nth == 1, placed_votes >= tx.rule("place_min_votes"))
     )
     async with off_loop(tx.session):  # 100,000 entries rank in a second: not on the loop
         await tx.session.execute(insert(Placement).from_select(
@@ -107,11 +127,9 @@ async def _place_entries(tx: Tx, c: Challenge) -> list[Ranked]:
 
 
 async def _pay_places(tx: Tx, c: Challenge, ranked: list[Ranked]) -> None:
-    """Placement points once per member (their best place); wins and podiums counted."""
-    best: dict[int, int] = {}
-    for r in ranked[:10]:
-        if r.member_id is not None and r.member_id not in best:
-            best[r.member_id] = r.place
+    """Placement points for the first ten places (one per member); wins and podiums
+    counted."""
+    best = {r.member_id: r.place for r in ranked[:10] if r.member_id is not None}
     await post(tx, [
         Posting(member_id, place_points(tx, place), "placement", f"place:{c.id}:{member_id}",
                 f"challenge:{c.id}", note=f"place {place} in {c.name}")
@@ -139,19 +157,28 @@ async def _rank_progress(tx: Tx, c: Challenge) -> list[Ranked]:
         for p, _ in parts:
             if p.team_id is not None:
                 totals[p.team_id] += p.progress
-        order = sorted(totals.items(), key=lambda kv: team_key(kv[1], kv[0]))
+        order = sorted(((t, v) for t, v in totals.items() if v > 0),
+                       key=lambda kv: team_key(kv[1], kv[0]))
         return [Ranked(i + 1, f"team:{tid}", teams.get(tid, "?"), score, None, team_id=tid)
                 for i, (tid, score) in enumerate(order)]
     ends = c.ends_at or tx.now
-    order = sorted(parts, key=lambda pn: progress_key(pn[0].progress, pn[0].finished_at, ends,
-                                                      pn[0].id))
+    order = sorted((pn for pn in parts if pn[0].progress > 0),
+                   key=lambda pn: progress_key(pn[0].progress, pn[0].finished_at, ends,
+                                               pn[0].id))
     return [Ranked(i + 1, f"member:{p.member_id}", name, p.progress, p.member_id)
             for i, (p, name) in enumerate(order)]
 
 
 async def _results_card(tx: Tx, c: Challenge, ranked: list[Ranked]) -> Card:
     if not ranked:
-        return Card(title=f"🏆 Results: {c.name}", text="No entries this time.", color="gold",
+        entered = await tx.session.scalar(select(func.count()).select_from(Entry).where(
+            Entry.challenge_id == c.id, Entry.disqualified_reason.is_(None)))
+        why = ("No votes, no podium: no entry reached "
+               f"{plural(tx.rule('place_min_votes'), 'vote')}." if entered
+               else "No entries this time.")
+        if c.kind == "goal":
+            why = "Nobody logged any progress: no podium."
+        return Card(title=f"🏆 Results: {c.name}", text=why, color="gold",
                     footer=f"#{c.id} · {c.slug}")
     unit = "votes" if c.kind == "submission" else (c.unit or "")
     lines = []
@@ -165,6 +192,7 @@ async def _results_card(tx: Tx, c: Challenge, ranked: list[Ranked]) -> Card:
                             f"{tx.rule('place_1')} / {tx.rule('place_2')} / {tx.rule('place_3')}"
                             f", 4th-10th {tx.rule('place_4_to_10')}"))
         fields.append(Field("Tie-break", TIEBREAK_RULE, inline=False))
+        fields.append(Field("Places", ONE_PLACE_RULE, inline=False))
     else:
         finishers = sum(1 for _ in (await tx.session.scalars(
             select(Participant.id).where(Participant.challenge_id == c.id,

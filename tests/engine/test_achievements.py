@@ -121,13 +121,14 @@ async def test_prerequisite_must_be_earned_first(
     assert engine.catalog.defs["entries_5"].requires == ("first_entry",)
     c = await submission_challenge(engine, guild, clock)
     alice = member(guild, "alice")
-    await engine.submit_entry(alice, c.slug, "One")
+    _, msg = await submit_and_post(engine, alice, c.slug, "One")
     await engine.submit_entry(alice, c.slug, "Two")
 
     progress = _by_key(await engine.achievements(alice))
     assert progress["encore"].label == "2/2" and not progress["encore"].unlocked
 
     await open_voting(engine, clock)
+    await engine.cast_vote(member(guild, "fan"), msg, "👍")
     clock.advance(timedelta(days=2))
     await run_due(engine)
 

@@ -9,6 +9,7 @@ from sqlalchemy import bindparam
 
 from engine.clock import FixedClock
 from engine.errors import Conflict, WrongPhase
+from engine.placing import ONE_PLACE_RULE
 from engine.refs import CommunityRef, MemberRef, MessageRef
 from engine.results import tally
 from engine.service import Engine
@@ -53,8 +54,9 @@ async def _placement_points(db: Database, who: str) -> list[int]:
 
 @pytest.fixture
 async def contest(engine: Engine, guild: CommunityRef, clock: FixedClock):  # type: ignore[no-untyped-def]
-    """Four entries: bea and al tie on one vote (bea submitted first), cy has none, and
-    eve's entry has the most votes but is disqualified."""
+    """Four entries: bea and al tie on one vote (bea submitted first), cy has none (no
+    place: an entry needs a vote to place), and eve's entry has the most votes but is
+    disqualified."""
     await setup_community(engine, guild)
     c = await submission_challenge(engine, guild, clock)
     msgs: dict[str, MessageRef] = {}
@@ -79,12 +81,11 @@ async def test_ranking_skips_disqualified_and_breaks_ties_by_submission_time(
 
     placements = await _placements(db, c.slug)
     assert [(p.place, p.entry_id, p.score) for p in placements] == [
-        (1, ids["bea"], 1), (2, ids["al"], 1), (3, ids["cy"], 0)]
+        (1, ids["bea"], 1), (2, ids["al"], 1)]
     assert ids["eve"] not in {p.entry_id for p in placements}
-    # the tie is explained on the tied placements, and only there
+    # the tie is explained on the tied placements
     assert "earlier submission" in (placements[0].tiebreak or "")
     assert "earlier submission" in (placements[1].tiebreak or "")
-    assert placements[2].tiebreak is None
 
 
 async def test_results_announcement_shows_the_tie_break(
@@ -108,7 +109,7 @@ async def test_placement_points_follow_the_rules(
 
     assert await _placement_points(db, "bea") == [500]
     assert await _placement_points(db, "al") == [300]
-    assert await _placement_points(db, "cy") == [200]
+    assert await _placement_points(db, "cy") == []  # no vote, no place
     assert await _placement_points(db, "eve") == []
 
 
@@ -131,7 +132,7 @@ async def test_tally_run_twice_pays_once(
 
     assert len(await select_all(db, LedgerRow)) == ledger_before
     assert await _placement_points(db, "bea") == [500]
-    assert len(await _placements(db, c.slug)) == 3
+    assert len(await _placements(db, c.slug)) == 2
     assert len(await outbox_rows(db, "results")) == 1
 
 
@@ -145,8 +146,9 @@ async def test_scheduler_catching_up_runs_every_phase_once(
 ) -> None:
     """After downtime past both deadlines, one sweep opens voting and tallies, once."""
     await setup_community(engine, guild)
-    c = await submission_challenge(engine, guild, clock)
-    await submit_and_post(engine, member(guild, "bea"), c.slug, "Only entry")
+    c = await submission_challenge(engine, guild, clock, early_votes=True)
+    _, msg = await submit_and_post(engine, member(guild, "bea"), c.slug, "Only entry")
+    await _vote(engine, guild, msg, "fan")
     clock.advance(timedelta(days=30))
 
     await run_due(engine)
@@ -156,23 +158,64 @@ async def test_scheduler_catching_up_runs_every_phase_once(
     assert await _placement_points(db, "bea") == [500]
 
 
-async def test_placement_points_once_per_member_on_their_best_entry(
+async def test_one_place_per_member_and_the_next_member_moves_up(
     engine: Engine, db: Database, guild: CommunityRef, clock: FixedClock
 ) -> None:
-    """12 entries, no votes: places follow submission order. m0 holds 1st and 12th."""
+    """m0's two entries have the most votes: m0 takes 1st with the better one, and 2nd
+    goes to the next member (not to nobody, while the card promises 300 for it)."""
     await setup_community(engine, guild)
     c = await submission_challenge(engine, guild, clock)
-    authors = [f"m{i}" for i in range(11)] + ["m0"]
-    for name in authors:
-        await submit_and_post(engine, member(guild, name), c.slug, f"by {name}")
-        clock.advance(timedelta(minutes=1))
+    msgs = {}
+    for name, title in (("m0", "best"), ("m0", "second"), ("m1", "m1's"), ("m2", "m2's")):
+        msgs[title] = (await submit_and_post(engine, member(guild, name), c.slug, title))[1]
+    await open_voting(engine, clock)
+    for title, fans in (("best", 5), ("second", 4), ("m1's", 3), ("m2's", 2)):
+        await _vote(engine, guild, msgs[title], *(f"fan{i}" for i in range(fans)))
+    await close_voting(engine, clock)
+
+    placed = [(p.place, p.label) for p in await _placements(db, c.slug)]
+    assert placed == [(1, "best by M0"), (2, "m1's by M1"), (3, "m2's by M2")]
+    assert await _placement_points(db, "m0") == [500]
+    assert await _placement_points(db, "m1") == [300]
+    assert await _placement_points(db, "m2") == [200]
+    (results,) = await outbox_rows(db, "results")
+    assert {"name": "Places", "value": ONE_PLACE_RULE, "inline": False} in \
+        results.body["fields"]
+
+
+async def test_entries_without_votes_do_not_place(
+    engine: Engine, db: Database, guild: CommunityRef, clock: FixedClock
+) -> None:
+    """Nobody voted: no winner, no placement points, no Laureate; the card says why."""
+    await setup_community(engine, guild)
+    c = await submission_challenge(engine, guild, clock)
+    for name in ("bea", "al"):
+        await submit_and_post(engine, member(guild, name), c.slug, f"{name}'s")
     await open_voting(engine, clock)
     await close_voting(engine, clock)
 
-    paid = {name: await _placement_points(db, name) for name in dict.fromkeys(authors)}
-    assert paid == {"m0": [500], "m1": [300], "m2": [200],
-                    **{f"m{i}": [100] for i in range(3, 10)}, "m10": []}
-    assert [p.place for p in await _placements(db, c.slug)] == list(range(1, 13))
+    assert await _placements(db, c.slug) == []
+    assert await select_all(db, LedgerRow, LedgerRow.reason == "placement") == []
+    (results,) = await outbox_rows(db, "results")
+    assert results.body["text"] == "No votes, no podium: no entry reached 1 vote."
+    progress = {p.definition.key: p for p in await engine.achievements(member(guild, "bea"))}
+    assert not progress["first_win"].unlocked
+
+
+async def test_the_minimum_of_votes_to_place_is_a_community_setting(
+    engine: Engine, db: Database, guild: CommunityRef, clock: FixedClock
+) -> None:
+    await setup_community(engine, guild)
+    await engine.set_point_rule(member(guild, "mod", mod=True), "place_min_votes", 2)
+    c = await submission_challenge(engine, guild, clock)
+    one = (await submit_and_post(engine, member(guild, "one"), c.slug, "One"))[1]
+    two = (await submit_and_post(engine, member(guild, "two"), c.slug, "Two"))[1]
+    await open_voting(engine, clock)
+    await _vote(engine, guild, one, "fan0")
+    await _vote(engine, guild, two, "fan0", "fan1")
+    await close_voting(engine, clock)
+
+    assert [p.label for p in await _placements(db, c.slug)] == ["Two by Two"]
 
 
 async def test_wins_and_podiums_are_counted(
@@ -184,7 +227,8 @@ async def test_wins_and_podiums_are_counted(
     ids = {r.external_id: r.id for r in await select_all(db, Member)}
     assert stats.get((ids["bea"], "wins")) == 1
     assert stats.get((ids["bea"], "podiums")) == 1
-    assert stats.get((ids["cy"], "podiums")) == 1
+    assert stats.get((ids["al"], "podiums")) == 1
+    assert (ids["cy"], "podiums") not in stats
     assert (ids["al"], "wins") not in stats
     assert (ids["eve"], "podiums") not in stats
     # and the first win unlocks Laureate for bea
@@ -225,7 +269,7 @@ async def test_every_placement_matches_the_ranking_rule(
     c = await submission_challenge(engine, guild, clock, max_entries=2)
     titles = ["Ünïcode ✨ sketch", "x" * 95, "Plain", "y" * 97, "Zebra"]
     ids: list[int] = []
-    for i in range(30):
+    for i in range(30):  # 20 authors: ten of them with two entries
         author = MemberRef(guild, f"m{i % 20}", f"Ñame {i % 20} " + "z" * (i % 20 * 8))
         entry_id, _ = await submit_and_post(engine, author, c.slug,
                                             f"{titles[i % len(titles)]} {i}")
@@ -243,7 +287,11 @@ async def test_every_placement_matches_the_ranking_rule(
     (community_id,) = {ch.community_id for ch in await select_all(db, Challenge)}
     entries = {e.id: e for e in await select_all(db, Entry)}
     names = {m.id: m.display_name for m in await select_all(db, Member)}
-    order = sorted(entries.values(), key=lambda e: (-e.votes, e.submitted_at, e.id))
+    ranked = sorted(entries.values(), key=lambda e: (-e.votes, e.submitted_at, e.id))
+    best = {}  # each member's best entry, with at least one vote
+    for e in ranked:
+        best.setdefault(e.member_id, e)
+    order = [e for e in best.values() if e.votes >= 1]
     expected = []
     for place, e in enumerate(order, start=1):
         tied = sum(1 for o in order if o.votes == e.votes) > 1
@@ -265,11 +313,12 @@ async def test_the_results_card_shows_whole_labels(
     await setup_community(engine, guild)
     c = await submission_challenge(engine, guild, clock)
     author = MemberRef(guild, "long", "N" * 180)
-    await submit_and_post(engine, author, c.slug, "T" * 90)
+    _, msg = await submit_and_post(engine, author, c.slug, "T" * 90)
     await open_voting(engine, clock)
+    await _vote(engine, guild, msg, "fan")
     await close_voting(engine, clock)
 
     (results,) = await outbox_rows(db, "results")
-    assert results.body["text"].splitlines()[0] == f"🥇 {'T' * 90} by {'N' * 180}: 0 votes"
+    assert results.body["text"].splitlines()[0] == f"🥇 {'T' * 90} by {'N' * 180}: 1 vote"
     (placement,) = await _placements(db, c.slug)
     assert placement.label == f"{'T' * 90} by {'N' * 180}"[:200]

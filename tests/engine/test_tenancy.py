@@ -141,6 +141,8 @@ async def test_badges_and_showcases_are_per_community(
 async def test_the_scheduler_closes_each_community_once(
     engine: Engine, db: Database, clock: FixedClock, twins  # type: ignore[no-untyped-def]
 ) -> None:
+    for guild, (_, msg) in twins.items():
+        await engine.cast_vote(member(guild, "fan"), msg, "👍")
     clock.advance(timedelta(days=2))
     await run_due(engine)
     assert await run_due(engine) == 0
@@ -148,5 +150,6 @@ async def test_the_scheduler_closes_each_community_once(
     assert len({r.community_id for r in results}) == 3
     for guild in (ONE, TWO, THREE):
         profile = await engine.profile(member(guild, "alice"))
-        assert profile.points == 85 + 500 + 100  # entry, first place, Laureate
+        # entry, a vote received, first place, Laureate
+        assert profile.points == 85 + 2 + 500 + 100
 
