@@ -76,7 +76,12 @@ class Settler:
         """Pay for up to `limit` of the community's counted votes, oldest first, in one
         transaction of their own; returns how many."""
         await self._uow.known(ref)
-        return await self._uow.run(lambda session: self.settle_in(session, ref, limit))
+
+        async def unit(session: AsyncSession) -> int:
+            await self._uow.serialize(session, ref)  # as every write of the community
+            return await self.settle_in(session, ref, limit)
+
+        return await self._uow.run(unit)
 
     async def settle_all(self) -> int:
         """Pay for every counted vote still waiting, in every community (at start-up:

@@ -35,7 +35,7 @@ from engine.members import ensure_community
 from engine.refs import CommunityRef
 from storage.db import Database, is_fault
 from storage.plain_reads import PlainReader
-from storage.sql.members import community_row
+from storage.sql.members import community_row, lock_community
 from storage.sql.run import Source
 from storage.tables import Community
 
@@ -222,6 +222,15 @@ class UnitOfWork:
 
     # -- operations ---------------------------------------------------------------------
 
+    async def serialize(self, session: AsyncSession, ref: CommunityRef) -> None:
+        """First thing in a write of the community: wait for its other writes (in any
+        process) to commit. Writes that move points touch shared rows (standings, the
+        score histogram) in orders no one statement can fix; one at a time per community
+        they never deadlock. Votes are counted beside them (they touch none of those)."""
+        community_id = self.id_of(ref)
+        assert community_id is not None, "known() first"
+        await lock_community(session, community_id)
+
     async def write(self, ref: CommunityRef, work: Callable[[Tx], Awaitable[T]], *,
                     patience: float = 0.0) -> T:
         """Run `work` in one transaction for the community (created on first contact);
@@ -229,6 +238,7 @@ class UnitOfWork:
         await self.known(ref)
 
         async def unit(session: AsyncSession) -> T:
+            await self.serialize(session, ref)
             for hook in self.before_write:
                 await hook(session, ref)
             tx = await self.tx(session, ref)

@@ -21,8 +21,8 @@ from storage.sql.run import (
 )
 from storage.tables import Community, Member
 
-__all__ = ["MemberRow", "community_row", "insert_members", "lock_members", "member_id",
-           "members_by_external_id", "update_members"]
+__all__ = ["MemberRow", "community_row", "insert_members", "lock_community", "lock_members",
+           "member_id", "members_by_external_id", "update_members"]
 
 # Every column, so any change to the row is seen (a column added later included).
 _COMMUNITY_ROW = text(f"SELECT {', '.join(c.name for c in Community.__table__.columns)} "
@@ -112,3 +112,17 @@ async def lock_members(session: AsyncSession, members: Sequence[int]) -> None:
         return
     await fetch(session, _lock_members(bucket(len(members))),
                 in_params("m", sorted(members)))
+
+
+# The namespace of Laurels' advisory locks (PostgreSQL takes two integers: this, and an id).
+_COMMUNITY_LOCKS = 0x4C617572  # "Laur"
+_LOCK_COMMUNITY = text("SELECT pg_advisory_xact_lock(:ns, CAST(:id AS integer))")
+
+
+async def lock_community(session: AsyncSession, community_id: int) -> None:
+    """Hold the community's write lock until the commit (PostgreSQL; SQLite has one
+    writer and needs nothing): the engine's writes of one community run one at a time
+    across processes, while votes are counted beside them."""
+    if await dialect_of(session) == "sqlite":
+        return
+    await fetch(session, _LOCK_COMMUNITY, {"ns": _COMMUNITY_LOCKS, "id": community_id})
