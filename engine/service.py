@@ -645,7 +645,7 @@ class Engine:
                 .where(Entry.community_id == tx.community_id,
                        Challenge.phase.in_(("open", "voting")))
             )
-            if typed.isdigit():
+            if typed.isdecimal():
                 query = query.where(Entry.id == int(typed))
             elif typed:
                 escaped = typed.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
