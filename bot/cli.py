@@ -23,7 +23,11 @@ def _parser() -> argparse.ArgumentParser:
                          "the console)")
     run.add_argument("--slack-http", action="store_true",
                      help="serve Slack over HTTP (events at /slack/events) instead of Socket Mode")
-    run.add_argument("--port", type=int, default=3000, help="port for --slack-http")
+    run.add_argument("--host", help="address the HTTP server listens on (default: "
+                     "LAURELS_HTTP_HOST, else 127.0.0.1; put a reverse proxy in front)")
+    run.add_argument("--port", type=int, help="serve HTTP on this port: /healthz, /readyz, "
+                     "and Slack's events with --slack-http (default: LAURELS_HTTP_PORT, "
+                     "else 3000 with --slack-http, else no HTTP server)")
     console = sub.add_parser("console", help="talk to the bot in this terminal, or run a script")
     console.add_argument("--script", type=Path, help="run this script and print the transcript "
                          "('-' for standard input)")
@@ -95,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
 
     options = RunOptions(console_only=args.command == "console",
                          slack_http=getattr(args, "slack_http", False),
-                         port=getattr(args, "port", 3000))
+                         host=getattr(args, "host", None), port=getattr(args, "port", None))
     return asyncio.run(run(settings, options))
 
 

@@ -48,6 +48,8 @@ class DeliveryWorker:
 
     async def run_once(self, limit: int = 20) -> int:
         """Deliver what is due now; returns how many rows were handled."""
+        if not self.platforms:  # none started yet: nothing here can be posted
+            return 0
         # Only rows this process can post: another process may serve other platforms.
         batch = await self.engine.claim_deliveries(limit=limit, platforms=list(self.platforms))
         for delivery in batch:
@@ -63,8 +65,11 @@ class DeliveryWorker:
                 handled = 0
             if handled == 0:
                 self._wake.clear()
+                # Not asyncio.wait_for: on Python 3.11 it swallows a cancellation that
+                # arrives as the wake does, and the worker would never stop.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.idle_seconds)
+                    async with asyncio.timeout(self.idle_seconds):
+                        await self._wake.wait()
 
     async def _community(self, community_id: int) -> CommunityRef:
         ref = self._communities.get(community_id)

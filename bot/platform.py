@@ -7,7 +7,7 @@ from typing import Protocol
 from engine.messages import Card
 from engine.refs import MessageRef
 
-__all__ = ["DeliveryError", "Platform", "RunningPlatform"]
+__all__ = ["DeliveryError", "Platform", "RunningPlatform", "StartError"]
 
 
 class DeliveryError(Exception):
@@ -18,6 +18,17 @@ class DeliveryError(Exception):
         super().__init__(message)
         self.permanent = permanent
         self.retry_after = retry_after
+
+
+class StartError(Exception):
+    """A platform could not start; the message names the setting and what the platform
+    said. `permanent`: retrying cannot help (a missing or refused credential, a bad
+    setting), so the process stops. Otherwise (unreachable, a timeout, a server error, a
+    rate limit) the start is tried again later."""
+
+    def __init__(self, message: str, *, permanent: bool = True) -> None:
+        super().__init__(message)
+        self.permanent = permanent
 
 
 class Platform(Protocol):

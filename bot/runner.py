@@ -1,5 +1,12 @@
-"""Starts the engine on the configured database, the scheduler, the delivery worker, and
-the platforms that are configured (the console when none is)."""
+"""Starts the engine on the configured database, the scheduler, the delivery worker, the
+HTTP server when asked for, and the platforms that are configured (the console when none
+is).
+
+The scheduler and the delivery worker start at once; each platform starts in the
+background (`bot.startup`), so one that cannot be reached yet holds up nothing. A platform
+refusing its credentials ends the run with `EXIT_REFUSED` and one line naming the
+variable to fix.
+"""
 
 from __future__ import annotations
 
@@ -10,32 +17,51 @@ import signal
 import sys
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from bot.delivery import DeliveryWorker
 from bot.looplag import LoopLag
-from bot.platform import RunningPlatform
+from bot.platform import Platform, RunningPlatform
 from bot.scheduler import Scheduler
+from bot.startup import Backoff, PlatformStarts
 from config.settings import Settings
 from engine.clock import OffsetClock, SystemClock
 from engine.service import Engine
 from storage.db import Database
 from storage.migrate import upgrade_async
 
-__all__ = ["RunOptions", "run"]
+if TYPE_CHECKING:  # imported when used: the console needs neither
+    from bot.http.server import RunningServer
+    from bot.slack.http import SlackEvents
+
+__all__ = ["EXIT_REFUSED", "RunOptions", "run"]
 
 log = logging.getLogger(__name__)
+
+# sysexits' EX_CONFIG: a setting must be fixed; restarting alone cannot help (a service
+# manager can be told not to restart on it, e.g. systemd's RestartPreventExitStatus=78).
+EXIT_REFUSED = 78
+DEFAULT_HTTP_PORT = 3000
+# How long a refusal waits for the other platforms' first answers, to report them all.
+_REPORT_WITHIN = 15.0
 
 
 @dataclass(frozen=True, slots=True)
 class RunOptions:
     console_only: bool = False
     slack_http: bool = False
-    port: int = 3000
+    host: str | None = None  # None: LAURELS_HTTP_HOST
+    port: int | None = None  # None: LAURELS_HTTP_PORT, else 3000 with slack_http
 
 
-async def run(settings: Settings, options: RunOptions | None = None) -> int:
-    """Run until interrupted. With no platform tokens, the console platform starts."""
+async def run(settings: Settings, options: RunOptions | None = None, *,
+              stop: asyncio.Event | None = None) -> int:
+    """Run until interrupted (or until `stop` is set). With no platform tokens, the
+    console platform starts."""
     options = options or RunOptions()
+    if options.slack_http and settings.slack_bot_token is None and not options.console_only:
+        log.error("--slack-http: LAURELS_SLACK_BOT_TOKEN is not set.")
+        return EXIT_REFUSED
     await upgrade_async(settings.database_url)
     db = Database(settings.database_url)
     try:
@@ -53,7 +79,7 @@ async def run(settings: Settings, options: RunOptions | None = None) -> int:
         try:
             if isinstance(clock, OffsetClock):
                 return await _console(engine, clock)
-            return await _platforms(engine, settings, options)
+            return await _platforms(engine, settings, options, stop)
         finally:
             await lag.stop()
             await engine.close()
@@ -61,67 +87,126 @@ async def run(settings: Settings, options: RunOptions | None = None) -> int:
         await db.dispose()
 
 
-async def _start_platforms(engine: Engine, settings: Settings, options: RunOptions,
-                           running: list[RunningPlatform]) -> None:
-    """Start each configured platform, adding it to `running` as soon as it runs (so a
-    stop during start-up stops the ones already started)."""
+def _http_port(settings: Settings, options: RunOptions) -> int | None:
+    if options.port is not None:
+        return options.port
+    if settings.http_port is not None:
+        return settings.http_port
+    return DEFAULT_HTTP_PORT if options.slack_http else None
+
+
+async def _serve_http(db: Database, settings: Settings, options: RunOptions, port: int,
+                      slack: SlackEvents | None) -> RunningServer:
+    from bot.http.app import build_app
+    from bot.http.health import Readiness, health_routes
+    from bot.http.server import HttpOptions, serve
+
+    routes = [*health_routes(Readiness(db.probe)), *(slack.routes() if slack else [])]
+    app = build_app(routes, max_body=settings.http_max_body,
+                    body_timeout=settings.http_body_timeout)
+    return await serve(app, HttpOptions(
+        host=options.host or settings.http_host, port=port,
+        max_connections=settings.http_max_connections,
+        header_timeout=settings.http_header_timeout, body_timeout=settings.http_body_timeout,
+        max_body=settings.http_max_body))
+
+
+def _launch(starts: PlatformStarts, engine: Engine, settings: Settings,
+            slack: SlackEvents | None) -> None:
+    """Start each configured platform in the background."""
     if settings.discord_token is not None:
         from bot.discord.app import start_discord
 
-        running.append(await start_discord(engine, settings))
-        log.info("Discord platform started")
+        starts.launch("Discord", lambda: start_discord(engine, settings))
     if settings.slack_bot_token is not None:
         from bot.slack.app import start_slack
 
-        running.append(await start_slack(engine, settings, http=options.slack_http,
-                                         port=options.port))
-        log.info("Slack platform started (%s)", "HTTP" if options.slack_http else "Socket Mode")
+        starts.launch("Slack", lambda: start_slack(engine, settings, http=slack))
 
 
-async def _platforms(engine: Engine, settings: Settings, options: RunOptions) -> int:
-    # Signals first: a platform answers members as soon as it has started, and Ctrl-C or
-    # SIGTERM from then on (or while a login hangs) must stop everything cleanly.
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
-    log.info("starting the platforms")
+async def _platforms(engine: Engine, settings: Settings, options: RunOptions,
+                     stop: asyncio.Event | None) -> int:
+    if stop is None:
+        # Signals first: a platform answers members as soon as it has started, and Ctrl-C
+        # or SIGTERM from then on (or while a login hangs) must stop everything cleanly.
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, stop.set)
+    platforms: dict[str, Platform] = {}  # filled as platforms start; the worker reads it
     running: list[RunningPlatform] = []
-    scheduler: Scheduler | None = None
-    delivering: asyncio.Task[None] | None = None
+    worker = DeliveryWorker(engine, platforms)
+    scheduler = Scheduler(engine.due, worker)
 
-    async def start() -> None:
-        nonlocal scheduler, delivering
-        await _start_platforms(engine, settings, options, running)
-        worker = DeliveryWorker(engine, {r.platform.name: r.platform for r in running})
-        scheduler = Scheduler(engine.due, worker)
-        await scheduler.start()
-        delivering = asyncio.create_task(worker.run_forever())
+    def started(name: str, platform: RunningPlatform) -> None:
+        running.append(platform)
+        platforms[platform.platform.name] = platform.platform
+        worker.wake()
+        how = (" (HTTP)" if options.slack_http else " (Socket Mode)") if name == "Slack" else ""
+        log.info("%s platform started%s", name, how)
 
-    starting = asyncio.create_task(start())
-    stopping = asyncio.create_task(stop.wait())
+    starts = PlatformStarts(Backoff(settings.connect_retry_delay,
+                                    settings.connect_retry_max_delay), started)
+    server: RunningServer | None = None
+    background: list[asyncio.Task[None]] = []
     try:
-        await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
-        if not starting.done():
+        slack = None
+        if options.slack_http:
+            from bot.slack.http import SlackEvents
+
+            slack = SlackEvents()
+        port = _http_port(settings, options)
+        if port is not None:
+            try:
+                server = await _serve_http(engine.db, settings, options, port, slack)
+            except OSError as exc:
+                log.error("HTTP: cannot listen on %s:%s: %s (LAURELS_HTTP_HOST, "
+                          "LAURELS_HTTP_PORT, --host, --port)",
+                          options.host or settings.http_host, port, exc.strerror or exc)
+                return EXIT_REFUSED
+        log.info("starting the platforms")
+        _launch(starts, engine, settings, slack)
+        scheduling = asyncio.create_task(scheduler.start(), name="laurels-scheduler-start")
+        background += [scheduling, asyncio.create_task(worker.run_forever(),
+                                                       name="laurels-delivery")]
+        await _until(stop, starts.refused, failing=scheduling)
+        if starts.refused.is_set():
+            # Let the other platforms answer too, so every refusal is reported at once.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(_REPORT_WITHIN):
+                    await _until(stop, starts.all_tried)
+            return EXIT_REFUSED
+        if starts.pending:
             log.info("stopping before start-up finished")
-            starting.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await starting
-            return 0
-        starting.result()  # a start-up error is raised here
-        await stopping
         return 0
     finally:
-        stopping.cancel()
-        if scheduler is not None:
-            scheduler.stop()
-        if delivering is not None:
-            delivering.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await delivering
+        await starts.close()
+        scheduler.stop()
+        for task in background:
+            task.cancel()
+        await asyncio.gather(*background, return_exceptions=True)
         for r in running:
             await r.stop()
+        if server is not None:
+            await server.stop()
+
+
+async def _until(*events: asyncio.Event, failing: asyncio.Task[None] | None = None) -> None:
+    """Until one of `events` is set; if `failing` fails meanwhile, its error is raised."""
+    waiters = {asyncio.create_task(e.wait()) for e in events}
+    watched: set[asyncio.Task[object]] = {*waiters, *([failing] if failing else [])}
+    try:
+        while True:
+            done, _ = await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED)
+            if failing is not None and failing in done:
+                failing.result()  # the scheduler could not start: raised here
+                watched.discard(failing)
+            if done & waiters:
+                return
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
 
 
 async def _console(engine: Engine, clock: OffsetClock) -> int:

@@ -47,7 +47,7 @@ async def showcase(ctx: Context) -> Reply:
         if raw is None:
             continue
         text = raw.strip().lstrip("#")
-        if not text.isdigit():
+        if not text.isdecimal():
             raise InvalidInput(f"'{raw}' is not a badge number; see /badges.")
         ids.append(int(text))
     pinned = await ctx.engine.showcase(ctx.member, ids)

@@ -50,6 +50,24 @@ class Settings(BaseSettings):
     # Seconds between two announcements in one Slack channel (Slack allows about one a
     # second per channel; 0 turns pacing off).
     slack_channel_interval: float = Field(default=1.0, ge=0, le=60)
+    # Socket Mode: seconds between pings; a connection without an answer for four of
+    # them is replaced, and slack_sdk waits this long between its reconnect attempts.
+    slack_ping_interval: float = Field(default=10.0, gt=0, le=300)
+
+    # A platform that cannot be reached at start is tried again after this many seconds,
+    # then twice as long each time, up to the maximum (every platform, Socket Mode too).
+    connect_retry_delay: float = Field(default=2.0, gt=0, le=3600)
+    connect_retry_max_delay: float = Field(default=300.0, gt=0, le=86_400)
+
+    # The HTTP server (`laurels run --slack-http`, or given a port): /healthz, /readyz,
+    # and Slack's events in HTTP mode. 127.0.0.1 unless configured: put a reverse proxy
+    # in front (README, deploy/).
+    http_host: str = "127.0.0.1"
+    http_port: int | None = Field(default=None, ge=0, le=65_535)
+    http_max_connections: int = Field(default=500, ge=1, le=100_000)
+    http_header_timeout: float = Field(default=10.0, gt=0, le=300)
+    http_body_timeout: float = Field(default=10.0, gt=0, le=300)
+    http_max_body: int = Field(default=1 << 20, ge=1024, le=64 << 20)
 
     @classmethod
     def settings_customise_sources(

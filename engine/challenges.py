@@ -224,7 +224,7 @@ async def find(tx: Tx, ref: str, *, for_update: bool = False, for_share: bool = 
     if not ref:
         raise InvalidInput("Which challenge? Give its name or number.")
     query = select(Challenge).where(Challenge.community_id == tx.community_id)
-    if ref.lstrip("#").isdigit():
+    if ref.lstrip("#").isdecimal():  # not isdigit(): "²" is a digit, no number
         query = query.where(Challenge.id == int(ref.lstrip("#")))
     else:
         slug = slugify(ref)

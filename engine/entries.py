@@ -105,7 +105,7 @@ def _closed_message(c: Challenge, tx: Tx) -> str:
 
 async def find_entry(tx: Tx, entry_id: int | str, *, for_update: bool = False) -> Entry:
     text = str(entry_id).strip().lstrip("#")
-    if not text.isdigit():
+    if not text.isdecimal():
         raise InvalidInput("Give the entry's number, like #12.")
     query = select(Entry).where(Entry.community_id == tx.community_id, Entry.id == int(text))
     if for_update:

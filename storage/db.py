@@ -25,7 +25,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any, TypeVar
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import (
@@ -116,6 +116,7 @@ class Database:
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
         path = _inline_sqlite_file(url)
         self._readers = None if path is None else ReaderPool(path, self.engine.dialect)
+        self._read_only: str | None = None  # set for good once the SQLite file was read-only
 
     @property
     def is_sqlite(self) -> bool:
@@ -185,6 +186,59 @@ class Database:
                 log.debug("running a transaction again after %s", _name(exc))
                 await asyncio.sleep(_backoff(attempt))
         raise AssertionError("unreachable")
+
+    async def probe(self, within: float = 2.0) -> str | None:
+        """None when the database answers and takes writes; else a short reason (for
+        `/readyz`). Takes SQLite's write lock for a moment only. A SQLite file found
+        read-only stays reported: connections opened meanwhile stay read-only, so only a
+        restart recovers."""
+        if self._read_only is not None:
+            return self._read_only
+        for attempt in (1, 2):
+            try:
+                async with asyncio.timeout(within):
+                    if self.is_sqlite:
+                        return await self._probe_sqlite()
+                    return await self._probe_server()
+            except TimeoutError:
+                return f"the database did not answer within {within:g} s"
+            except Exception as exc:  # whatever the driver raises is the answer
+                if self.is_sqlite and "readonly" in str(exc).replace("read-only", "readonly"):
+                    return self._found_read_only()
+                if attempt == 1 and getattr(exc, "connection_invalidated", False):
+                    continue  # a connection from before a server restart: try a fresh one
+                orig = getattr(exc, "orig", None) or exc
+                reason = (str(orig).splitlines() or [type(orig).__name__])[0][:200]
+                return f"the database is unreachable ({reason})"
+        raise AssertionError("unreachable")
+
+    async def _probe_sqlite(self) -> str | None:
+        path = make_url(self.url).database
+        if path not in (None, "", ":memory:") and not os.access(str(path), os.W_OK):
+            return self._found_read_only()
+        # A write that is never committed: fails on a read-only connection.
+        async with self.write_lock(), self.sessions() as session:
+            await session.execute(text("BEGIN IMMEDIATE"))
+            try:
+                await session.execute(text("CREATE TABLE laurels_probe (x)"))
+            finally:
+                await session.rollback()
+        return None
+
+    async def _probe_server(self) -> str | None:
+        async with self.engine.connect() as conn:
+            standby, read_only = (await conn.exec_driver_sql(
+                "SELECT pg_is_in_recovery(), current_setting('transaction_read_only')")).one()
+        if standby:
+            return "PostgreSQL is a standby, read-only: LAURELS_DATABASE_URL must name the primary"
+        if read_only == "on":
+            return "PostgreSQL is read-only (default_transaction_read_only is on)"
+        return None
+
+    def _found_read_only(self) -> str:
+        self._read_only = (f"the SQLite file {make_url(self.url).database} is read-only: make "
+                           "it writable, then restart Laurels")
+        return self._read_only
 
     async def create_all(self) -> None:
         """Create the schema directly (tests); deployments use `laurels db upgrade`."""

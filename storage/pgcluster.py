@@ -14,10 +14,11 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["find_pg_bin", "throwaway_cluster"]
+__all__ = ["Cluster", "find_pg_bin", "restartable_cluster", "throwaway_cluster"]
 
 
 def find_pg_bin() -> Path | None:
@@ -42,6 +43,21 @@ def _as_owner(cmd: list[str], owner: str | None) -> list[str]:
     return ["runuser", "-u", owner, "--", *cmd] if owner else cmd
 
 
+@dataclass(frozen=True)
+class Cluster:
+    """A running throwaway cluster that a test can stop and start again (same port)."""
+
+    url: str
+    _ctl: Callable[[str], None]
+
+    def stop(self) -> None:
+        """A fast shutdown: sessions are ended, connections refused until `start`."""
+        self._ctl("stop")
+
+    def start(self) -> None:
+        self._ctl("start")
+
+
 @contextlib.contextmanager
 def throwaway_cluster(database: str = "laurels", *, durable: bool = False) -> Iterator[str]:
     """Start a cluster on a free loopback port; yields an asyncpg SQLAlchemy URL.
@@ -49,6 +65,14 @@ def throwaway_cluster(database: str = "laurels", *, durable: bool = False) -> It
     Tests run with fsync off; `durable=True` keeps the server's default durability
     (benchmarks measure commits that really reach the disk).
     """
+    with restartable_cluster(database, durable=durable) as cluster:
+        yield cluster.url
+
+
+@contextlib.contextmanager
+def restartable_cluster(database: str = "laurels", *, durable: bool = False
+                        ) -> Iterator[Cluster]:
+    """`throwaway_cluster`, yielding a `Cluster` that can be stopped and started."""
     bindir = find_pg_bin()
     if bindir is None:
         raise RuntimeError("PostgreSQL server binaries not found (set LAURELS_PG_BIN).")
@@ -63,13 +87,19 @@ def throwaway_cluster(database: str = "laurels", *, durable: bool = False) -> It
                               "postgres", "--no-sync"], owner), check=True, **quiet)
     opts = (f"-p {port} -k {root} -c listen_addresses=127.0.0.1 "
             f"{'' if durable else '-c fsync=off '}-c max_connections=200")
-    subprocess.run(_as_owner([str(bindir / "pg_ctl"), "-D", str(data), "-o", opts, "-l",
-                              str(root / "log"), "-w", "start"], owner), check=True, **quiet)
+
+    def ctl(action: str) -> None:
+        args = ["-o", opts, "-l", str(root / "log")] if action == "start" else ["-m", "fast"]
+        subprocess.run(_as_owner([str(bindir / "pg_ctl"), "-D", str(data), *args, "-w",
+                                  action], owner), check=True, **quiet)
+        if action == "start":
+            _wait_ready(port)
+
     try:
-        _wait_ready(port)
+        ctl("start")
         subprocess.run(_as_owner([str(bindir / "createdb"), "-h", "127.0.0.1", "-p", str(port),
                                   "-U", "postgres", database], owner), check=True, **quiet)
-        yield f"postgresql+asyncpg://postgres@127.0.0.1:{port}/{database}"
+        yield Cluster(f"postgresql+asyncpg://postgres@127.0.0.1:{port}/{database}", ctl)
     finally:
         subprocess.run(_as_owner([str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate",
                                   "stop"], owner), check=False, **quiet)

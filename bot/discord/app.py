@@ -5,6 +5,11 @@ channels and roles, interactions), `guild_reactions` (votes) and `emojis_and_sti
 (a server's custom emoji, so the bot can add a custom vote emoji under each entry). No
 privileged intent: neither message content nor the member list is read.
 
+The token is checked once at start (`login`: GET /users/@me). A refusal (401) raises a
+permanent `DiscordConfigError` naming LAURELS_DISCORD_TOKEN; no answer (connection
+refused, a timeout, a 5xx after discord.py's own retries, a long rate limit) a transient
+one, which the runner retries later.
+
 `LAURELS_DISCORD_API_BASE` and `LAURELS_DISCORD_GATEWAY_URL` point the client elsewhere
 (a proxy, a local stand-in). discord.py reads both from class attributes
 (`discord.http.Route.BASE`, `discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY`); they are
@@ -20,6 +25,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
 import discord
 import yarl
 from discord.gateway import DiscordWebSocket
@@ -28,6 +34,8 @@ from discord.http import Route
 from bot.discord.adapter import DiscordAdapter
 from bot.discord.platform import DiscordPlatform
 from bot.discord.slash import application_commands
+from bot.platform import StartError
+from bot.startup import unreachable
 from config.settings import Settings
 from engine.service import Engine
 
@@ -39,10 +47,16 @@ log = logging.getLogger(__name__)
 # 429s asking for a longer wait than this (seconds; discord.py's minimum) are not waited
 # out inside a call: the outbox retries the announcement later instead.
 MAX_RATELIMIT_WAIT = 30.0
+# Seconds the start-up calls (login, command sync) may take, discord.py's retries of 5xx
+# answers included.
+CHECK_TIMEOUT = 60.0
+# What a start-up call raises when Discord could not be reached or did not answer.
+_UNREACHABLE = (aiohttp.ClientError, OSError, TimeoutError, discord.RateLimited)
 
 
-class DiscordConfigError(RuntimeError):
-    """Discord cannot start with these settings; the message says which one to fix."""
+class DiscordConfigError(StartError):
+    """Discord cannot start with these settings (or, not `permanent`, cannot be reached
+    yet); the message says which setting and what Discord answered."""
 
 
 def intents() -> discord.Intents:
@@ -138,11 +152,12 @@ async def sync_commands(client: discord.Client, guilds: list[int]) -> None:
 
 
 async def start_discord(engine: Engine, settings: Settings, *, ready_timeout: float = 60.0,
-                        guild_ready_timeout: float = 2.0,
-                        defer_after: float = 2.0) -> RunningDiscord:
+                        guild_ready_timeout: float = 2.0, defer_after: float = 2.0,
+                        check_timeout: float = CHECK_TIMEOUT) -> RunningDiscord:
     """Log in, sync the commands, connect to the gateway and wait until ready.
 
-    Raises DiscordConfigError for a missing or refused token or a bad server list."""
+    Raises DiscordConfigError: permanent for a missing or refused token or a bad server
+    list, transient when Discord did not answer (or its gateway was not ready in time)."""
     token = settings.discord_token.get_secret_value().strip() \
         if settings.discord_token is not None else ""
     if not token:
@@ -154,18 +169,8 @@ async def start_discord(engine: Engine, settings: Settings, *, ready_timeout: fl
                            guild_ready_timeout=guild_ready_timeout,
                            allowed_mentions=discord.AllowedMentions.none())
     try:
-        try:
-            await client.login(token)
-        except discord.LoginFailure:
-            raise DiscordConfigError("Discord refused the token: check LAURELS_DISCORD_TOKEN "
-                                     "(Developer Portal → your app → Bot → Token).") from None
-        try:
-            await sync_commands(client, guilds)
-        except discord.Forbidden:
-            raise DiscordConfigError(
-                "Discord refused the command sync: is the bot in every server of "
-                "LAURELS_DISCORD_GUILDS, invited with the applications.commands scope? "
-                "(laurels discord invite-url)") from None
+        await _login(client, token, check_timeout)
+        await _sync(client, guilds, check_timeout)
         task = asyncio.create_task(client.connect(reconnect=True), name="laurels-discord")
         await _wait_ready(client, task, ready_timeout)
     except BaseException:
@@ -178,17 +183,67 @@ async def start_discord(engine: Engine, settings: Settings, *, ready_timeout: fl
     return RunningDiscord(DiscordPlatform(client), client.adapter, client, task, restore)
 
 
+async def _login(client: discord.Client, token: str, within: float) -> None:
+    try:
+        async with asyncio.timeout(within):
+            await client.login(token)
+    except discord.LoginFailure as exc:
+        raise DiscordConfigError(f"Discord refused LAURELS_DISCORD_TOKEN: {exc} (GET "
+                                 "/users/@me); check the bot token (Developer Portal → your "
+                                 "app → Bot → Token)") from None
+    except discord.HTTPException as exc:
+        raise _http_error("Discord could not check LAURELS_DISCORD_TOKEN", exc) from None
+    except _UNREACHABLE as exc:
+        raise unreachable("Discord could not check LAURELS_DISCORD_TOKEN (GET /users/@me)",
+                          exc, error=DiscordConfigError) from None
+
+
+async def _sync(client: discord.Client, guilds: list[int], within: float) -> None:
+    try:
+        async with asyncio.timeout(within):
+            await sync_commands(client, guilds)
+    except discord.Forbidden:
+        raise DiscordConfigError(
+            "Discord refused the command sync: is the bot in every server of "
+            "LAURELS_DISCORD_GUILDS, invited with the applications.commands scope? "
+            "(laurels discord invite-url)") from None
+    except discord.HTTPException as exc:
+        raise _http_error("Discord refused the command sync", exc) from None
+    except _UNREACHABLE as exc:
+        raise unreachable("Discord could not sync the commands", exc,
+                          error=DiscordConfigError) from None
+
+
+def _http_error(what: str, exc: discord.HTTPException) -> DiscordConfigError:
+    """5xx and 429 answers pass; any other refusal will not."""
+    permanent = exc.status < 500 and exc.status != 429
+    return DiscordConfigError(f"{what}: {exc.status} {exc.text or exc.response.reason}"[:300],
+                              permanent=permanent)
+
+
 async def _wait_ready(client: discord.Client, task: asyncio.Task[None],
                       within: float) -> None:
     ready = asyncio.create_task(client.wait_until_ready())
-    done, _ = await asyncio.wait({ready, task}, timeout=within,
-                                 return_when=asyncio.FIRST_COMPLETED)
+    try:
+        done, _ = await asyncio.wait({ready, task}, timeout=within,
+                                     return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        ready.cancel()  # done already, or no longer wanted (stopped while waiting)
     if ready not in done:
-        ready.cancel()
         if task in done:
             exc = task.exception()
             if isinstance(exc, discord.PrivilegedIntentsRequired):
                 raise DiscordConfigError(str(exc)) from exc
-            raise exc or DiscordConfigError("the Discord connection closed before ready")
+            if isinstance(exc, discord.LoginFailure):
+                raise DiscordConfigError(f"Discord's gateway refused LAURELS_DISCORD_TOKEN: "
+                                         f"{exc}") from exc
+            if isinstance(exc, discord.ConnectionClosed):  # codes discord.py gives up on
+                raise DiscordConfigError(f"Discord's gateway closed the connection: {exc}"
+                                         ) from exc
+            if exc is not None:
+                raise exc
+            raise DiscordConfigError("Discord's gateway closed before it was ready",
+                                     permanent=False)
         task.cancel()
-        raise DiscordConfigError(f"Discord was not ready after {within:g}s")
+        raise DiscordConfigError(f"Discord's gateway was not ready after {within:g} s",
+                                 permanent=False)

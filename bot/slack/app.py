@@ -1,27 +1,40 @@
 """Starting Laurels on Slack: a slack-bolt `AsyncApp` over Socket Mode or HTTP.
 
 Socket Mode (the default) needs no public URL: the bot dials out with the app-level token
-(`LAURELS_SLACK_APP_TOKEN`). HTTP mode (`laurels run --slack-http --port N`) receives
-Slack's signed requests at `/slack/events`, checked with `LAURELS_SLACK_SIGNING_SECRET`.
-Both run the same app and listeners.
+(`LAURELS_SLACK_APP_TOKEN`). HTTP mode (`laurels run --slack-http`) receives Slack's
+signed requests at `/slack/events` on the process's HTTP server, checked with
+`LAURELS_SLACK_SIGNING_SECRET`. Both run the same app and listeners.
+
+Each credential is checked once at start: the bot token with `auth.test`, the app-level
+token with one `apps.connections.open` (whose URL the Socket Mode client then uses). A
+refusal raises a permanent `SlackConfigError` naming the variable and Slack's answer; no
+answer (connection refused, a timeout, a 5xx, a rate limit) a transient one, which the
+runner retries later (slack_sdk's own client would retry a refused app token forever,
+with a traceback each time).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable
 from dataclasses import dataclass
 
+import aiohttp
 from pydantic import SecretStr
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
+from bot.platform import StartError
 from bot.slack import events, interactions
 from bot.slack.adapter import SlackAdapter
 from bot.slack.dedupe import EventDeduplication
-from bot.slack.http import HttpServer, serve_http
+from bot.slack.http import SlackEvents
 from bot.slack.platform import SingleTokenClients, SlackPlatform, retry_handlers
+from bot.startup import unreachable
 from config.settings import Settings
 from engine.service import Engine
 
@@ -29,9 +42,18 @@ __all__ = ["RunningSlack", "SlackConfigError", "build_app", "start_slack"]
 
 log = logging.getLogger(__name__)
 
+# Slack's answers that mean the token itself is wrong: no retry can help.
+REFUSALS = frozenset({"invalid_auth", "not_authed", "token_revoked", "token_expired",
+                      "account_inactive", "not_allowed_token_type", "missing_scope",
+                      "no_permission", "team_disabled", "ekm_access_denied",
+                      "org_login_required"})
+# Seconds a start-up check waits for Slack's answer.
+CHECK_TIMEOUT = 15
 
-class SlackConfigError(RuntimeError):
-    """Slack cannot start with these settings; the message says which one to fix."""
+
+class SlackConfigError(StartError):
+    """Slack cannot start with these settings (or, not `permanent`, cannot be reached
+    yet); the message says which setting and what Slack answered."""
 
 
 def build_app(adapter: SlackAdapter, client: AsyncWebClient, *,
@@ -56,12 +78,7 @@ class RunningSlack:
     adapter: SlackAdapter
     app: AsyncApp
     socket: AsyncSocketModeHandler | None = None
-    http: HttpServer | None = None
-
-    @property
-    def url(self) -> str | None:
-        """HTTP mode: the events URL as bound."""
-        return self.http.url if self.http else None
+    http: SlackEvents | None = None
 
     async def stop(self, grace: float = 10.0) -> None:
         """Stop taking requests, then finish (for up to `grace` seconds) what was
@@ -69,40 +86,49 @@ class RunningSlack:
         if self.socket is not None:
             await self.socket.close_async()
         if self.http is not None:
-            await self.http.stop()
+            self.http.detach()
         if not await self.adapter.inflight.wait_idle(grace):
             log.warning("stopped with %d Slack requests unfinished",
                         self.adapter.inflight.count)
 
 
-async def start_slack(engine: Engine, settings: Settings, *, http: bool = False,
-                      port: int = 3000, host: str = "0.0.0.0",
-                      ping_interval: float = 10.0) -> RunningSlack:
-    """Connect to Slack (Socket Mode, or serve HTTP on `host:port`) and return the
-    running adapter. Raises SlackConfigError for missing or refused credentials."""
+async def start_slack(engine: Engine, settings: Settings, *, http: SlackEvents | None = None,
+                      check_timeout: float = CHECK_TIMEOUT) -> RunningSlack:
+    """Check the credentials, then connect over Socket Mode, or (given `http`, the route
+    of the process's HTTP server) take Slack's requests there. Raises SlackConfigError:
+    permanent for a missing or refused credential, transient when Slack did not answer."""
     bot_token = _secret(settings.slack_bot_token, "LAURELS_SLACK_BOT_TOKEN")
+    if http is not None:
+        secret = _secret(settings.slack_signing_secret, "LAURELS_SLACK_SIGNING_SECRET",
+                         why=" (needed by --slack-http)")
+    else:
+        app_token = _secret(settings.slack_app_token, "LAURELS_SLACK_APP_TOKEN",
+                            why=" (needed by Socket Mode; or run with --slack-http)")
     client = AsyncWebClient(token=bot_token, base_url=_api_url(settings.slack_api_url),
                             retry_handlers=retry_handlers())
-    await _check_token(client)
+    signed_in = await _check(client.auth_test(), "auth.test", "LAURELS_SLACK_BOT_TOKEN",
+                             "xoxb-...", check_timeout)
+    log.info("Slack: signed in as %s in %s", signed_in.get("user"), signed_in.get("team"))
     clients = SingleTokenClients(client)
     adapter = SlackAdapter(engine, clients)
     platform = SlackPlatform(clients, channel_interval=settings.slack_channel_interval)
-    if http:
-        secret = _secret(settings.slack_signing_secret, "LAURELS_SLACK_SIGNING_SECRET",
-                         why=" (needed by --slack-http)")
+    if http is not None:
         app = build_app(adapter, client, signing_secret=secret)
-        server = await serve_http(app, host=host, port=port)
-        return RunningSlack(platform, adapter, app, http=server)
-    app_token = _secret(settings.slack_app_token, "LAURELS_SLACK_APP_TOKEN",
-                        why=" (needed by Socket Mode; or run with --slack-http)")
+        http.attach(app, secret)
+        return RunningSlack(platform, adapter, app, http=http)
+    opened = await _check(client.apps_connections_open(app_token=app_token),
+                          "apps.connections.open", "LAURELS_SLACK_APP_TOKEN",
+                          "xapp-..., with connections:write", check_timeout)
     app = build_app(adapter, client, signing_secret=None)
-    handler = AsyncSocketModeHandler(app, app_token=app_token, ping_interval=ping_interval)
+    handler = AsyncSocketModeHandler(app, app_token=app_token,
+                                     ping_interval=settings.slack_ping_interval)
+    # Just handed out: connect with it rather than asking again.
+    handler.client.wss_uri = str(opened["url"])
     try:
         await handler.connect_async()
-    except SlackApiError as exc:
-        raise SlackConfigError(
-            f"Slack refused the app-level token ({exc.response.get('error')}): check "
-            "LAURELS_SLACK_APP_TOKEN (xapp-..., with connections:write)") from None
+    except BaseException:  # stopped while connecting
+        await handler.close_async()
+        raise
     return RunningSlack(platform, adapter, app, socket=handler)
 
 
@@ -119,12 +145,29 @@ def _api_url(url: str | None) -> str:
     return url if url.endswith("/") else url + "/"
 
 
-async def _check_token(client: AsyncWebClient) -> None:
-    """Fail at start, with a clear reason, rather than on the first member's command."""
+async def _check(call: Awaitable[AsyncSlackResponse], method: str, variable: str,
+                 expected: str, within: float) -> AsyncSlackResponse:
+    """Slack's answer to `call` (made once, with the token in `variable`): fail at start,
+    naming the variable, rather than on the first member's command."""
     try:
-        auth = await client.auth_test()
+        async with asyncio.timeout(within):
+            return await call
     except SlackApiError as exc:
-        raise SlackConfigError(
-            f"Slack refused the bot token ({exc.response.get('error')}): check "
-            "LAURELS_SLACK_BOT_TOKEN (xoxb-...)") from None
-    log.info("Slack: signed in as %s in %s", auth.get("user"), auth.get("team"))
+        error = _error_of(exc)
+        if error in REFUSALS:
+            raise SlackConfigError(f"Slack refused {variable}: {error} ({method}); check "
+                                   f"the token ({expected})") from None
+        status = getattr(exc.response, "status_code", 0)
+        raise SlackConfigError(f"Slack could not check {variable}: {error or 'no answer'}"
+                               f" (HTTP {status}, {method})", permanent=False) from None
+    except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+        raise unreachable(f"Slack could not check {variable} ({method})", exc,
+                          error=SlackConfigError) from None
+
+
+def _error_of(exc: SlackApiError) -> str | None:
+    try:
+        error = exc.response.get("error")
+    except (AttributeError, TypeError):
+        return None
+    return str(error) if error else None

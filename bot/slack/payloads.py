@@ -2,12 +2,15 @@
 
 Only what the adapter uses is declared: Slack sends more, and Bolt hands us plain dicts.
 Shapes follow Slack's reference pages (slash commands, Events API, interaction payloads,
-users.info).
+users.info). In HTTP mode `bot.slack.inbound` checks each request against these before
+Bolt sees it (with pydantic, which needs `typing_extensions.TypedDict` before Python 3.12).
 """
 
 from __future__ import annotations
 
-from typing import Literal, NotRequired, TypedDict
+from typing import Literal, NotRequired
+
+from typing_extensions import TypedDict
 
 __all__ = [
     "AppHomeOpenedEvent",
@@ -21,6 +24,7 @@ __all__ = [
     "SlackUser",
     "SlackUserProfile",
     "SlashCommandBody",
+    "UrlVerificationBody",
     "ViewState",
     "ViewSubmissionBody",
     "ViewSubmissionView",
@@ -67,6 +71,13 @@ class EventCallbackBody(TypedDict):
     team_id: str
     event_id: str
     event: dict[str, object]
+
+
+class UrlVerificationBody(TypedDict):
+    """What Slack sends once to check an HTTP request URL; answered with `challenge`."""
+
+    type: Literal["url_verification"]
+    challenge: str
 
 
 class IdRef(TypedDict):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -174,3 +175,92 @@ async def test_a_stop_while_discord_is_still_connecting_exits_cleanly(tmp_path: 
                 await proc.wait()
     assert proc.returncode == 0, "".join(logged) + err.decode()
     assert "stopping before start-up finished" in err.decode()
+
+
+async def _run_slack(tmp_path: Path, fake: Any, *args: str, **env: str
+                     ) -> asyncio.subprocess.Process:
+    """`laurels run` with Slack's tokens, talking to the fake Slack (`env` overrides)."""
+    full = {k: v for k, v in os.environ.items()
+            if not k.startswith("LAURELS_") and "proxy" not in k.lower()}
+    full.update(PYTHONPATH=str(ROOT), LAURELS_SLACK_BOT_TOKEN=fake.bot_token,
+                LAURELS_SLACK_APP_TOKEN=fake.app_token, LAURELS_SLACK_API_URL=fake.api_url,
+                LAURELS_SLACK_SIGNING_SECRET=fake.signing_secret,
+                LAURELS_CONNECT_RETRY_DELAY="0.2", LAURELS_CONNECT_RETRY_MAX_DELAY="0.5")
+    full.update(env)
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", "run", *args, cwd=tmp_path, env=full,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+
+
+@pytest.mark.parametrize(("env", "line"), [
+    ({"LAURELS_SLACK_APP_TOKEN": "xapp-1-revoked"},
+     "Slack refused LAURELS_SLACK_APP_TOKEN: invalid_auth (apps.connections.open)"),
+    ({"LAURELS_SLACK_APP_TOKEN": ""}, "LAURELS_SLACK_APP_TOKEN is not set"),
+    ({"LAURELS_SLACK_BOT_TOKEN": "xoxb-revoked"},
+     "Slack refused LAURELS_SLACK_BOT_TOKEN: invalid_auth (auth.test)"),
+])
+async def test_run_with_a_refused_or_missing_slack_token_exits_78_with_one_line(
+        tmp_path: Path, env: dict[str, str], line: str) -> None:
+    from tests.bot.slack.fake_slack import FakeSlack
+
+    async with FakeSlack() as fake:
+        proc = await _run_slack(tmp_path, fake, **env)
+        _, err = await asyncio.wait_for(proc.communicate(), 60)
+    log = err.decode()
+    assert proc.returncode == 78, log
+    errors = [x for x in log.splitlines() if " ERROR " in x]
+    assert len(errors) == 1 and line in errors[0], log
+    assert "Traceback" not in log
+    assert len(fake.calls_to("apps.connections.open")) <= 1
+
+
+async def test_run_with_slack_unreachable_keeps_trying_in_short_lines(tmp_path: Path) -> None:
+    from tests.bot.slack.fake_slack import FakeSlack
+
+    async with FakeSlack() as fake:
+        with socket.socket() as s:  # a port nothing listens on
+            s.bind(("127.0.0.1", 0))
+            closed = f"http://127.0.0.1:{s.getsockname()[1]}/api/"
+        proc = await _run_slack(tmp_path, fake, LAURELS_SLACK_API_URL=closed)
+        logged: list[str] = []
+        try:
+            assert proc.stderr is not None
+            async with asyncio.timeout(60):
+                while sum("trying again in" in x for x in logged) < 3:
+                    logged.append((await proc.stderr.readline()).decode())
+                    assert logged[-1], "".join(logged)
+        finally:
+            proc.send_signal(signal.SIGINT)
+            _, err = await asyncio.wait_for(proc.communicate(), 60)
+    log = "".join(logged) + err.decode()
+    assert proc.returncode == 0, log
+    assert "Traceback" not in log
+    retries = [x for x in log.splitlines() if "trying again in" in x]
+    assert len(retries) >= 3
+    assert all("Slack could not check LAURELS_SLACK_BOT_TOKEN (auth.test): Cannot connect"
+               in x for x in retries), log
+
+
+@pytest.mark.parametrize(("args", "bound"), [((), "127.0.0.1"),
+                                             (("--host", "0.0.0.0"), "0.0.0.0")])
+async def test_slack_http_listens_on_loopback_unless_told(
+        tmp_path: Path, args: tuple[str, ...], bound: str) -> None:
+    from tests.bot.http.clients import request
+    from tests.bot.slack.fake_slack import FakeSlack
+
+    async with FakeSlack() as fake:
+        proc = await _run_slack(tmp_path, fake, "--slack-http", "--port", "0", *args)
+        logged: list[str] = []
+        try:
+            await _log_until(proc, "HTTP: listening on", logged)
+            port = int(logged[-1].rsplit(":", 1)[1].split()[0])
+            await _log_until(proc, "Slack platform started (HTTP)", logged)
+            health = await request(port, "GET", "/healthz")
+            ready = await request(port, "GET", "/readyz")
+        finally:
+            proc.send_signal(signal.SIGINT)
+            _, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 0, "".join(logged) + err.decode()
+    assert any(f"HTTP: listening on {bound}:{port} " in x for x in logged)
+    assert (health.status, health.body) == (200, b"ok")
+    assert ready.status == 200

@@ -78,3 +78,13 @@ def test_any_text_gets_a_clear_answer(seeded, command, args: str, moderator: boo
         assert len(reply.card.text) > 5
         after = loop.run_until_complete(_snapshot(db))
         assert after == before, f"refused /{command.path} {args!r} changed data"
+
+
+@pytest.mark.parametrize("line", ["/challenge info ²", "/challenge info #³",
+                                  "/challenge feature ²", "/badge showcase ²"])
+def test_digits_that_are_not_numbers_get_a_clear_answer(seeded, line: str) -> None:  # type: ignore[no-untyped-def]
+    """"²" passes str.isdigit() but not int(): found by the test above."""
+    loop, _, engine = seeded
+    mod = MemberRef(COMMUNITY, "mod", "mod", is_admin=True)
+    reply = loop.run_until_complete(execute_text(engine, mod, line))
+    assert reply.card.text.startswith("⚠️") and reply.ephemeral, reply.card

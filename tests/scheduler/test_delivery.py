@@ -153,3 +153,17 @@ def test_outbox_cli_lists_parked_messages_and_retries_one(
     assert "🎖️ Badge awarded: Helper" in capsys.readouterr().out
     assert cli(["--database", url, "outbox", "retry", "999"]) == 1
     assert "There is no outbox message 999." in capsys.readouterr().err
+
+
+async def test_a_worker_woken_as_it_is_cancelled_still_stops(engine: Engine) -> None:
+    """A platform that starts as the bot stops wakes the worker in the same moment as it
+    is cancelled. Python 3.11's `asyncio.wait_for` then swallows the cancellation and the
+    worker (and the shutdown waiting for it) runs on for good."""
+    worker = DeliveryWorker(engine, {}, idle_seconds=30)
+    running = asyncio.create_task(worker.run_forever())
+    for _ in range(3):  # until it waits to be woken
+        await asyncio.sleep(0)
+    worker.wake()
+    running.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(running, 2)

@@ -24,9 +24,10 @@ async def test_challenge_runs_itself_with_reminders(engine: Engine, db: Database
                                                     guild: CommunityRef, clock: FixedClock) -> None:
     await setup_community(engine, guild)
     runner = engine.due
-    c = await submission_challenge(engine, guild, clock)
+    c = await submission_challenge(engine, guild, clock, early_votes=True)
     await engine.submit_entry(member(guild, "alice"), c.slug, "Night garden")
-    await post_pending(engine)
+    (message,) = (await post_pending(engine)).values()
+    await engine.cast_vote(member(guild, "fan"), message, "👍")  # a place needs a vote
     start = clock.now()
     await runner.run_until(clock, start + timedelta(days=6))
     kinds = await _kinds(db)

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from bot.scheduler import Scheduler
 from engine import schedule
 from engine.clock import FixedClock, OffsetClock
-from engine.refs import CommunityRef
+from engine.refs import CommunityRef, MessageRef
 from engine.service import Engine
 from storage.db import Database
 from storage.tables import DueEvent, LedgerRow, OutboxRow
@@ -50,10 +50,15 @@ async def test_deadlines_missed_while_stopped_run_once_at_start(
     platform = RecordingPlatform()
     engine, bot = await _start_bot(db, clock, platform)
     await setup_community(engine, guild)
-    c = await submission_challenge(engine, guild, clock)  # submissions 3 days, voting 2 more
+    # Submissions 3 days, voting 2 more; votes welcome from the start.
+    c = await submission_challenge(engine, guild, clock, early_votes=True)
     await engine.submit_entry(member(guild, "alice"), c.slug, "Night garden")
     await engine.submit_entry(member(guild, "bob"), c.slug, "Cloud harbour")
     await deliver_all(engine, platform)
+    for post in platform.posts:
+        if post.title in ("Night garden", "Cloud harbour"):  # a place needs a vote
+            await engine.cast_vote(member(guild, "fan"), MessageRef(post.channel, post.message_id),
+                                   "👍")
     clock.advance(timedelta(hours=12))
     bot.stop()  # stopped before any deadline or reminder
 

@@ -6,10 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 import discord
-import pytest
-from pydantic import SecretStr
 
-from bot.discord.app import DiscordConfigError, intents, start_discord
+from bot.discord.app import intents
 from bot.discord.invite import invite_url
 from bot.discord.slash import MANAGE_GUILD
 from commands.parsing import OptionType
@@ -17,7 +15,7 @@ from commands.tree import COMMANDS, groups
 from engine.clock import FixedClock
 from engine.service import Engine
 from tests.bot.discord.fake_discord import FakeDiscord
-from tests.bot.discord.harness import DiscordWorld, discord_world, settings_for
+from tests.bot.discord.harness import DiscordWorld, discord_world
 from tests.bot.discord.payloads import Intents
 from tests.bot.discord.payloads import OptionType as D
 
@@ -91,14 +89,6 @@ async def test_guild_sync_for_fast_iteration(fake: FakeDiscord, engine: Engine,
                              discord_guilds=str(fake.seed.guild_id)):
         assert fake.commands() == []
         assert "challenge" in fake.command_names(fake.seed.guild_id)
-
-
-async def test_a_refused_token_is_a_clear_error(fake: FakeDiscord, engine: Engine) -> None:
-    settings = settings_for(fake).model_copy(update={"discord_token": SecretStr("nope")})
-    with pytest.raises(DiscordConfigError, match="LAURELS_DISCORD_TOKEN"):
-        await start_discord(engine, settings, ready_timeout=5)
-    # The endpoints are put back.
-    assert discord.http.Route.BASE == "https://discord.com/api/v10"
 
 
 def test_invite_url_asks_for_the_scopes_and_permissions_used() -> None:

@@ -39,7 +39,9 @@ Behaviour worth knowing:
 * Socket Mode pushes go to the newest open connection. A listener that never calls
   ``ack()`` produces no ack at all (Bolt gives up after 3 s), so `wait_for_ack` times out.
 * `rate_limit(method, times, retry_after)` answers HTTP 429 + ``Retry-After`` for the next
-  calls; nothing is stored for them. `fail_next(method, error)` queues ``ok: false`` answers.
+  calls; nothing is stored for them. `fail_next(method, error)` queues ``ok: false`` answers
+  (HTTP 200 like Slack's refusals, or `status=503`); `unavailable(method, ...)` answers 503
+  for as long as its block lasts.
   `set_method(name, handler)` adds or replaces a method.
 * slack_sdk reads ``HTTPS_PROXY``/``HTTP_PROXY`` itself and ignores ``NO_PROXY``, so a
   proxy variable in CI would divert loopback traffic: call `clear_proxy_env(monkeypatch)`.
@@ -51,6 +53,7 @@ Behaviour worth knowing:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import itertools
 import json
@@ -58,7 +61,7 @@ import logging
 import time
 import uuid
 from collections import defaultdict, deque
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -226,7 +229,8 @@ class FakeSlack(LoopbackServer):
 
         self._tokens: set[str] = {bot_token}
         self._methods: dict[str, MethodHandler] = {}
-        self._failures: dict[str, deque[tuple[str, dict[str, Any]]]] = defaultdict(deque)
+        self._failures: dict[str, deque[tuple[str, int, dict[str, Any]]]] = defaultdict(deque)
+        self._outages: set[str] = set()
         self._rate_limits: dict[str, deque[int]] = defaultdict(deque)
         self._tickets: dict[str, int] = {}  # ticket -> times used
         self._response_keys: set[str] = set()
@@ -342,10 +346,22 @@ class FakeSlack(LoopbackServer):
         """Add or replace a Web API method. Raise `SlackApiFailure` for ``ok: false``."""
         self._methods[method] = handler
 
-    def fail_next(self, method: str, error: str, *, times: int = 1, **extra: Any) -> None:
-        """The next `times` calls of `method` answer ``{"ok": false, "error": error, **extra}``."""
+    def fail_next(self, method: str, error: str, *, times: int = 1, status: int = 200,
+                  **extra: Any) -> None:
+        """The next `times` calls of `method` answer ``{"ok": false, "error": error, **extra}``
+        with HTTP `status` (200 like Slack's refusals; 5xx for an outage)."""
         for _ in range(times):
-            self._failures[method].append((error, extra))
+            self._failures[method].append((error, status, extra))
+
+    @contextlib.contextmanager
+    def unavailable(self, *methods: str) -> Iterator[None]:
+        """Every call of `methods` answers HTTP 503 ``service_unavailable`` (an outage)
+        until the block ends."""
+        self._outages.update(methods)
+        try:
+            yield
+        finally:
+            self._outages.difference_update(methods)
 
     def rate_limit(self, method: str, *, times: int = 1, retry_after: int = 1) -> None:
         """The next `times` calls of `method` answer HTTP 429 with ``Retry-After: retry_after``.
@@ -609,6 +625,8 @@ class FakeSlack(LoopbackServer):
         response: dict[str, Any]
         if handler is None:
             response = {"ok": False, "error": "unknown_method"}
+        elif method in self._outages:
+            status, response = 503, {"ok": False, "error": "service_unavailable"}
         elif (auth_error := self._auth_error(method, token)) is not None:
             response = {"ok": False, "error": auth_error}
         elif self._rate_limits[method]:
@@ -617,7 +635,7 @@ class FakeSlack(LoopbackServer):
             headers["Retry-After"] = str(retry_after)
             response = {"ok": False, "error": "ratelimited"}
         elif self._failures[method]:
-            error, extra = self._failures[method].popleft()
+            error, status, extra = self._failures[method].popleft()
             response = {"ok": False, "error": error, **extra}
         else:
             try:

@@ -17,7 +17,11 @@ from typing import Any, Literal
 import pytest
 
 from bot.delivery import DeliveryWorker
+from bot.http.app import build_app
+from bot.http.health import Readiness, health_routes
+from bot.http.server import HttpOptions, RunningServer, serve
 from bot.slack.app import RunningSlack, start_slack
+from bot.slack.http import EVENTS_PATH, SlackEvents
 from config.settings import Settings
 from engine.clock import FixedClock
 from engine.refs import CommunityRef, MemberRef
@@ -55,12 +59,16 @@ SCOPE_OF_METHOD: dict[str, str | None] = {
 }
 
 
-def settings_for(fake: FakeSlack) -> Settings:
-    return Settings(slack_bot_token=fake.bot_token, slack_app_token=fake.app_token,
-                    slack_signing_secret=fake.signing_secret, slack_api_url=fake.api_url,
-                    database_url="sqlite+aiosqlite://",
-                    # Pacing has its own test; here it would only slow the suite down.
-                    slack_channel_interval=0)  # type: ignore[arg-type]
+def settings_for(fake: FakeSlack, **changes: Any) -> Settings:
+    """Settings pointing at `fake`, with its tokens, except for `changes`."""
+    values: dict[str, Any] = {
+        "slack_bot_token": fake.bot_token, "slack_app_token": fake.app_token,
+        "slack_signing_secret": fake.signing_secret, "slack_api_url": fake.api_url,
+        "database_url": "sqlite+aiosqlite://",
+        # Pacing has its own test; here it would only slow the suite down.
+        "slack_channel_interval": 0,
+        "slack_ping_interval": 0.5}  # a lost socket heals fast
+    return Settings(**{**values, **changes})
 
 
 def add_members(fake: FakeSlack) -> None:
@@ -119,6 +127,7 @@ class SlackWorld:
     running: RunningSlack
     transport: Transport
     sender: SignedSender | None = None
+    server: RunningServer | None = None  # HTTP mode: the process's HTTP server
 
     @property
     def community(self) -> CommunityRef:
@@ -269,19 +278,30 @@ class SlackWorld:
 @asynccontextmanager
 async def slack_world(fake: FakeSlack, engine: Engine, clock: FixedClock,
                       transport: Transport) -> AsyncIterator[SlackWorld]:
-    """Laurels started with `start_slack` against `fake` (members already added)."""
-    running = await start_slack(engine, settings_for(fake), http=transport == "http", port=0,
-                                host="127.0.0.1", ping_interval=0.5)
-    try:
-        if transport == "http":
-            assert running.url is not None
-            async with fake.http_sender(running.url) as sender:
-                yield SlackWorld(fake, engine, clock, running, transport, sender)
-        else:
+    """Laurels started with `start_slack` against `fake` (members already added); in HTTP
+    mode behind the process's HTTP server, as `laurels run --slack-http` serves it."""
+    if transport == "socket":
+        running = await start_slack(engine, settings_for(fake))
+        try:
             await fake.wait_for_connection()
             yield SlackWorld(fake, engine, clock, running, transport)
+        finally:
+            await running.stop(grace=5)
+        return
+    events = SlackEvents()
+    app = build_app([*health_routes(Readiness(engine.db.probe)), *events.routes()])
+    # Short timeouts: a test of stalled connections runs in seconds.
+    server = await serve(app, HttpOptions(host="127.0.0.1", port=0, header_timeout=1.0,
+                                          body_timeout=2.0))
+    try:
+        running = await start_slack(engine, settings_for(fake), http=events)
+        try:
+            async with fake.http_sender(server.url + EVENTS_PATH) as sender:
+                yield SlackWorld(fake, engine, clock, running, transport, sender, server)
+        finally:
+            await running.stop(grace=5)
     finally:
-        await running.stop(grace=5)
+        await server.stop()
 
 
 @asynccontextmanager

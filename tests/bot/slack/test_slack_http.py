@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 
@@ -12,6 +13,7 @@ from sqlalchemy import func, select
 from engine.clock import FixedClock
 from engine.service import Engine
 from storage.tables import Base
+from tests.bot.http.clients import closed_within, stall
 from tests.bot.slack import payloads
 from tests.bot.slack.harness import (
     ADMIN,
@@ -76,19 +78,37 @@ async def test_signed_requests_within_five_minutes_are_served(world: SlackWorld)
 
 
 async def test_url_verification_and_health(world: SlackWorld) -> None:
-    assert world.sender is not None and world.running.url is not None
+    assert world.sender is not None and world.server is not None
     challenge = await world.sender.post_event(payloads.url_verification("abc123"))
     assert (challenge.status, challenge.json) == (200, {"challenge": "abc123"})
-    health = world.running.url.replace("/slack/events", "/healthz")
-    async with aiohttp.ClientSession(trust_env=False) as session, session.get(health) as resp:
-        assert (resp.status, await resp.text()) == (200, "ok")
+    async with aiohttp.ClientSession(world.server.url, trust_env=False) as session:
+        async with session.get("/healthz") as resp:
+            assert (resp.status, await resp.text()) == (200, "ok")
+        async with session.get("/readyz") as resp:
+            assert (resp.status, await resp.json()) == (200, {"status": "ready"})
 
 
 async def test_command_text_containing_the_word_payload_still_arrives(world: SlackWorld) -> None:
     """slack-bolt 1.30 alone drops such a form (see test_fake_slack); bot.slack.http
-    re-reads it."""
+    hands it over as the form it is."""
     await world.command(ADMIN, "/settings channel entries <#C0ENTRIES1|entries>")
     await world.command(ADMIN, CREATE.replace("Forged", "Payloads"))
     said = await world.command(
         ALICE, '/challenge submit payloads "The payload" <https://example.com/payload.png>')
     assert "“The payload” is in!" in said.private_text
+
+
+async def test_stalled_connections_neither_hold_up_slack_nor_stay_open(world: SlackWorld
+                                                                       ) -> None:
+    """Half a request, then nothing: the old server kept such connections for good."""
+    assert world.server is not None
+    stalled = [await stall(world.server.port, b"POST /slack/events HTTP/1.1\r\nHost: x\r\n")
+               for _ in range(20)]
+    try:
+        said = await world.command(ALICE, "/laurels")
+        assert "Laurels commands" in said.private_text
+        closed = await asyncio.gather(*(closed_within(c, 3.0) for c in stalled))
+    finally:
+        for conn in stalled:
+            conn.close()
+    assert all(closed)
