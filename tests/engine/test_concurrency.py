@@ -315,8 +315,12 @@ async def pg_db(pg_url: str) -> AsyncIterator[Database]:
 async def _until_a_lock_wait(db: Database) -> None:
     async with db.engine.connect() as conn:
         for _ in range(500):
-            if await conn.scalar(text(
-                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")):
+            waiting = await conn.scalar(text(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"))
+            # pg_stat_activity is a snapshot taken once per transaction: end it, or every
+            # later look sees the first one again.
+            await conn.rollback()
+            if waiting:
                 return
             await asyncio.sleep(0.01)
     raise AssertionError("the vote never waited for the disqualification's lock")
