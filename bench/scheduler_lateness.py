@@ -34,6 +34,7 @@ from engine.challenges import ChallengeDraft
 from engine.clock import SystemClock
 from engine.context import Tx
 from engine.due import DueRunner
+from engine.leases import Heartbeat
 from engine.messages import Card
 from engine.refs import CommunityRef, MemberRef, MessageRef
 from engine.schedule import ClaimedEvent
@@ -70,8 +71,8 @@ class TimedRunner(DueRunner):
             self.timings.started[cid] = (datetime.now(UTC) - event.due_at).total_seconds()
         await super()._handle(tx, event)
 
-    async def _run(self, event: ClaimedEvent) -> None:
-        await super()._run(event)
+    async def _run(self, event: ClaimedEvent, beat: Heartbeat) -> None:
+        await super()._run(event, beat)
         if event.kind == "phase":
             cid = int(event.subject.split(":")[1])
             self.timings.committed[cid] = (datetime.now(UTC) - event.due_at).total_seconds()

@@ -6,6 +6,9 @@ them leaves the row pending, and it is posted again once its lease lapses. The n
 (Discord's `enforce_nonce`) returns the first message instead of posting a second one,
 and anywhere else the repeat is recognisable. Once recorded, a row is never posted
 again: a row marked sent is never claimed.
+
+While it works the worker renews its claims every 5 s (engine/leases.py), so a batch
+that takes long keeps its rows, and a dead worker's rows are taken over within 15 s.
 """
 
 from __future__ import annotations
@@ -16,9 +19,11 @@ import logging
 from collections.abc import Mapping
 
 from bot.platform import DeliveryError, Platform
+from engine.leases import Heartbeat
 from engine.outbox import Delivery
 from engine.refs import CommunityRef
 from engine.service import Engine
+from storage.tables import OutboxRow
 
 __all__ = ["DeliveryWorker", "nonce_for"]
 
@@ -50,8 +55,16 @@ class DeliveryWorker:
         """Deliver what is due now; returns how many rows were handled."""
         # Only rows this process can post: another process may serve other platforms.
         batch = await self.engine.claim_deliveries(limit=limit, platforms=list(self.platforms))
-        for delivery in batch:
-            await self._deliver(delivery)
+        if not batch:
+            return 0
+        async with Heartbeat(self.engine.db, OutboxRow, self.engine.clock) as beat:
+            for delivery in batch:
+                beat.hold(delivery.id, delivery.attempts)
+            for delivery in batch:
+                try:
+                    await self._deliver(delivery, beat)
+                finally:
+                    await beat.release(delivery.id)
         return len(batch)
 
     async def run_forever(self) -> None:
@@ -72,11 +85,12 @@ class DeliveryWorker:
             ref = self._communities[community_id] = await self.engine.community_of(community_id)
         return ref
 
-    async def _deliver(self, d: Delivery) -> None:
+    async def _deliver(self, d: Delivery, beat: Heartbeat) -> None:
         community = await self._community(d.community_id)
         platform = self.platforms.get(community.platform)
         if platform is None:
             # Another process may serve that platform; leave it for the lease to expire.
+            await beat.release(d.id)
             await self.engine.delivery_failed(d.id, f"no {community.platform} adapter here",
                                               retry_after=30)
             return
@@ -92,11 +106,13 @@ class DeliveryWorker:
                 ref = await platform.post(community.external_id, d.channel_id, d.card,
                                           nonce=nonce)
         except DeliveryError as exc:
+            await beat.release(d.id)  # no renewal may overwrite the backoff
             outcome = await self.engine.delivery_failed(
                 d.id, str(exc), retry_after=exc.retry_after, permanent=exc.permanent)
             log.warning("delivery %s failed (%s): %s", d.id, outcome, exc)
             return
         except Exception as exc:
+            await beat.release(d.id)
             outcome = await self.engine.delivery_failed(d.id, f"{type(exc).__name__}: {exc}")
             log.warning("delivery %s failed (%s): %s", d.id, outcome, exc)
             return

@@ -10,6 +10,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from engine.context import Tx
+from engine.leases import LEASE
 from engine.messages import Card
 from engine.refs import MessageRef
 from storage.dialect import insert_ignore
@@ -30,7 +31,7 @@ __all__ = [
 ]
 
 MAX_ATTEMPTS = 8
-LEASE = timedelta(minutes=2)
+# LEASE (engine/leases.py): 15 s, renewed by the delivery worker while it posts.
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,8 +1,10 @@
 """A bot process for crash and concurrency tests: `python -m tests.scheduler.crash_worker`.
 
 It starts the way the bot starts (recover leases on SQLite, sweep), then runs what is due
-and/or delivers the outbox at a fixed `--now`, and prints one JSON line saying what it
-did. Tests kill it with SIGKILL at chosen moments:
+and/or delivers the outbox at `--now` (a fixed time, or `system` for the real clock), and
+prints one JSON line saying what it did. `--serve SECONDS --until KIND` runs the real
+`Scheduler` (not a single pass) until an event of that kind ran, noting when (`ran[].at`,
+wall-clock seconds). Tests kill it with SIGKILL at chosen moments:
 
 - `--hang tally`: inside the tally's transaction, after every row is written but before
   the commit, it writes the `--ready` file and sleeps;
@@ -33,9 +35,11 @@ from typing import Any
 
 import engine.service as service
 from bot.delivery import DeliveryWorker
-from engine.clock import FixedClock
+from bot.scheduler import Scheduler
+from engine.clock import Clock, FixedClock, SystemClock
 from engine.context import Tx
 from engine.due import DueRunner
+from engine.leases import Heartbeat
 from engine.messages import Card
 from engine.refs import MessageRef
 from engine.schedule import ClaimedEvent
@@ -114,10 +118,17 @@ class RecordingRunner(DueRunner):
         self.ran: list[dict[str, Any]] = []
 
     async def _handle(self, tx: Tx, event: ClaimedEvent) -> None:
-        self.ran.append({"id": event.id, "subject": event.subject, "kind": event.kind})
+        self.ran.append({"id": event.id, "subject": event.subject, "kind": event.kind,
+                         "at": time.time()})
         if self.slow:
             await asyncio.sleep(self.slow)
         await super()._handle(tx, event)
+
+    async def _run(self, event: ClaimedEvent, beat: Heartbeat) -> None:
+        await super()._run(event, beat)
+        for record in self.ran:
+            if record["id"] == event.id and "done_at" not in record:
+                record["done_at"] = time.time()  # committed (or given up on)
 
 
 def _signal_ready(path: Path | None, text: str) -> None:
@@ -153,12 +164,30 @@ def _hang_in_tally(ready: Path | None) -> None:
     service.tally = tally_then_hang  # type: ignore[assignment]
 
 
+async def _serve(runner: RecordingRunner, until: str, seconds: float) -> None:
+    """Run the real scheduler until an event of kind `until` was run and committed."""
+    scheduler = Scheduler(runner)
+    await scheduler.start()
+    try:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if any(r["kind"] == until and "done_at" in r for r in runner.ran):
+                return
+            await asyncio.sleep(0.05)
+    finally:
+        scheduler.stop()
+
+
 async def main(argv: list[str]) -> int:
     p = argparse.ArgumentParser()
     p.add_argument("url")
-    p.add_argument("--now", required=True, help="ISO time the worker's clock shows")
+    p.add_argument("--now", required=True,
+                   help="ISO time the worker's clock shows, or 'system' for the real clock")
     p.add_argument("--due", action="store_true", help="run due events")
     p.add_argument("--deliver", action="store_true", help="deliver the outbox")
+    p.add_argument("--serve", type=float, metavar="SECONDS",
+                   help="run the scheduler (with --until) for at most this long")
+    p.add_argument("--until", help="event kind whose run ends --serve")
     p.add_argument("--hang", choices=("tally", "post"))
     p.add_argument("--ready", type=Path)
     p.add_argument("--platform", type=Path, help="FilePlatform directory")
@@ -171,7 +200,9 @@ async def main(argv: list[str]) -> int:
     if args.hang == "tally":
         _hang_in_tally(args.ready)
     db = Database(args.url)
-    engine = Engine(db, FixedClock(datetime.fromisoformat(args.now)))
+    clock: Clock = SystemClock() if args.now == "system" else FixedClock(
+        datetime.fromisoformat(args.now))
+    engine = Engine(db, clock)
     runner = RecordingRunner(engine, args.slow_ms / 1000)
     summary: dict[str, Any] = {"pid": os.getpid()}
     started = time.monotonic()
@@ -187,10 +218,13 @@ async def main(argv: list[str]) -> int:
         if args.barrier is not None:
             _meet(args.barrier, args.parties)
             lap("met")
+        if args.serve is not None:
+            await _serve(runner, args.until, args.serve)
+            lap("served")
         if args.due:
             summary["ran_count"] = await runner.run_due(limit=args.limit)
-            summary["ran"] = runner.ran
             lap("due")
+        summary["ran"] = runner.ran
         if args.deliver:
             assert args.platform is not None, "--deliver needs --platform"
             platform = FilePlatform(args.platform, hang_after_post=args.hang == "post",

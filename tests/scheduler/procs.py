@@ -47,9 +47,11 @@ class Worker:
         return dict(json.loads(out.strip().splitlines()[-1]))
 
 
-def start_worker(url: str, now: datetime, *args: str, ready: Path | None = None) -> Worker:
-    cmd = [sys.executable, "-m", "tests.scheduler.crash_worker", url, "--now", now.isoformat(),
-           *args]
+def start_worker(url: str, now: datetime | str, *args: str, ready: Path | None = None
+                 ) -> Worker:
+    """`now`: the worker's fixed time, or "system" for the real clock."""
+    when = now if isinstance(now, str) else now.isoformat()
+    cmd = [sys.executable, "-m", "tests.scheduler.crash_worker", url, "--now", when, *args]
     if ready is not None:
         cmd += ["--ready", str(ready)]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
