@@ -28,6 +28,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from bot.delivery import DeliveryWorker
+from bot.platform import PostWindow
 from bot.scheduler import Scheduler
 from engine import schedule
 from engine.challenges import ChallengeDraft
@@ -100,6 +101,15 @@ class TimingPlatform:
     async def send_direct(self, community_external_id: str, user_id: str, card: Card, *,
                           nonce: str) -> MessageRef:
         return await self.post(community_external_id, f"@{user_id}", card, nonce=nonce)
+
+    # Every post succeeds at once within one process: no attempt is ever left unanswered.
+    async def find_posted(self, community_external_id: str, channel_id: str, card: Card, *,
+                          nonce: str, window: PostWindow) -> MessageRef | None:
+        return None
+
+    async def find_direct(self, community_external_id: str, user_id: str, card: Card, *,
+                          nonce: str, window: PostWindow) -> MessageRef | None:
+        return None
 
 
 @contextlib.contextmanager
