@@ -28,12 +28,14 @@ from pathlib import Path
 from sqlalchemy import select
 
 from bot.delivery import DeliveryWorker
+from bot.platform import PostWindow
 from bot.scheduler import Scheduler
 from engine import schedule
 from engine.challenges import ChallengeDraft
 from engine.clock import SystemClock
 from engine.context import Tx
 from engine.due import DueRunner
+from engine.leases import Heartbeat
 from engine.messages import Card
 from engine.refs import CommunityRef, MemberRef, MessageRef
 from engine.schedule import ClaimedEvent
@@ -70,8 +72,8 @@ class TimedRunner(DueRunner):
             self.timings.started[cid] = (datetime.now(UTC) - event.due_at).total_seconds()
         await super()._handle(tx, event)
 
-    async def _run(self, event: ClaimedEvent) -> None:
-        await super()._run(event)
+    async def _run(self, event: ClaimedEvent, beat: Heartbeat) -> None:
+        await super()._run(event, beat)
         if event.kind == "phase":
             cid = int(event.subject.split(":")[1])
             self.timings.committed[cid] = (datetime.now(UTC) - event.due_at).total_seconds()
@@ -99,6 +101,15 @@ class TimingPlatform:
     async def send_direct(self, community_external_id: str, user_id: str, card: Card, *,
                           nonce: str) -> MessageRef:
         return await self.post(community_external_id, f"@{user_id}", card, nonce=nonce)
+
+    # Every post succeeds at once within one process: no attempt is ever left unanswered.
+    async def find_posted(self, community_external_id: str, channel_id: str, card: Card, *,
+                          nonce: str, window: PostWindow) -> MessageRef | None:
+        return None
+
+    async def find_direct(self, community_external_id: str, user_id: str, card: Card, *,
+                          nonce: str, window: PostWindow) -> MessageRef | None:
+        return None
 
 
 @contextlib.contextmanager
@@ -142,7 +153,7 @@ async def _move_starts(engine: Engine, made: dict[CommunityRef, list[int]],
                 c.starts_at = due[c.id]
             await schedule.sync_challenges(tx, rows)
 
-        await engine.write(ref, work)
+        await engine.uow.write(ref, work)
 
 
 def _summary(name: str, values: list[float]) -> str:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from engine.messages import Card
 from engine.refs import MessageRef
 
-__all__ = ["DeliveryError", "Platform", "RunningPlatform", "StartError"]
+__all__ = ["DeliveryError", "Platform", "PostWindow", "RunningPlatform", "StartError"]
 
 
 class DeliveryError(Exception):
@@ -31,8 +33,24 @@ class StartError(Exception):
         self.permanent = permanent
 
 
+@dataclass(frozen=True, slots=True)
+class PostWindow:
+    """When an earlier attempt's message can have been created, on the platform's clock
+    (aware UTC datetimes): the span to search when looking for it."""
+
+    start: datetime
+    end: datetime
+
+
 class Platform(Protocol):
-    """An adapter able to post announcements for the communities of its platform."""
+    """An adapter able to post announcements for the communities of its platform.
+
+    Posting is made idempotent in two steps. `post` carries a `nonce` that is the same on
+    every attempt of one outbox row. Before an attempt that follows one which may have
+    reached the platform (the process died, or the answer was lost), the worker asks
+    `find_posted` (or `find_direct`) for that earlier message; when it is there it is
+    recorded as the post, and nothing is posted again.
+    """
 
     name: str  # "discord", "slack", "console": matches CommunityRef.platform
 
@@ -44,6 +62,19 @@ class Platform(Protocol):
     async def send_direct(self, community_external_id: str, user_id: str, card: Card, *,
                           nonce: str) -> MessageRef | None:
         """Message one member privately (None when the platform cannot)."""
+        ...
+
+    async def find_posted(self, community_external_id: str, channel_id: str, card: Card, *,
+                          nonce: str, window: PostWindow) -> MessageRef | None:
+        """The message an earlier `post` of `card` with `nonce` created in `channel_id`
+        within `window`, or None when there is none. A message found is made whole as
+        `post` would have left it (the card's reaction added). Raises DeliveryError when
+        the platform cannot be asked: then nothing may be posted yet."""
+        ...
+
+    async def find_direct(self, community_external_id: str, user_id: str, card: Card, *,
+                          nonce: str, window: PostWindow) -> MessageRef | None:
+        """`find_posted` for a `send_direct` to `user_id`."""
         ...
 
 

@@ -5,6 +5,10 @@ the event pending and leased: its transaction (phase change, tally, outbox rows,
 rolls back as a whole, and the event runs again once the lease lapses (at once on SQLite,
 where `recover` knows no other process can hold it). Handlers are idempotent, so an
 event that did commit but ran again changes nothing.
+
+The lease is short (15 s) and renewed every 5 s while the batch is worked on
+(engine/leases.py): a long tally keeps its claim, and a dead process's events are taken
+over by another process within 15 s.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from engine import outbox, schedule
 from engine.clock import AdjustableClock
 from engine.context import Tx
+from engine.leases import Heartbeat
 from engine.phases import advance_due_challenge
 from engine.refs import CommunityRef
 from engine.schedule import ClaimedEvent, Template
@@ -86,8 +91,11 @@ class DueRunner:
                                                 skip_locked=not self.uow.db.is_sqlite)
 
             batch = await self.uow.db.run(claim)
-            for event in batch:
-                await self._run(event)
+            async with Heartbeat(self.uow.db, DueEvent, self.uow.clock) as beat:
+                for event in batch:
+                    beat.hold(event.id, event.attempts)
+                for event in batch:
+                    await self._run(event, beat)
             total += len(batch)
             if not batch:
                 break
@@ -119,13 +127,16 @@ class DueRunner:
             await after_each()
         return ran
 
-    async def _run(self, event: ClaimedEvent) -> None:
+    async def _run(self, event: ClaimedEvent, beat: Heartbeat) -> None:
         try:
             ref = await self.uow.community_of(event.community_id)
             await self.uow.write(ref, lambda tx: self._handle(tx, event))
         except Exception as exc:
             log.exception("due event %s %s failed", event.subject, event.kind)
+            await beat.release(event.id)  # no renewal may overwrite the backoff
             await self._failed(event, exc)
+        finally:
+            await beat.release(event.id)
 
     async def _failed(self, event: ClaimedEvent, exc: Exception) -> None:
         """Back off (the lease doubles as the retry time); give up after MAX_ATTEMPTS.
@@ -171,9 +182,11 @@ class DueRunner:
             return
         if event.kind == "phase":
             # Phase changes always run, however late: each step is conditional on the
-            # phase still being what was read, so a second run finds nothing to do.
-            await schedule.finish(tx, event)
+            # phase still being what was read, so a second run finds nothing to do. The
+            # event row is written last, so a long tally does not hold its row lock and
+            # the lease on it can be renewed meanwhile (PostgreSQL).
             await advance_due_challenge(tx, c.id)
+            await schedule.finish(tx, event)
             await schedule.sync_challenge(tx, c)
         elif event.kind.startswith("remind:"):
             status = await schedule.remind(tx, c, event.kind, event.due_at)

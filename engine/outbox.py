@@ -10,6 +10,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from engine.context import Tx
+from engine.leases import LEASE
 from engine.messages import Card
 from engine.refs import MessageRef
 from storage.dialect import insert_ignore
@@ -27,10 +28,11 @@ __all__ = [
     "parked_summary",
     "release_leases",
     "retry",
+    "start_post",
 ]
 
 MAX_ATTEMPTS = 8
-LEASE = timedelta(minutes=2)
+# LEASE (engine/leases.py): 15 s, renewed by the delivery worker while it posts.
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +47,8 @@ class Delivery:
     card: Card
     dedupe_key: str
     attempts: int
+    # When an earlier attempt that may have reached the platform began (None: none did).
+    post_started_at: datetime | None = None
 
 
 async def enqueue(
@@ -118,9 +122,22 @@ async def claim(
             card=Card.from_json(r.body),
             dedupe_key=r.dedupe_key,
             attempts=r.attempts,
+            post_started_at=r.post_started_at,
         )
         for r in rows
     ]
+
+
+async def start_post(session: AsyncSession, outbox_id: int, attempts: int, now: datetime,
+                     started_at: datetime) -> bool:
+    """Record that a post attempt begins (`started_at`, wall-clock time), renewing the
+    claim's lease for it. False, and nothing written, when the claim is no longer ours
+    (another worker took the row over after the lease ended): then do not post."""
+    result = await session.execute(update(OutboxRow).where(
+        OutboxRow.id == outbox_id, OutboxRow.status == "pending",
+        OutboxRow.attempts == attempts, OutboxRow.lease_until > now,
+    ).values(post_started_at=started_at, lease_until=now + LEASE))
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def mark_sent(session: AsyncSession, outbox_id: int, message: MessageRef | None,

@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from engine import challenges, outbox
 from engine.context import ScheduleChanged, Tx
 from engine.errors import InvalidInput
+from engine.leases import LEASE
 from engine.messages import Card, Field
 from engine.periods import period_key, period_label
 from engine.timefmt import ago_or_in, span
@@ -78,7 +79,7 @@ DEFAULT_DIGEST = "monday 09:00"
 MIN_REMINDER = timedelta(minutes=5)
 MAX_REMINDER = timedelta(days=14)
 MAX_REMINDERS = 4
-LEASE = timedelta(minutes=5)
+# LEASE (engine/leases.py): 15 s, renewed by the runner while it works (DueRunner.run_due).
 RECURRING_GRACE = timedelta(hours=1)
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 OFF_WORDS = frozenset({"off", "none", "no", "never", "disable", "disabled"})
@@ -98,6 +99,7 @@ class ClaimedEvent:
     subject: str
     kind: str
     due_at: datetime
+    attempts: int = 0  # as this claim left it: what a renewal of the lease checks
 
 
 def reminder_window(offset: timedelta) -> timedelta:
@@ -527,7 +529,8 @@ async def claim_due(session: AsyncSession, now: datetime, *, limit: int = 50,
     for row in rows:
         row.lease_until = now + LEASE
         row.attempts += 1
-    return [ClaimedEvent(r.id, r.community_id, r.subject, r.kind, r.due_at) for r in rows]
+    return [ClaimedEvent(r.id, r.community_id, r.subject, r.kind, r.due_at, r.attempts)
+            for r in rows]
 
 
 async def release_leases(session: AsyncSession) -> int:

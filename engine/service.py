@@ -451,6 +451,12 @@ class Engine:
             raise Conflict(f"Outbox message {outbox_id} was already sent.")
         return info
 
+    async def delivery_started(self, outbox_id: int, attempts: int,
+                               started_at: datetime) -> bool:
+        """Record, before posting, that an attempt begins; False if the claim was lost."""
+        return await self.db.run(lambda session: outbox.start_post(
+            session, outbox_id, attempts, self.clock.now(), started_at))
+
     async def delivered(self, outbox_id: int, message: MessageRef | None) -> None:
         await self.db.run(lambda session: outbox.mark_sent(session, outbox_id, message,
                                                            self.clock.now()))

@@ -409,6 +409,10 @@ class OutboxRow(Base):
     message_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+    # When an attempt that may have reached the platform began (wall-clock time, the
+    # platforms' clock): set before the post, so a later attempt looks for its message
+    # before posting again (bot/delivery.py).
+    post_started_at: Mapped[datetime | None]
 
 
 class DueEvent(Base):

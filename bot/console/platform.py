@@ -13,6 +13,7 @@ from datetime import datetime
 
 from bot.console.render import render_card
 from bot.delivery import DeliveryWorker
+from bot.platform import PostWindow
 from bot.reactions import Reaction, ReactionDispatch, refusal_card
 from commands.timeparse import TimeParseError, parse_duration
 from commands.tree import execute_text
@@ -58,6 +59,9 @@ class ConsolePlatform:
     last_output: list[str] = field(default_factory=list)
     # Runs what falls due when the clock moves (the engine's own runner by default).
     runner: DueRunner | None = None
+    # What each nonce posted: the console is one process, so remembering is enough to
+    # make a post idempotent (a repeated nonce returns the first message).
+    by_nonce: dict[str, MessageRef] = field(default_factory=dict)
     _next: int = 1
 
     def __post_init__(self) -> None:
@@ -157,11 +161,25 @@ class ConsolePlatform:
 
     async def post(self, community_external_id: str, channel_id: str, card: Card, *,
                    nonce: str) -> MessageRef:
-        return MessageRef(channel_id, str(self._post(channel_id, card)))
+        if (done := self.by_nonce.get(nonce)) is None:
+            done = self.by_nonce[nonce] = MessageRef(channel_id,
+                                                     str(self._post(channel_id, card)))
+        return done
 
     async def send_direct(self, community_external_id: str, user_id: str, card: Card, *,
                           nonce: str) -> MessageRef:
-        return MessageRef(f"@{user_id}", str(self._post_private(user_id, card)))
+        if (done := self.by_nonce.get(nonce)) is None:
+            done = self.by_nonce[nonce] = MessageRef(f"@{user_id}",
+                                                     str(self._post_private(user_id, card)))
+        return done
+
+    async def find_posted(self, community_external_id: str, channel_id: str, card: Card, *,
+                          nonce: str, window: PostWindow) -> MessageRef | None:
+        return self.by_nonce.get(nonce)
+
+    async def find_direct(self, community_external_id: str, user_id: str, card: Card, *,
+                          nonce: str, window: PostWindow) -> MessageRef | None:
+        return self.by_nonce.get(nonce)
 
     def _number(self) -> int:
         n = self._next

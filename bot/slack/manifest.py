@@ -13,6 +13,12 @@ Scopes, and what needs each:
     reactions:write   reactions.add: the vote emoji under each entry
     users:read        users.info: display names, admins and owners (moderators), bots
     usergroups:read   usergroups.users.list: the moderators' user group
+    channels:history  conversations.history in public / private channels: before posting
+    groups:history    again after an attempt that may have landed (a crash, a lost
+                      answer), Laurels looks for its first copy (message metadata
+                      carrying the nonce) so nothing is posted twice
+    im:history        the same for a private notice, in the app's conversation with the
+    im:write          member (conversations.open finds that conversation)
 views.open and views.publish (forms, App Home) need no scope.
 """
 
@@ -31,8 +37,9 @@ from bot.slack.slash import slash_commands
 
 __all__ = ["BOT_SCOPES", "HEADER", "MANIFEST_PATH", "manifest", "to_yaml"]
 
-BOT_SCOPES = ("chat:write", "commands", "reactions:read", "reactions:write",
-              "usergroups:read", "users:read")
+BOT_SCOPES = ("channels:history", "chat:write", "commands", "groups:history", "im:history",
+              "im:write", "reactions:read", "reactions:write", "usergroups:read",
+              "users:read")
 MANIFEST_PATH = Path(__file__).with_name("manifest.yml")
 
 HEADER = """\

@@ -8,6 +8,14 @@ Rate limits: Slack answers HTTP 429 with Retry-After. A short wait is taken insi
 call (slack_sdk's retry handler; a 429 means nothing was posted, so retrying cannot
 double-post). A long one goes back to the outbox as `DeliveryError(retry_after=...)`, so
 the worker does not sit on its lease and the row is retried when Slack allows.
+
+Posting twice: Slack has no idempotency key for chat.postMessage, and a repeat would be a
+second message (for an entry: a second copy splitting its votes). Every post carries
+the outbox row's nonce in its message metadata (`event_type` "laurels_post"), and when
+an earlier attempt may have landed, `find_posted` reads the channel's history in that
+attempt's window (conversations.history with `include_all_metadata`: the
+channels:history / groups:history scopes, and for direct messages im:history, with
+im:write to open the conversation) for a message carrying that nonce.
 """
 
 from __future__ import annotations
@@ -15,7 +23,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
-from typing import TYPE_CHECKING, Protocol
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
 
 import emoji as emoji_lib
 from aiohttp import ClientConnectorError
@@ -29,7 +38,7 @@ from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 
-from bot.platform import DeliveryError
+from bot.platform import DeliveryError, PostWindow
 from bot.slack.render import card_blocks, fallback_text
 from engine.messages import Card
 from engine.refs import MessageRef
@@ -38,13 +47,19 @@ if TYPE_CHECKING:
     from slack_sdk.web.async_client import AsyncWebClient
 
 __all__ = [
+    "HISTORY_PAGE",
+    "HISTORY_PAGES",
+    "METADATA_EVENT",
     "BoundedRateLimitRetry",
     "ChannelPacer",
     "SingleTokenClients",
     "SlackPlatform",
     "TeamClients",
+    "delivery_error",
+    "lookup_error",
     "reaction_name",
     "retry_handlers",
+    "slack_ts",
 ]
 
 log = logging.getLogger(__name__)
@@ -52,7 +67,19 @@ log = logging.getLogger(__name__)
 # Errors that no retry can fix: the row is parked and the reason kept for the operator.
 _PERMANENT = frozenset({"channel_not_found", "is_archived", "msg_too_long", "no_text",
                         "invalid_blocks", "invalid_arguments", "restricted_action",
-                        "user_not_found", "cannot_dm_bot", "messages_tab_disabled"})
+                        "user_not_found", "cannot_dm_bot", "messages_tab_disabled",
+                        "missing_scope", "invalid_metadata_format",
+                        "invalid_metadata_schema"})
+
+# The message metadata event type every post carries, with {"nonce": ...} as payload.
+METADATA_EVENT = "laurels_post"
+# Messages asked for per conversations.history page, and pages read at most in one
+# lookup. A window is minutes long and bots post at most about one message per second
+# in a channel, so 20 pages is far more than a window holds; running out means the
+# lookup is retried later rather than guessed. (Apps outside the Slack Marketplace
+# may be capped at 15 messages a page: more pages, same result.)
+HISTORY_PAGE = 200
+HISTORY_PAGES = 20
 
 
 class TeamClients(Protocol):
@@ -136,7 +163,7 @@ class SlackPlatform:
             return done
         client = self.clients.client_for(community_external_id)
         await self.pacer.wait_turn(community_external_id, channel_id)
-        ref = await self._post(client, channel_id, card)
+        ref = await self._post(client, channel_id, card, nonce)
         self._record(nonce, ref)
         if card.react_with:
             await self._react(client, ref, card.react_with)
@@ -147,11 +174,61 @@ class SlackPlatform:
         # Posting to a user id lands in the app's Messages tab with them (chat:write only).
         return await self.post(community_external_id, user_id, card, nonce=nonce)
 
-    async def _post(self, client: AsyncWebClient, channel: str, card: Card) -> MessageRef:
+    async def find_posted(self, community_external_id: str, channel_id: str, card: Card, *,
+                          nonce: str, window: PostWindow) -> MessageRef | None:
+        done = self._posted.get(nonce)
+        if done is not None:
+            return done
+        client = self.clients.client_for(community_external_id)
+        found = await self._find(client, channel_id, nonce, window)
+        if found is not None:
+            self._record(nonce, found)
+            if card.react_with:  # the earlier attempt may have died before reacting
+                await self._react(client, found, card.react_with)
+        return found
+
+    async def find_direct(self, community_external_id: str, user_id: str, card: Card, *,
+                          nonce: str, window: PostWindow) -> MessageRef | None:
+        if (done := self._posted.get(nonce)) is not None:
+            return done
+        client = self.clients.client_for(community_external_id)
+        try:
+            # The app's conversation with the member, where send_direct posted (im:write).
+            opened = await client.conversations_open(users=user_id)
+        except SlackApiError as exc:
+            raise lookup_error(exc) from exc
+        channel = str(opened["channel"]["id"])
+        return await self.find_posted(community_external_id, channel, card, nonce=nonce,
+                                      window=window)
+
+    async def _find(self, client: AsyncWebClient, channel: str, nonce: str,
+                    window: PostWindow) -> MessageRef | None:
+        """The message in `channel` within `window` whose metadata carries `nonce`."""
+        cursor: str | None = None
+        for _ in range(HISTORY_PAGES):
+            try:
+                page = await client.conversations_history(
+                    channel=channel, oldest=slack_ts(window.start), latest=slack_ts(window.end),
+                    inclusive=True, include_all_metadata=True, limit=HISTORY_PAGE,
+                    cursor=cursor)
+            except SlackApiError as exc:
+                raise lookup_error(exc) from exc
+            for message in page.get("messages") or []:
+                if _nonce_of(message) == nonce:
+                    return MessageRef(channel, str(message["ts"]))
+            cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
+            if not page.get("has_more") or cursor is None:
+                return None
+        raise DeliveryError(f"more than {HISTORY_PAGES * HISTORY_PAGE} messages in "
+                            f"{channel} to check for an earlier copy; will look again")
+
+    async def _post(self, client: AsyncWebClient, channel: str, card: Card,
+                    nonce: str) -> MessageRef:
+        metadata = {"event_type": METADATA_EVENT, "event_payload": {"nonce": nonce}}
         try:
             response = await client.chat_postMessage(
                 channel=channel, text=fallback_text(card), blocks=card_blocks(card),
-                unfurl_links=False)
+                unfurl_links=False, metadata=metadata)
         except SlackApiError as exc:
             if _error(exc) != "invalid_blocks" or not card.image_url:
                 raise delivery_error(exc) from exc
@@ -160,7 +237,8 @@ class SlackPlatform:
             try:
                 response = await client.chat_postMessage(
                     channel=channel, text=fallback_text(card),
-                    blocks=card_blocks(card, with_image=False), unfurl_links=False)
+                    blocks=card_blocks(card, with_image=False), unfurl_links=False,
+                    metadata=metadata)
             except SlackApiError as again:
                 raise delivery_error(again) from again
         return MessageRef(str(response["channel"]), str(response["ts"]))
@@ -185,6 +263,31 @@ def reaction_name(emoji: str) -> str:
     name = emoji_lib.demojize(emoji, language="alias").strip(":")
     # demojize leaves text it doesn't know (custom emoji names) unchanged.
     return name if name and ":" not in name else emoji.strip(":")
+
+
+def slack_ts(when: datetime) -> str:
+    """A time as Slack writes message timestamps ("1700000000.000000")."""
+    return f"{when.timestamp():.6f}"
+
+
+def _nonce_of(message: dict[str, Any]) -> str | None:
+    metadata = message.get("metadata")
+    if not isinstance(metadata, dict) or metadata.get("event_type") != METADATA_EVENT:
+        return None
+    payload = metadata.get("event_payload")
+    return str(payload.get("nonce")) if isinstance(payload, dict) else None
+
+
+def lookup_error(exc: SlackApiError) -> DeliveryError:
+    """A failed look at the history: nothing may be posted until it succeeds."""
+    if _error(exc) == "missing_scope":
+        return DeliveryError(
+            "Slack said missing_scope: before posting again after a failed attempt, "
+            "Laurels looks for the first copy, which needs the channels:history, "
+            "groups:history, im:history and im:write scopes (update the app from "
+            "bot/slack/manifest.yml and reinstall it, then `laurels outbox retry ID`)",
+            permanent=True)
+    return delivery_error(exc)
 
 
 def delivery_error(exc: SlackApiError) -> DeliveryError:

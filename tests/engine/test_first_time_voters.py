@@ -77,7 +77,7 @@ async def test_first_time_voters_up_to_the_close(shared_db: Database, tmp_path: 
     try:
         # Other processes and the wall clock: nothing here to await but time.
         started = engine.clock.now()
-        while len(list(tmp_path.glob("go.*.ready"))) < processes:  # noqa: ASYNC110, ASYNC240
+        while len(list(tmp_path.glob("go.*.ready"))) < processes:  # noqa: ASYNC240
             dead = [w for w in workers if w.poll() is not None]
             assert not dead and engine.clock.now() - started < timedelta(seconds=60), \
                 [_finish(w) for w in dead]

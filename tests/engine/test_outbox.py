@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from engine.clock import FixedClock
 from engine.outbox import LEASE, MAX_ATTEMPTS
@@ -101,3 +101,29 @@ async def test_delivering_an_entry_makes_its_message_votable(
     assert (await engine.cast_vote(bob, msg, "👍")).status == "counted"
     sent = next(r for r in await outbox_rows(db) if r.id == post.id)
     assert (sent.status, sent.sent_at, sent.message_id) == ("sent", clock.now(), "1234")
+
+
+async def test_a_post_attempt_is_recorded_only_while_its_claim_holds(
+    engine: Engine, db: Database, guild: CommunityRef, clock: FixedClock
+) -> None:
+    await setup_community(engine, guild)
+    await submission_challenge(engine, guild, clock)
+    (d,) = await engine.claim_deliveries()
+    assert d.post_started_at is None
+    # Wall-clock time (the platforms'), which need not be the engine's clock.
+    started = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
+    clock.advance(timedelta(seconds=10))
+    assert await engine.delivery_started(d.id, d.attempts, started)
+    (row,) = await outbox_rows(db)
+    assert row.post_started_at == started
+    assert row.lease_until == clock.now() + LEASE  # a full lease for the post itself
+
+    clock.advance(LEASE + timedelta(seconds=1))  # the worker stalled: its claim lapsed
+    assert not await engine.delivery_started(d.id, d.attempts, started + timedelta(hours=1))
+    (again,) = await engine.claim_deliveries()  # another worker sees the earlier attempt
+    assert (again.id, again.post_started_at) == (d.id, started)
+    assert not await engine.delivery_started(d.id, d.attempts, started)  # the old claim
+    later = started + timedelta(minutes=30)
+    assert await engine.delivery_started(again.id, again.attempts, later)
+    (row,) = await outbox_rows(db)
+    assert row.post_started_at == later

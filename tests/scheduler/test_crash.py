@@ -132,6 +132,8 @@ async def test_killed_between_post_and_record_posts_once(shared_db: Database,
         first_row = await s.get(OutboxRow, queued[0])
     assert first_row is not None and first_row.status == "pending"
     assert first_row.message_id is None and first_row.lease_until is not None
+    # The attempt was recorded before the post: the restart knows to look first.
+    assert first_row.post_started_at is not None
     [first_message] = _jsonl(platform / "messages.jsonl")
 
     restart = _restart_time(db, START, OUTBOX_LEASE)
@@ -140,10 +142,13 @@ async def test_killed_between_post_and_record_posts_once(shared_db: Database,
 
     messages = _jsonl(platform / "messages.jsonl")
     attempts = _jsonl(platform / "attempts.jsonl")
-    # One message per outbox row: the repeat carried the same nonce and was recognised.
+    lookups = _jsonl(platform / "lookups.jsonl")
+    # One message per outbox row: the restart looked the first post up and kept it,
+    # without asking the platform to post it again.
     assert Counter(m["nonce"] for m in messages) == Counter(f"laurels-{i}" for i in queued)
-    repeats = [a for a in attempts if a["duplicate"]]
-    assert [a["nonce"] for a in repeats] == [f"laurels-{queued[0]}"]
+    assert not any(a["duplicate"] for a in attempts)
+    assert Counter(a["nonce"] for a in attempts) == Counter(f"laurels-{i}" for i in queued)
+    assert [(x["nonce"], x["found"]) for x in lookups] == [(f"laurels-{queued[0]}", True)]
     async with db.session() as s:
         rows = {r.id: r for r in (await s.scalars(select(OutboxRow))).all()}
         entries = (await s.scalars(select(Entry).order_by(Entry.id))).all()

@@ -1,17 +1,20 @@
 """Two bot processes on one PostgreSQL database share the due events and the outbox:
-every event runs in exactly one of them, every announcement is posted by exactly one."""
+every event runs in exactly one of them, every announcement is posted by exactly one, and
+the claims of one that dies are taken over by the other within the lease (15 s)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 
+from engine import leases
 from engine.challenges import ChallengeDraft
 from engine.clock import FixedClock
 from engine.refs import CommunityRef
@@ -19,8 +22,8 @@ from engine.service import Engine
 from storage.db import Database
 from storage.tables import Challenge, DueEvent, OutboxRow
 from tests.conftest import START, member
-from tests.engine.helpers import setup_community
-from tests.scheduler.procs import postgres_only, start_worker
+from tests.engine.helpers import setup_community, submission_challenge
+from tests.scheduler.procs import kill_when_ready, postgres_only, start_worker
 
 GUILDS = (CommunityRef("console", "two-a", "A"), CommunityRef("console", "two-b", "B"))
 PER_GUILD = 40
@@ -78,3 +81,49 @@ async def test_each_due_event_runs_in_exactly_one_process(shared_db: Database,
     assert all(r.status == "sent" for r in rows)
     assert Counter(t["nonce"] for t in attempts) == Counter(f"laurels-{r.id}" for r in rows)
     assert not any(t["duplicate"] for t in attempts)
+
+
+@postgres_only
+async def test_a_dead_process_s_claim_is_taken_over_within_the_lease(
+        shared_db: Database, tmp_path: Path) -> None:
+    """Process A claims the closing of a vote and dies in the middle of the tally;
+    process B, running the real scheduler on the real clock, leaves the event alone
+    while A lives (A renews its lease) and runs it within 15 s of A's death."""
+    db = shared_db
+    now = datetime.now(UTC)
+    clock = FixedClock(now - timedelta(days=6))
+    engine = Engine(db, clock)
+    guild = GUILDS[0]
+    await setup_community(engine, guild)
+    c = await submission_challenge(engine, guild, clock)  # voting closed a day ago
+    for who in ("alice", "bob"):
+        await engine.submit_entry(member(guild, who), c.slug, f"{who}'s entry")
+    await engine.due.run_until(clock, now - timedelta(days=2))
+    async with db.session() as s:
+        assert await s.scalar(select(Challenge.phase).where(Challenge.id == c.id)) == "voting"
+
+    ready = tmp_path / "tallied"
+    a = start_worker(db.url, "system", "--due", "--hang", "tally", ready=ready)
+    while not ready.exists():  # A has claimed the event and is inside the tally
+        assert a.proc.poll() is None, "A exited before its hang point"
+        await asyncio.sleep(0.02)
+    claimed = time.time()
+    b = start_worker(db.url, "system", "--serve", "120", "--until", "phase")
+    lease = leases.LEASE.total_seconds()
+    # A lives on for longer than one lease: only its renewals keep the event from B.
+    await asyncio.sleep(max(0.0, claimed + lease + 1 - time.time()))
+    assert b.proc.poll() is None, "B finished while A still held the event"
+    await kill_when_ready(a)
+    killed = time.time()
+
+    summary = await asyncio.to_thread(b.result, 120)
+    [ran] = [r for r in summary["ran"] if r["kind"] == "phase"]
+    takeover = ran["at"] - killed
+    # A renewed at most RENEW_EVERY before it died, so its lease ended 10-15 s later.
+    assert lease - leases.RENEW_EVERY - 1 <= takeover <= lease + 2, takeover
+    async with db.session() as s:
+        assert await s.scalar(select(Challenge.phase).where(Challenge.id == c.id)) == \
+            "completed"
+        event = await s.scalar(select(DueEvent).where(
+            DueEvent.subject == f"challenge:{c.id}", DueEvent.kind == "phase"))
+    assert event is None or event.status != "pending" or event.due_at > now

@@ -57,6 +57,12 @@ discord.py behaviour worth knowing (2.7)
   comes from the JSON ``retry_after``. 500/502/504 are retried after ``1 + 2*try`` seconds.
 * ``channel.send`` always sends a random ``nonce`` with ``enforce_nonce: true`` and retries
   reuse the payload, so the fake's nonce de-duplication makes retries idempotent.
+* Nonces, as on Discord: with ``enforce_nonce`` a repeat of the same author's nonce
+  "in the past few minutes" returns the first message instead of creating one. The
+  fake keeps a nonce `nonce_window` seconds (default 300; Discord documents no exact
+  span; set 0 to test a repeat after the window has passed). The nonce is echoed in the
+  POST answer and in MESSAGE_CREATE, but it is not stored with the message: GET
+  /channels/{id}/messages and GET .../messages/{id} answer without it.
 * Interaction responses go to POST /interactions/{id}/{token}/callback?with_response=1 and
   discord.py reads the InteractionCallbackResponse body (``interaction`` + ``resource``).
   Followups and ``edit_original_response`` use /webhooks/{application_id}/{token}/...
@@ -489,8 +495,10 @@ class FakeDiscord(LoopbackServer):
         seed: bool = True,
         echo_own_events: bool = True,
         interaction_ack_deadline: float = 3.0,
+        nonce_window: float = 300.0,
     ) -> None:
         super().__init__()
+        self.nonce_window = nonce_window  # seconds a nonce is remembered (enforce_nonce)
         self.token = token
         self.heartbeat_interval = heartbeat_interval  # seconds; sent in HELLO as ms
         self.echo_own_events = echo_own_events
@@ -518,7 +526,7 @@ class FakeDiscord(LoopbackServer):
 
         self._message_channel: dict[int, int] = {}
         self._reactions: dict[int, dict[str, tuple[EmojiPayload, list[int]]]] = {}
-        self._nonces: dict[tuple[int, str], int] = {}
+        self._nonces: dict[tuple[int, str], tuple[int, float]] = {}  # -> (message, when)
         self._interactions_by_token: dict[str, InteractionRecord] = {}
         self._dm_by_user: dict[int, int] = {}
         self._faults: list[_Fault] = []
@@ -2106,10 +2114,10 @@ class FakeDiscord(LoopbackServer):
             newer = [m for m in stored if int(m["id"]) > around][-(limit // 2):] \
                 if limit > 1 else []
             stored = newer + older
-        return _json(stored[:limit])
+        return _json([_as_fetched(m) for m in stored[:limit]])
 
     async def _get_message(self, request: web.Request) -> web.StreamResponse:
-        return _json(self._message(request))
+        return _json(_as_fetched(self._message(request)))
 
     async def _post_message(self, request: web.Request) -> web.StreamResponse:
         channel = self._channel(request)
@@ -2125,8 +2133,9 @@ class FakeDiscord(LoopbackServer):
                 "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length.")})
         nonce_key = (self.bot_id, str(nonce))
         if nonce is not None and body.get("enforce_nonce"):
-            existing = self._nonces.get(nonce_key)
-            if existing is not None and self.get_message(existing) is not None:
+            existing, at = self._nonces.get(nonce_key, (None, 0.0))
+            if existing is not None and self._now() - at <= self.nonce_window \
+                    and self.get_message(existing) is not None:
                 self.deduplicated_sends += 1
                 return _json(self.get_message(existing))
         fields = self._message_fields(body, files, cid)
@@ -2151,7 +2160,7 @@ class FakeDiscord(LoopbackServer):
             msg["referenced_message"] = copy.deepcopy(referenced)
         self._store_message(msg)
         if nonce is not None:
-            self._nonces[nonce_key] = int(msg["id"])
+            self._nonces[nonce_key] = (int(msg["id"]), self._now())
         await self._echo("MESSAGE_CREATE", self._gateway_message(msg))
         return _json(msg)
 
@@ -2385,3 +2394,10 @@ def _validate_options(options: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         if problem:
             errors[str(index)] = problem
     return errors
+
+
+def _as_fetched(msg: MessagePayload) -> MessagePayload:
+    """A stored message as GET returns it: Discord does not keep the nonce."""
+    fetched = dict(msg)
+    fetched.pop("nonce", None)
+    return cast(MessagePayload, fetched)

@@ -1,14 +1,16 @@
 """Announcements from the outbox to Discord: rate limits, lost answers, nonces, refused
-channels, direct messages."""
+channels, direct messages, and an earlier attempt's message found after the nonce window."""
 
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
+from bot.delivery import window_after
+from bot.discord.render import render
 from bot.platform import DeliveryError
 from engine.messages import Card
 from storage.tables import OutboxRow
@@ -132,3 +134,66 @@ async def test_closed_direct_messages_are_not_retried(world: DiscordWorld) -> No
                                                    str(world.users["bob"]),
                                                    Card(text="hello"), nonce="laurels-3")
     assert ref is None
+
+
+async def test_a_lost_answer_after_the_nonce_window_is_found_not_posted_again(
+        world: DiscordWorld) -> None:
+    # Discord keeps a nonce only for a few minutes: here the restart came later.
+    world.fake.nonce_window = 0
+    await create_challenge(world)
+    world.fake.fail_next(1, status=503, after_handler=True)  # stored, answer lost
+
+    await world.deliver()
+    row = (await outbox(world))[0]
+    assert row.status == "pending" and row.post_started_at is not None
+    world.clock.advance(timedelta(minutes=1))
+    await world.deliver()
+
+    assert [t.count("New challenge: Dreamscapes") for t in announced(world)] == [1]
+    assert len(world.fake.requests_to("POST", POSTS)) == 1  # looked up, not re-posted
+    row = (await outbox(world))[0]
+    [message] = world.fake.messages_in(world.fake.seed.general_channel_id)
+    assert (row.status, row.message_id) == ("sent", message["id"])
+
+
+async def test_an_earlier_post_is_recognised_by_author_time_and_content(
+        world: DiscordWorld) -> None:
+    platform = world.running.platform
+    guild, channel = str(world.guild_id), str(world.fake.seed.challenges_channel_id)
+    started = datetime.now(UTC)
+    entry = Card(title="Night garden", text="by alice", react_with="👍")
+    other = Card(title="Night garden", text="by bob", react_with="👍")
+    first = await platform.post(guild, channel, entry, nonce="laurels-7")
+    await platform.post(guild, channel, other, nonce="laurels-8")
+    # A member's message that looks just like a card the bot might post.
+    lookalike = Card(title="Sunrise", text="by carol")
+    world.fake.add_message(int(channel), "", author_id=world.users["alice"],
+                           embeds=[render(lookalike).embed.to_dict()])
+    # The earlier attempt died before adding the vote emoji.
+    await world.client.http.remove_own_reaction(int(channel), int(first.message_id), "👍")
+    assert world.fake.bot_id not in world.fake.reaction_users(int(first.message_id), "👍")
+
+    window = window_after(started)
+    found = await platform.find_posted(guild, channel, entry, nonce="laurels-7", window=window)
+    assert found == first
+    assert world.fake.bot_id in world.fake.reaction_users(int(first.message_id), "👍")
+    # Different content, another author, or a window before it was posted: not it.
+    assert await platform.find_posted(guild, channel, Card(title="Night garden"),
+                                      nonce="laurels-9", window=window) is None
+    assert await platform.find_posted(guild, channel, lookalike, nonce="laurels-10",
+                                      window=window) is None  # not the bot's
+    earlier = window_after(started - timedelta(hours=1))
+    assert await platform.find_posted(guild, channel, entry, nonce="laurels-7",
+                                      window=earlier) is None
+
+
+async def test_an_earlier_direct_message_is_found(world: DiscordWorld) -> None:
+    platform = world.running.platform
+    guild, bob = str(world.guild_id), str(world.users["bob"])
+    started = datetime.now(UTC)
+    card = Card(title="Entry #1 disqualified", text="Off topic")
+    sent = await platform.send_direct(guild, bob, card, nonce="laurels-4")
+    assert sent is not None
+    found = await platform.find_direct(guild, bob, card, nonce="laurels-4",
+                                       window=window_after(started))
+    assert found == sent

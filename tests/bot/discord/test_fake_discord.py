@@ -437,6 +437,23 @@ async def test_lost_response_is_retried_and_deduplicated_by_nonce(
     assert [int(m["id"]) for m in fake.messages_in(fake.seed.general_channel_id)] == [sent.id]
 
 
+async def test_a_nonce_is_enforced_for_a_few_minutes_and_never_read_back(
+        fake: FakeDiscord, client: discord.Client) -> None:
+    channel = general(client, fake)
+    async with asyncio.timeout(STEP):
+        first = await channel.send("once", nonce="laurels-1")
+        again = await channel.send("once", nonce="laurels-1")  # within the window
+        assert again.id == first.id and fake.deduplicated_sends == 1
+        fake.nonce_window = 0  # minutes later: Discord has forgotten the nonce
+        later = await channel.send("once", nonce="laurels-1")
+        assert later.id != first.id
+        # Discord does not store the nonce with the message: reads come back without it.
+        fetched = await channel.fetch_message(first.id)
+        history = [m async for m in channel.history(limit=10)]
+    assert fetched.nonce is None and all(m.nonce is None for m in history)
+    assert {m.id for m in history} == {first.id, later.id}
+
+
 async def test_direct_messages(fake: FakeDiscord, client: discord.Client) -> None:
     async with asyncio.timeout(STEP):
         alice = await client.fetch_user(fake.seed.alice_id)

@@ -30,18 +30,30 @@ Behaviour worth knowing:
   Errors are HTTP 200 with ``{"ok": false, "error": ...}``, like Slack.
 * Validation is deliberately light: required arguments, Slack's block limits (50 per
   message, 100 per view), ``no_text``, ``message_not_found`` for chat.update,
-  ``already_reacted``/``no_reaction``, ``hash_conflict`` for views. Reactions and
-  permalinks do not require the message to exist (events pushed by tests often point
-  at messages the fake never saw). users.info and conversations.open do need the users
-  registered with `add_user` (the bot user is pre-registered).
+  ``already_reacted``/``no_reaction``, ``hash_conflict`` for views,
+  ``invalid_metadata_format`` for message metadata without an ``event_type`` string and
+  an ``event_payload`` object. Reactions and permalinks do not require the message to
+  exist (events pushed by tests often point at messages the fake never saw). users.info
+  and conversations.open do need the users registered with `add_user` (the bot user is
+  pre-registered).
+* Message metadata is stored with the message and, like Slack, returned by
+  conversations.history only when asked with ``include_all_metadata``.
+* conversations.history follows Slack's reference: messages newest first, between
+  ``oldest`` (default 0) and ``latest`` (default now), both excluded unless
+  ``inclusive``; ``limit`` (default 100, at most 999) per page; ``has_more`` and
+  ``response_metadata.next_cursor`` (base64 of ``next_ts:<ts>``, as Slack's cursors
+  are) for the next page, ``invalid_cursor`` for one it never gave. A user id is not a
+  conversation (``channel_not_found``): open the DM with conversations.open first.
+  Channels exist as soon as they are named (an unknown one has no messages).
 * Posts to a response_url are recorded in `response_url_posts` only; even
   ``response_type: in_channel`` answers are not copied into `messages`.
 * Socket Mode pushes go to the newest open connection. A listener that never calls
   ``ack()`` produces no ack at all (Bolt gives up after 3 s), so `wait_for_ack` times out.
 * `rate_limit(method, times, retry_after)` answers HTTP 429 + ``Retry-After`` for the next
   calls; nothing is stored for them. `fail_next(method, error)` queues ``ok: false`` answers
-  (HTTP 200 like Slack's refusals, or `status=503`); `unavailable(method, ...)` answers 503
-  for as long as its block lasts.
+  (HTTP 200 like Slack's refusals, or `status=503`; with ``after_handler=True``, after the
+  method did its work: a lost answer); `unavailable(method, ...)` answers 503 for as long
+  as its block lasts.
   `set_method(name, handler)` adds or replaces a method.
 * slack_sdk reads ``HTTPS_PROXY``/``HTTP_PROXY`` itself and ignores ``NO_PROXY``, so a
   proxy variable in CI would divert loopback traffic: call `clear_proxy_env(monkeypatch)`.
@@ -53,6 +65,8 @@ Behaviour worth knowing:
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import contextlib
 import inspect
 import itertools
@@ -229,7 +243,9 @@ class FakeSlack(LoopbackServer):
 
         self._tokens: set[str] = {bot_token}
         self._methods: dict[str, MethodHandler] = {}
-        self._failures: dict[str, deque[tuple[str, int, dict[str, Any]]]] = defaultdict(deque)
+        # method -> (error, HTTP status, extra fields, whether the method runs first)
+        self._failures: dict[str, deque[tuple[str, int, dict[str, Any], bool]]] = \
+            defaultdict(deque)
         self._outages: set[str] = set()
         self._rate_limits: dict[str, deque[int]] = defaultdict(deque)
         self._tickets: dict[str, int] = {}  # ticket -> times used
@@ -347,11 +363,15 @@ class FakeSlack(LoopbackServer):
         self._methods[method] = handler
 
     def fail_next(self, method: str, error: str, *, times: int = 1, status: int = 200,
-                  **extra: Any) -> None:
+                  after_handler: bool = False, **extra: Any) -> None:
         """The next `times` calls of `method` answer ``{"ok": false, "error": error, **extra}``
-        with HTTP `status` (200 like Slack's refusals; 5xx for an outage)."""
+        with HTTP `status` (200 like Slack's refusals; 5xx for an outage).
+
+        ``after_handler=True`` runs the method first (a message *is* posted) and then
+        answers the error instead: an answer lost on the way, as far as the caller can
+        tell, which is what an idempotent sender must survive."""
         for _ in range(times):
-            self._failures[method].append((error, status, extra))
+            self._failures[method].append((error, status, extra, after_handler))
 
     @contextlib.contextmanager
     def unavailable(self, *methods: str) -> Iterator[None]:
@@ -620,7 +640,8 @@ class FakeSlack(LoopbackServer):
         args.pop("token", None)
 
         status, headers = 200, {"X-OAuth-Scopes": "chat:write,commands,reactions:write,"
-                                "users:read,usergroups:read,im:write"}
+                                "users:read,usergroups:read,channels:history,"
+                                "groups:history,im:history,im:write"}
         handler = self._methods.get(method)
         response: dict[str, Any]
         if handler is None:
@@ -634,8 +655,8 @@ class FakeSlack(LoopbackServer):
             status = 429
             headers["Retry-After"] = str(retry_after)
             response = {"ok": False, "error": "ratelimited"}
-        elif self._failures[method]:
-            error, status, extra = self._failures[method].popleft()
+        elif self._failures[method] and not self._failures[method][0][3]:
+            error, status, extra, _ = self._failures[method].popleft()
             response = {"ok": False, "error": error, **extra}
         else:
             try:
@@ -644,6 +665,9 @@ class FakeSlack(LoopbackServer):
                 response = {"ok": True, **response}
             except SlackApiFailure as failure:
                 response = {"ok": False, "error": failure.error, **failure.extra}
+            if self._failures[method]:  # the method ran; its answer is lost
+                error, status, extra, _ = self._failures[method].popleft()
+                response = {"ok": False, "error": error, **extra}
 
         self.calls.append(ApiCall(index=len(self.calls), method=method, args=args, token=token,
                                   http_verb=request.method, status=status, response=response,
@@ -737,6 +761,7 @@ class FakeSlack(LoopbackServer):
             "users.info": self._users_info,
             "usergroups.users.list": self._usergroups_users_list,
             "conversations.open": self._conversations_open,
+            "conversations.history": self._conversations_history,
         })
 
     def _next_ts(self) -> str:
@@ -787,9 +812,19 @@ class FakeSlack(LoopbackServer):
         host = self.base_url.replace("http://", "ws://")
         return {"url": f"{host}/link/?ticket={ticket}&app_id={self.api_app_id}"}
 
+    @staticmethod
+    def _check_metadata(args: dict[str, Any]) -> None:
+        metadata = args.get("metadata")
+        if metadata is None:
+            return
+        if not (isinstance(metadata, dict) and isinstance(metadata.get("event_type"), str)
+                and isinstance(metadata.get("event_payload"), dict)):
+            raise SlackApiFailure("invalid_metadata_format")
+
     def _chat_post_message(self, args: dict[str, Any], token: str | None) -> dict[str, Any]:
         self._require(args, "channel", error="channel_not_found")
         self._check_message_content(args)
+        self._check_metadata(args)
         channel = self._channel_for(args["channel"])
         message: dict[str, Any] = {"type": "message", "user": self.bot_user_id,
                                    "bot_id": self.bot_id, "text": args.get("text", ""),
@@ -941,6 +976,44 @@ class FakeSlack(LoopbackServer):
             raise SlackApiFailure("no_such_subteam")
         return {"users": list(users)}
 
+    def _conversations_history(self, args: dict[str, Any], token: str | None
+                               ) -> dict[str, Any]:
+        self._require(args, "channel", error="channel_not_found")
+        channel = str(args["channel"])
+        if channel[:1] in ("U", "W"):
+            raise SlackApiFailure("channel_not_found")
+        try:
+            oldest = _ts_value(args.get("oldest") or "0")
+            latest = _ts_value(args["latest"]) if args.get("latest") else None
+            limit = int(args.get("limit") or 100)
+        except ValueError:
+            raise SlackApiFailure("invalid_arguments") from None
+        limit = max(1, min(limit, 999))
+        inclusive = _flag(args.get("inclusive"))
+
+        def in_window(ts: str) -> bool:
+            value = _ts_value(ts)
+            after = value >= oldest if inclusive else value > oldest
+            before = latest is None or (value <= latest if inclusive else value < latest)
+            return after and before
+
+        found = sorted((m for m in self.messages.get(channel, []) if in_window(m["ts"])),
+                       key=lambda m: _ts_value(m["ts"]), reverse=True)
+        if args.get("cursor"):
+            start = _cursor_ts(str(args["cursor"]))
+            found = [m for m in found if _ts_value(m["ts"]) <= start]
+        page, rest = found[:limit], found[limit:]
+        with_metadata = _flag(args.get("include_all_metadata"))
+        messages = [{k: v for k, v in m.items() if with_metadata or k != "metadata"}
+                    for m in page]
+        response: dict[str, Any] = {"messages": messages, "has_more": bool(rest),
+                                    "pin_count": 0}
+        if rest:
+            next_ts = rest[0]["ts"].replace(".", "")
+            response["response_metadata"] = {
+                "next_cursor": base64.b64encode(f"next_ts:{next_ts}".encode()).decode()}
+        return response
+
     def _conversations_open(self, args: dict[str, Any], token: str | None
                             ) -> dict[str, Any]:
         if args.get("channel"):
@@ -961,3 +1034,25 @@ class FakeSlack(LoopbackServer):
         if existed:
             response.update({"no_op": True, "already_open": True})
         return response
+
+
+def _flag(value: Any) -> bool:
+    """A boolean Web API argument: slack_sdk sends "1"/"0", JSON bodies send true/false."""
+    return str(value).lower() in ("1", "true")
+
+
+def _ts_value(ts: str) -> int:
+    """A Slack timestamp ("1700000000.000100") in microseconds, to compare exactly."""
+    seconds, _, micros = str(ts).partition(".")
+    return int(seconds) * 1_000_000 + int((micros + "000000")[:6])
+
+
+def _cursor_ts(cursor: str) -> int:
+    try:
+        text = base64.b64decode(cursor.encode(), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        raise SlackApiFailure("invalid_cursor") from None
+    prefix, _, digits = text.partition(":")
+    if prefix != "next_ts" or not digits.isdigit() or len(digits) <= 6:
+        raise SlackApiFailure("invalid_cursor")
+    return int(digits)

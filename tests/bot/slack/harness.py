@@ -43,19 +43,22 @@ ANNOUNCE = "C0ANNOUNCE"
 ENTRIES = "C0ENTRIES1"
 
 
-# Every Web API method the bot may call, and the bot scope it needs (None: no scope, or the
-# app-level token). Tests check the bot calls nothing else and the manifest asks for
-# exactly these scopes, plus "commands" and "reactions:read" for what Slack sends.
-SCOPE_OF_METHOD: dict[str, str | None] = {
-    "auth.test": None,
-    "apps.connections.open": None,
-    "chat.postMessage": "chat:write",
-    "chat.postEphemeral": "chat:write",
-    "reactions.add": "reactions:write",
-    "users.info": "users:read",
-    "usergroups.users.list": "usergroups:read",
-    "views.open": None,
-    "views.publish": None,
+# Every Web API method the bot may call, and the bot scopes it needs (none: no scope, or
+# the app-level token; several: one per kind of conversation). Tests check the bot calls
+# nothing else and the manifest asks for exactly these scopes, plus "commands" and
+# "reactions:read" for what Slack sends.
+SCOPE_OF_METHOD: dict[str, tuple[str, ...]] = {
+    "auth.test": (),
+    "apps.connections.open": (),
+    "chat.postMessage": ("chat:write",),
+    "chat.postEphemeral": ("chat:write",),
+    "conversations.history": ("channels:history", "groups:history", "im:history"),
+    "conversations.open": ("im:write",),
+    "reactions.add": ("reactions:write",),
+    "users.info": ("users:read",),
+    "usergroups.users.list": ("usergroups:read",),
+    "views.open": (),
+    "views.publish": (),
 }
 
 

@@ -466,3 +466,65 @@ async def test_custom_methods_and_queued_failures(fake: FakeSlack) -> None:
     await client.chat_postMessage(channel="C404", text="x")  # the failure was used up
     assert (await fake.wait_for_call("chat.postMessage", since=mark)).ok
     assert len(fake.messages_in("C404")) == 1
+
+
+# ---------------------------------------------------------------- history and metadata
+
+
+async def test_conversations_history_pages_newest_first_within_the_window(
+        fake: FakeSlack) -> None:
+    client = fake.web_client()
+    stamps = [fake.add_message("C0HIST0001", f"m{i}", user="U0ALICE001",
+                               ts=f"1700000000.{i:06d}")["ts"] for i in range(1, 8)]
+    fake.add_message("C0OTHER001", "elsewhere", user="U0ALICE001", ts="1700000000.000004")
+
+    # oldest and latest are excluded unless inclusive (Slack's reference).
+    page = await client.conversations_history(channel="C0HIST0001", oldest=stamps[1],
+                                              latest=stamps[5])
+    assert [m["ts"] for m in page["messages"]] == [stamps[4], stamps[3], stamps[2]]
+    assert page["has_more"] is False and "response_metadata" not in page.data
+
+    seen: list[str] = []
+    cursor = None
+    calls = 0
+    while True:
+        page = await client.conversations_history(channel="C0HIST0001", oldest=stamps[1],
+                                                  latest=stamps[5], inclusive=True, limit=2,
+                                                  cursor=cursor)
+        calls += 1
+        seen += [m["ts"] for m in page["messages"]]
+        if not page["has_more"]:
+            break
+        cursor = page["response_metadata"]["next_cursor"]
+    assert seen == list(reversed(stamps[1:6])) and calls == 3
+
+    with pytest.raises(SlackApiError) as bad:
+        await client.conversations_history(channel="C0HIST0001", cursor="bm9wZQ==")
+    assert bad.value.response["error"] == "invalid_cursor"
+    with pytest.raises(SlackApiError) as user:
+        await client.conversations_history(channel="U0ALICE001")
+    assert user.value.response["error"] == "channel_not_found"
+
+
+async def test_message_metadata_is_kept_and_returned_only_when_asked(fake: FakeSlack) -> None:
+    client = fake.web_client()
+    metadata = {"event_type": "laurels_post", "event_payload": {"nonce": "laurels-1"}}
+    posted = await client.chat_postMessage(channel="C0HIST0001", text="hi", metadata=metadata)
+    plain = await client.conversations_history(channel="C0HIST0001")
+    assert "metadata" not in plain["messages"][0]
+    full = await client.conversations_history(channel="C0HIST0001", include_all_metadata=True)
+    assert full["messages"][0]["metadata"] == metadata
+    assert full["messages"][0]["ts"] == posted["ts"]
+
+    with pytest.raises(SlackApiError) as bad:
+        await client.chat_postMessage(channel="C0HIST0001", text="hi",
+                                      metadata={"event_type": "laurels_post"})
+    assert bad.value.response["error"] == "invalid_metadata_format"
+
+
+async def test_a_failure_after_the_handler_keeps_what_it_did(fake: FakeSlack) -> None:
+    client = fake.web_client()
+    fake.fail_next("chat.postMessage", "internal_error", after_handler=True)
+    with pytest.raises(SlackApiError):
+        await client.chat_postMessage(channel="C0HIST0001", text="lost answer")
+    assert [m["text"] for m in fake.messages_in("C0HIST0001")] == ["lost answer"]

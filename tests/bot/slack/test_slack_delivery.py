@@ -1,17 +1,26 @@
 """Announcements from the outbox to Slack: rate limits, refused images, direct messages,
-permanent failures, and several workspaces served by one process."""
+permanent failures, several workspaces served by one process, and an earlier attempt's
+message found in the history instead of being posted twice."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
+from bot.delivery import window_after
 from bot.platform import DeliveryError
-from bot.slack.platform import reaction_name
+from bot.slack import platform as slack_platform
+from bot.slack.platform import (
+    METADATA_EVENT,
+    SingleTokenClients,
+    SlackPlatform,
+    reaction_name,
+    slack_ts,
+)
 from engine.clock import FixedClock
 from engine.messages import Card
 from engine.refs import CommunityRef
@@ -180,3 +189,99 @@ async def test_posts_to_one_channel_are_paced_and_other_channels_are_not_held_up
         # The k-th post to the busy channel cannot leave before k intervals have passed.
         assert all(t >= k * 0.5 for k, t in enumerate(busy)), busy
         assert quiet < 0.5  # the other channel went out at once
+
+
+async def test_every_post_carries_its_nonce_in_message_metadata(world: SlackWorld) -> None:
+    await create_challenge(world)
+    await world.deliver()
+    [row] = await outbox(world)
+    [message] = world.fake.messages_in(ANNOUNCE)
+    assert message["metadata"] == {"event_type": METADATA_EVENT,
+                                   "event_payload": {"nonce": f"laurels-{row.id}"}}
+
+
+async def test_a_lost_answer_is_found_in_the_history_not_posted_again(
+        world: SlackWorld) -> None:
+    await create_challenge(world)
+    await world.deliver()
+    await world.command(ALICE, '/challenge submit dreamscapes "Night garden"')
+    world.fake.fail_next("chat.postMessage", "internal_error", after_handler=True)
+
+    await world.deliver()
+    [entry_row] = [r for r in await outbox(world) if r.kind == "entry"]
+    assert entry_row.status == "pending" and entry_row.post_started_at is not None
+    world.clock.advance(timedelta(minutes=1))
+    await world.deliver()
+
+    [entry] = world.fake.messages_in(ENTRIES)  # one copy: its votes are not split
+    posts = [c.args["channel"] for c in world.fake.calls_to("chat.postMessage")]
+    assert posts.count(ENTRIES) == 1
+    [lookup] = world.fake.calls_to("conversations.history")
+    assert lookup.args["channel"] == ENTRIES
+    assert lookup.args["include_all_metadata"] in ("1", "true", True)
+    [row] = [r for r in await outbox(world) if r.kind == "entry"]
+    assert (row.status, row.message_id) == ("sent", entry["ts"])
+    assert (await world.engine.entry(world.community, 1)).message_id == entry["ts"]
+    assert world.fake.reactions[(ENTRIES, entry["ts"])]["thumbsup"] == [world.fake.bot_user_id]
+
+
+async def test_the_history_is_searched_in_the_attempts_window_page_by_page(
+        world: SlackWorld, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(slack_platform, "HISTORY_PAGE", 2)
+    started = datetime.now(UTC)
+    card = Card(title="Night garden", react_with="👍")
+    first = await world.running.platform.post(world.fake.team_id, ENTRIES, card,
+                                              nonce="laurels-7")
+    for n in range(5):  # newer messages push it to a later page
+        world.fake.add_message(ENTRIES, f"chat {n}", user=BOB)
+        await world.running.platform.post(world.fake.team_id, ENTRIES, Card(title=f"#{n}"),
+                                          nonce=f"laurels-{20 + n}")
+    # The earlier attempt died before adding the vote emoji; this process remembers nothing.
+    world.fake.reactions[(ENTRIES, first.message_id)].clear()
+    fresh = SlackPlatform(SingleTokenClients(world.fake.web_client()), channel_interval=0)
+    mark = world.fake.call_count
+
+    window = window_after(started)
+    assert await fresh.find_posted(world.fake.team_id, ENTRIES, card, nonce="laurels-7",
+                                   window=window) == first
+    pages = [c for c in world.fake.calls[mark:] if c.method == "conversations.history"]
+    assert len(pages) > 1 and all(c.ok for c in pages)
+    assert pages[0].args["oldest"] == slack_ts(window.start)
+    assert pages[0].args["latest"] == slack_ts(window.end)
+    assert "cursor" in pages[1].args
+    assert world.fake.reactions[(ENTRIES, first.message_id)]["thumbsup"] == [
+        world.fake.bot_user_id]
+    # Another nonce, or a window that ended before the post: nothing.
+    assert await fresh.find_posted(world.fake.team_id, ENTRIES, card, nonce="laurels-8",
+                                   window=window) is None
+    forgetful = SlackPlatform(SingleTokenClients(world.fake.web_client()), channel_interval=0)
+    assert await forgetful.find_posted(world.fake.team_id, ENTRIES, card, nonce="laurels-7",
+                                       window=window_after(started - timedelta(hours=1))) is None
+
+
+async def test_an_earlier_direct_message_is_found_in_the_app_conversation(
+        world: SlackWorld) -> None:
+    started = datetime.now(UTC)
+    card = Card(title="Entry #1 disqualified", text="Off topic")
+    sent = await world.running.platform.send_direct(world.fake.team_id, BOB, card,
+                                                    nonce="laurels-4")
+    fresh = SlackPlatform(SingleTokenClients(world.fake.web_client()), channel_interval=0)
+    found = await fresh.find_direct(world.fake.team_id, BOB, card, nonce="laurels-4",
+                                    window=window_after(started))
+    assert found == sent and found is not None and found.channel_id.startswith("D")
+    assert world.fake.calls_to("conversations.open")[-1].args["users"] == BOB
+
+
+async def test_without_the_history_scope_the_row_is_parked_with_what_to_do(
+        world: SlackWorld) -> None:
+    await create_challenge(world)
+    world.fake.fail_next("chat.postMessage", "internal_error", after_handler=True)
+    await world.deliver()
+    world.fake.fail_next("conversations.history", "missing_scope", needed="channels:history")
+    world.clock.advance(timedelta(minutes=1))
+    await world.deliver()
+
+    [row] = await outbox(world)
+    assert row.status == "parked"
+    assert "channels:history" in (row.last_error or "") and "reinstall" in (row.last_error or "")
+    assert len(world.fake.messages_in(ANNOUNCE)) == 1  # not posted again on a guess

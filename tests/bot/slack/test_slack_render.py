@@ -105,7 +105,8 @@ def test_the_manifest_registers_every_command_once_with_escaping() -> None:
 def test_the_manifest_asks_for_exactly_the_scopes_and_events_used() -> None:
     m = manifest()
     assert m["oauth_config"]["scopes"]["bot"] == list(BOT_SCOPES)
-    needed = {s for s in SCOPE_OF_METHOD.values() if s} | {"commands", "reactions:read"}
+    needed = {s for scopes in SCOPE_OF_METHOD.values() for s in scopes} | {
+        "commands", "reactions:read"}
     assert set(BOT_SCOPES) == needed
     assert set(m["settings"]["event_subscriptions"]["bot_events"]) == HANDLED_EVENTS
     assert m["settings"]["socket_mode_enabled"] is True
