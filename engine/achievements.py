@@ -29,6 +29,8 @@ __all__ = [
     "earned",
     "progress",
     "settle",
+    "source_of",
+    "unit_stat",
 ]
 
 KINDS = ("count", "first", "threshold", "streak", "cumulative")
@@ -37,6 +39,20 @@ STATS = (
     "entries", "votes_cast", "votes_received", "wins", "podiums", "featured",
     "goals_reached", "progress_logs", "progress_total", "challenges_joined",
 )  # fmt: skip
+# Counters kept per unit of measure, "progress_total:km": amounts of different units
+# (10 km and 45 minutes) never add up. A criterion on one reads the unit with the most.
+PER_UNIT = ("progress_total",)
+
+
+def unit_stat(stat: str, unit: str | None) -> str:
+    """The counter of `stat` for one unit of measure ("progress_total:km")."""
+    return f"{stat}:{(unit or '').strip().casefold() or 'units'}"
+
+
+def source_of(stat: str) -> str:
+    """What a counter feeds: its criterion's source ("progress_total:km" feeds
+    "progress_total")."""
+    return stat.split(":", 1)[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,7 +172,10 @@ async def bump_stats(tx: Tx, changes: Sequence[tuple[int, str, float]]) -> None:
                             "value", [(tx.community_id, m, s, amount)
                                       for (m, s), amount in sorted(totals.items())])
     now = {(int(m), s): float(v) for _, m, s, v in rows}
-    await check_values(tx, {key: now[key] for key, amount in totals.items() if amount > 0})
+    # A per-unit counter feeds its criterion with that unit's total: the others were
+    # checked when they rose.
+    await check_values(tx, {(m, source_of(s)): now[(m, s)]
+                            for (m, s), amount in totals.items() if amount > 0})
 
 
 async def check_values(tx: Tx, values: Mapping[tuple[int, str], float]) -> None:
@@ -185,6 +204,15 @@ async def source_value(tx: Tx, member_id: int, source: str) -> float:
             )
         )
         return float(longest or 0)
+    if source in PER_UNIT:  # the unit with the most
+        value = await tx.session.scalar(
+            select(func.max(MemberStat.value)).where(
+                MemberStat.community_id == tx.community_id,
+                MemberStat.member_id == member_id,
+                MemberStat.stat.like(f"{source}:%"),
+            )
+        )
+        return float(value or 0)
     value = await tx.session.scalar(
         select(MemberStat.value).where(
             MemberStat.community_id == tx.community_id,

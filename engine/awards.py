@@ -14,7 +14,7 @@ from engine.community_settings import MAX_AWARD
 from engine.context import Tx
 from engine.errors import Conflict, InvalidInput, NotFound
 from engine.ledger import Posting, balance, post
-from engine.members import ensure_member, lock_members, moderator
+from engine.members import ensure_member, lock_members, moderator, taking_part
 from engine.messages import Card
 from engine.refs import MemberRef
 from engine.views import BadgeView, LedgerLine
@@ -44,9 +44,7 @@ async def award_points(tx: Tx, actor: MemberRef, target: MemberRef, amount: int,
                        key: str | None) -> LedgerLine:
     """A moderator's award (negative `amount` deducts). `key` de-duplicates a retry."""
     mod = await moderator(tx, actor)
-    member = await ensure_member(tx, target)
-    if member.is_bot:
-        raise InvalidInput("Bots don't collect points.")
+    member = await taking_part(tx, target)
     if amount < 0:
         await lock_members(tx, [member.id])  # concurrent deductions see each other
         have = await balance(tx, member.id)
@@ -79,7 +77,7 @@ async def award_badge(tx: Tx, actor: MemberRef, target: MemberRef, badge: str, r
                       ) -> BadgeView:
     """A moderator's badge: a catalog achievement's badge or a custom one by name."""
     mod = await moderator(tx, actor)
-    member = await ensure_member(tx, target)
+    member = await taking_part(tx, target)
     known = tx.catalog.defs.get(badge)
     row = Badge(community_id=tx.community_id, member_id=member.id,
                 key=known.key if known else f"custom:{slugify(badge)}",

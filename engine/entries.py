@@ -13,7 +13,7 @@ from engine.challenges import _text, check_url
 from engine.context import Tx
 from engine.errors import Conflict, InvalidInput, NotFound, WrongPhase
 from engine.ledger import Posting, post, reverse, reverse_rows
-from engine.members import ensure_member, lock_members, moderator
+from engine.members import lock_members, moderator, taking_part
 from engine.messages import Card, Field
 from engine.refs import MemberRef
 from engine.streaks import record_activity
@@ -190,7 +190,7 @@ async def disqualify(tx: Tx, entry: Entry, moderator: Member, reason: str) -> En
 
 async def submit_by(tx: Tx, ref: MemberRef, challenge: str, title: str, link: str | None,
                     image_url: str | None) -> EntryView:
-    member = await ensure_member(tx, ref)
+    member = await taking_part(tx, ref)
     c = await challenges.find(tx, challenge, for_share=True)
     return EntryView.of(await submit(tx, member, c, title, link, image_url))
 

@@ -8,12 +8,12 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from engine import challenges, outbox
-from engine.achievements import bump_stat
+from engine.achievements import bump_stat, unit_stat
 from engine.challenges import _num, _text
 from engine.context import Tx
 from engine.errors import Conflict, InvalidInput, WrongPhase
 from engine.ledger import Posting, post
-from engine.members import ensure_member
+from engine.members import ensure_member, taking_part
 from engine.messages import Card
 from engine.refs import MemberRef
 from engine.streaks import record_activity
@@ -108,7 +108,7 @@ async def log_progress(
                                member_id=member.id, amount=amount, note=note, logged_at=tx.now))
     await tx.session.flush()
     await bump_stat(tx, member.id, "progress_logs")
-    await bump_stat(tx, member.id, "progress_total", amount)
+    await bump_stat(tx, member.id, unit_stat("progress_total", c.unit), amount)
     await record_activity(tx, member.id)
     await _finishers(tx, c, part)
     return part
@@ -177,7 +177,7 @@ async def pace(tx: Tx, c: Challenge, part: Participant) -> Pace:
 
 
 async def join_by(tx: Tx, ref: MemberRef, challenge: str, team: str | None) -> ChallengeView:
-    member = await ensure_member(tx, ref)
+    member = await taking_part(tx, ref)
     c = await challenges.find(tx, challenge, for_share=True)
     await join(tx, member, c, team)
     return ChallengeView.of(c, challenges.status_line(c, tx.now))
@@ -192,7 +192,7 @@ async def leave_by(tx: Tx, ref: MemberRef, challenge: str) -> ChallengeView:
 
 async def log_by(tx: Tx, ref: MemberRef, challenge: str, amount: float, note: str | None
                  ) -> Pace:
-    member = await ensure_member(tx, ref)
+    member = await taking_part(tx, ref)
     # Logs to one challenge queue up: progress adds up without lost updates, a shared
     # target sees every log, and the tally (which locks it too) sees all.
     c = await challenges.find(tx, challenge, for_update=True)

@@ -16,10 +16,22 @@ from storage.dialect import insert_ignore
 from storage.sql import members as sql
 from storage.tables import Community, Member
 
-__all__ = ["MAX_NAME", "ensure_community", "ensure_member", "ensure_rows", "find_member",
-           "get_member", "is_moderator", "known_rows", "lock_members", "moderator",
-           "moderators_label",
-           "require_moderator"]
+__all__ = [
+    "MAX_NAME",
+    "ensure_community",
+    "ensure_member",
+    "ensure_rows",
+    "find_member",
+    "get_member",
+    "is_moderator",
+    "known_rows",
+    "lock_members",
+    "moderator",
+    "moderators_label",
+    "refuse_bots",
+    "require_moderator",
+    "taking_part",
+]
 
 MAX_NAME = 200  # a display name's column width
 
@@ -111,6 +123,21 @@ async def ensure_member(tx: Tx, ref: MemberRef) -> Member:
     member_id = (await ensure_rows(tx, [ref]))[ref.user_id][0]
     member = await tx.session.get(Member, member_id)
     assert member is not None
+    return member
+
+
+def refuse_bots(member: Member) -> None:
+    """Bots take no part: no entries, no goals, no votes, no points, no badges."""
+    if member.is_bot:
+        raise Forbidden(f"{member.display_name or member.external_id} is a bot: bots don't "
+                        "take part in challenges or collect points and badges.")
+
+
+async def taking_part(tx: Tx, ref: MemberRef) -> Member:
+    """The member row of someone about to take part (created on first contact); bots
+    are refused (`refuse_bots`)."""
+    member = await ensure_member(tx, ref)
+    refuse_bots(member)
     return member
 
 

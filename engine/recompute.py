@@ -7,11 +7,12 @@ from datetime import date
 
 from sqlalchemy import delete, func, select
 
-from engine.achievements import check
+from engine.achievements import check, unit_stat
 from engine.context import Tx
 from engine.ledger import rebuild_standings
 from engine.streaks import from_days
 from storage.tables import (
+    Challenge,
     Entry,
     Member,
     MemberStat,
@@ -79,8 +80,14 @@ async def _stats_from_history(tx: Tx) -> dict[tuple[int, str], float]:
         Participant.community_id == cid).group_by(Participant.member_id))
     await put("progress_logs", select(ProgressLog.member_id, func.count()).where(
         ProgressLog.community_id == cid).group_by(ProgressLog.member_id))
-    await put("progress_total", select(ProgressLog.member_id, func.sum(ProgressLog.amount))
-              .where(ProgressLog.community_id == cid).group_by(ProgressLog.member_id))
+    per_unit = (await tx.session.execute(
+        select(ProgressLog.member_id, Challenge.unit, func.sum(ProgressLog.amount))
+        .join(Challenge, Challenge.id == ProgressLog.challenge_id)
+        .where(ProgressLog.community_id == cid)
+        .group_by(ProgressLog.member_id, Challenge.unit))).all()
+    for member_id, unit, total in per_unit:
+        if total:
+            out[(member_id, unit_stat("progress_total", unit))] += float(total)
     return out
 
 

@@ -55,10 +55,11 @@ async def submit_and_post(engine: Engine, who: MemberRef, challenge: str, title:
 
 async def goal_challenge(
     engine: Engine, guild: CommunityRef, clock: FixedClock, name: str = "Run 50k",
-    goal: float = 50, team_mode: str = "individual", days: int = 10, **kw: object,
+    goal: float = 50, team_mode: str = "individual", days: int = 10, unit: str = "km",
+    **kw: object,
 ) -> ChallengeView:
     mod = member(guild, "mod", mod=True)
-    draft = ChallengeDraft(kind="goal", name=name, metric="distance", unit="km", goal=goal,
+    draft = ChallengeDraft(kind="goal", name=name, metric="distance", unit=unit, goal=goal,
                            team_mode=team_mode, ends_at=clock.now() + timedelta(days=days),
                            **kw)  # type: ignore[arg-type]
     return await engine.create_challenge(mod, draft)

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+from engine.achievements import Progress
 from engine.clock import FixedClock
 from engine.errors import Conflict, InvalidInput, WrongPhase
 from engine.refs import CommunityRef
@@ -215,3 +216,28 @@ async def test_team_challenge_results_rank_teams(
     assert [(p.place, p.label, p.score, p.member_id) for p in placements] == [
         (1, "Red", 45, None), (2, "Blue", 40, None)]
     assert all(p.subject.startswith("team:") for p in placements)
+
+
+async def test_progress_criteria_add_up_one_unit_at_a_time(
+    engine: Engine, guild: CommunityRef, clock: FixedClock
+) -> None:
+    """Marathoner (42 of one unit across goal challenges): 10 km and 35 minutes are not 45
+    of anything; 42 km are."""
+    await setup_community(engine, guild)
+    run = await goal_challenge(engine, guild, clock, name="Run", goal=500)
+    sit = await goal_challenge(engine, guild, clock, name="Sit", goal=500, unit="minutes")
+    ann = member(guild, "ann")
+    for c in (run, sit):
+        await engine.join(ann, c.slug)
+    await engine.log_progress(ann, run.slug, 10)
+    await engine.log_progress(ann, sit.slug, 35)
+
+    def marathoner(progress: list[Progress]) -> Progress:
+        return next(p for p in progress if p.definition.key == "marathoner")
+
+    assert all(p.definition.key != "marathoner" for p in await engine.achievements(ann))
+    await engine.log_progress(ann, run.slug, 32)  # 42 km
+    found = marathoner(await engine.achievements(ann))
+    assert found.unlocked and found.value == 42
+    await engine.recompute(guild)  # the rebuild counts the same way
+    assert marathoner(await engine.achievements(ann)).value == 42

@@ -15,6 +15,7 @@ from storage.db import Database
 from storage.tables import LedgerRow, Member, Standing
 from tests.conftest import member
 from tests.engine.helpers import (
+    goal_challenge,
     ledger_of,
     open_voting,
     row_counts,
@@ -117,11 +118,26 @@ async def test_bad_awards_are_refused(engine: Engine, db: Database, guild: Commu
     assert await row_counts(db) == before
 
 
-async def test_bots_collect_no_points(engine: Engine, guild: CommunityRef) -> None:
+async def test_bots_take_no_part(engine: Engine, db: Database, guild: CommunityRef,
+                                 clock: FixedClock) -> None:
+    """A bot account submits nothing, joins nothing, logs nothing, is paid nothing and is
+    given no badge: it never reaches a board."""
     await setup_community(engine, guild)
-    with pytest.raises(InvalidInput, match="Bots"):
-        await engine.award_points(member(guild, "mod", mod=True),
-                                  member(guild, "robo", bot=True), 10, "beep")
+    mod, robo = member(guild, "mod", mod=True), member(guild, "robo", bot=True)
+    c = await submission_challenge(engine, guild, clock)
+    g = await goal_challenge(engine, guild, clock)
+    before = await row_counts(db)
+    for attempt in (
+        engine.submit_entry(robo, c.slug, "Beep"),
+        engine.join(robo, g.slug),
+        engine.log_progress(robo, g.slug, 5),
+        engine.award_points(mod, robo, 10, "beep"),
+        engine.award_badge(mod, robo, "Helper", "beep"),
+    ):
+        with pytest.raises(Forbidden, match="bots don't take part"):
+            await attempt
+    assert await row_counts(db) == before
+    assert (await engine.leaderboard(mod)).rows == []
 
 
 async def _busy_history(engine: Engine, guild: CommunityRef, clock: FixedClock) -> None:

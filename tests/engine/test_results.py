@@ -322,3 +322,26 @@ async def test_the_results_card_shows_whole_labels(
     assert results.body["text"].splitlines()[0] == f"🥇 {'T' * 90} by {'N' * 180}: 1 vote"
     (placement,) = await _placements(db, c.slug)
     assert placement.label == f"{'T' * 90} by {'N' * 180}"[:200]
+
+
+async def test_standings_of_a_finished_challenge_show_its_places(
+    engine: Engine, guild: CommunityRef, clock: FixedClock
+) -> None:
+    """While voting is on, a 2-2 tie shares a rank; once results placed it (earlier
+    submission first), the standings say 1st and 2nd, as the results do."""
+    await setup_community(engine, guild)
+    c = await submission_challenge(engine, guild, clock)
+    a = (await submit_and_post(engine, member(guild, "alice"), c.slug, "Night"))[1]
+    b = (await submit_and_post(engine, member(guild, "bob"), c.slug, "Cloud"))[1]
+    await open_voting(engine, clock)
+    for msg in (a, b):
+        await _vote(engine, guild, msg, "fan0", "fan1")
+    live = await engine.standings(guild, c.slug)
+    assert [(r.rank, r.name) for r in live.rows] == [(1, "#1 Night"), (1, "#2 Cloud")]
+
+    await close_voting(engine, clock)
+
+    final = await engine.standings(guild, c.slug)
+    assert [(r.rank, r.points) for r in final.rows] == [(1, 2), (2, 2)]
+    assert [r.member_external_id for r in final.rows] == ["alice", "bob"]
+    assert "earlier submission" in (final.rows[0].detail or "")

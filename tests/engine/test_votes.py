@@ -183,3 +183,21 @@ async def test_a_vote_cast_after_the_last_one_was_taken_back_pays_again(
     assert (await engine.retract_vote(cy, msg, "👍")).points == -5
     assert (await engine.profile(cy)).points == 0
     assert (await engine.profile(alice)).points == before
+
+
+async def test_a_replayed_vote_after_the_close_is_a_silent_repeat(
+    engine: Engine, guild: CommunityRef, clock: FixedClock, voting  # type: ignore[no-untyped-def]
+) -> None:
+    """A platform re-delivers a reaction already counted, after voting closed (a restart
+    in between: nothing remembers the delivery): it is a repeat, not a refusal."""
+    _, _, entry_id, msg = voting
+    bob = member(guild, "bob")
+    assert (await engine.cast_vote(bob, msg, "👍")).status == "counted"
+    clock.advance(timedelta(days=2))  # past the close
+    again = await engine.cast_vote(bob, msg, "👍")
+    assert (again.status, again.votes) == ("duplicate", 1)
+    await run_due(engine)  # and once the results are out
+    assert (await engine.cast_vote(bob, msg, "👍")).status == "duplicate"
+    with pytest.raises(WrongPhase, match="closed"):  # a new vote is still refused
+        await engine.cast_vote(member(guild, "carol"), msg, "👍")
+    assert (await engine.entry(guild, entry_id)).votes == 1
