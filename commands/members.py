@@ -7,6 +7,7 @@ from commands.parsing import OptionType as T
 from commands.render import achievements_card, badges_card, board_card, profile_card
 from commands.spec import Command, Context, Reply
 from engine.errors import InvalidInput
+from engine.ids import parse_id
 from engine.refs import MemberRef
 
 __all__ = ["COMMANDS", "target_ref"]
@@ -49,7 +50,7 @@ async def showcase(ctx: Context) -> Reply:
         text = raw.strip().lstrip("#")
         if not text.isdigit():
             raise InvalidInput(f"'{raw}' is not a badge number; see /badges.")
-        ids.append(int(text))
+        ids.append(parse_id(text, "badge"))
     pinned = await ctx.engine.showcase(ctx.member, ids)
     if not pinned:
         return Reply.text("Your showcase is now empty.", ephemeral=True)

@@ -35,6 +35,7 @@ from engine.challenges import ChallengeDraft
 from engine.clock import Clock, SystemClock
 from engine.context import Tx, View
 from engine.errors import Conflict, InvalidInput, NotFound
+from engine.ids import as_id
 from engine.members import (
     ensure_community,
     ensure_member,
@@ -48,6 +49,7 @@ from engine.ranking import MemoryRankIndex, RankIndex, SqlRankIndex
 from engine.refs import CommunityRef, MemberRef, MessageRef
 from engine.results import tally
 from engine.settlement import READ_WAIT, Settler
+from engine.text import clean_text
 from engine.views import (
     BadgeView,
     ChallengeDetails,
@@ -396,7 +398,7 @@ class Engine:
 
         async def work(tx: Tx) -> CommunityView:
             await self._moderate(tx, actor)
-            tx.community.moderator_role = (role or "").strip() or None
+            tx.community.moderator_role = clean_text(role or "") or None
             return self._community_view(tx.community)
 
         return await self.write(actor.community, work)
@@ -528,7 +530,7 @@ class Engine:
                 raise Conflict(f"{c.name} is already {c.phase}.")
             if not await challenges.transition(tx, c, c.phase, "cancelled"):
                 raise Conflict(f"{c.name} changed meanwhile; try again.")
-            c.cancel_reason = (reason or "").strip()[:300] or None
+            c.cancel_reason = clean_text(reason or "")[:300] or None
             await challenges.announce_phase(tx, c)
             await schedule.sync_challenge(tx, c)
             return ChallengeView.of(c, "Cancelled")
@@ -634,7 +636,7 @@ class Engine:
         """(entry id, "#id title by author (challenge)") for autocompletion: entries of
         challenges taking entries or votes whose number or title matches `typed`, newest
         first."""
-        typed = (typed or "").strip().lstrip("#")
+        typed = clean_text(typed or "").lstrip("#")
 
         async def work(tx: Tx) -> list[tuple[int, str]]:
             query = (
@@ -646,7 +648,7 @@ class Engine:
                        Challenge.phase.in_(("open", "voting")))
             )
             if typed.isdigit():
-                query = query.where(Entry.id == int(typed))
+                query = query.where(Entry.id == (as_id(typed) or 0))  # 0: no such entry
             elif typed:
                 escaped = typed.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
                 query = query.where(func.lower(Entry.title).like(f"%{escaped.lower()}%",
@@ -762,7 +764,7 @@ class Engine:
     async def award_points(self, actor: MemberRef, target: MemberRef, amount: int, reason: str,
                            *, key: str | None = None) -> LedgerLine:
         """A moderator's award (negative `amount` deducts). `key` de-duplicates a retry."""
-        reason = (reason or "").strip()
+        reason = clean_text(reason or "")
         if not reason:
             raise InvalidInput("Give a reason: it is recorded in the ledger.")
         if len(reason) > 300:
@@ -854,8 +856,7 @@ class Engine:
     async def award_badge(self, actor: MemberRef, target: MemberRef, badge: str, reason: str
                           ) -> BadgeView:
         """A moderator's badge: a catalog achievement's badge or a custom one by name."""
-        reason = (reason or "").strip()
-        badge = (badge or "").strip()
+        reason, badge = clean_text(reason or ""), clean_text(badge or "")
         if not reason or not badge:
             raise InvalidInput("Give the badge and a reason.")
         if len(badge) > 100 or len(reason) > 300:

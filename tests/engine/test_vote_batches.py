@@ -276,3 +276,28 @@ async def test_batches_mixing_communities_match_the_per_vote_path(
 ) -> None:
     counted = await _same_both_ways(request, tmp_path, _two_communities)
     assert counted > 10
+
+
+async def _marked_names(engine: Engine, clock: FixedClock) -> list[object]:
+    """Voters whose platform names carry invisible marks (a right-to-left mark, a
+    zero-width space): their stored names are cleaned, and a burst compares against the
+    cleaned name, so it does not take them for renamed members."""
+    msgs = await _challenge(engine, clock)
+    voters = [MemberRef(GUILD, v, f"\u200f{v.upper()}\u200b") for v in VOTERS]
+    results: list[object] = []
+    for i, voter in enumerate(voters):
+        results.append(await _vote(engine, voter, msgs[AUTHORS[i]]))
+    results += await _burst([_vote(engine, voter, msgs[AUTHORS[(i + 1) % len(AUTHORS)]])
+                             for i, voter in enumerate(voters)])
+    async with engine.db.session() as session:
+        names = set((await session.scalars(select(Member.display_name).where(
+            Member.external_id.in_(VOTERS)))).all())
+    assert names == {v.upper() for v in VOTERS}
+    return results
+
+
+async def test_invisible_marks_in_voters_names_keep_the_set_based_path(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    counted = await _same_both_ways(request, tmp_path, _marked_names)
+    assert counted == len(VOTERS)  # the burst's votes, all set-based
