@@ -297,9 +297,9 @@ def convert(spec: OptionSpec, raw: str, *, tz: ZoneInfo, now: datetime,
         if not _INTEGER.fullmatch(text):
             raise fail(_not_a_number(spec.name, text, "a whole number, like 3"))
         number = int(text.replace(",", ""))
-        if abs(number) > INT64_MAX:
-            raise fail(f"{spec.name} is too large.")
         _check_range(spec, number, usage)
+        if abs(number) > INT64_MAX:  # options without bounds: what the database holds
+            raise fail(f"{spec.name} is too large.")
         return number
     if kind is OptionType.NUMBER:
         value = float(text) if _NUMBER.fullmatch(text) else math.nan

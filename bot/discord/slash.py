@@ -162,12 +162,10 @@ def bind_options(inv: Invocation, *, tz: ZoneInfo, now: datetime) -> dict[str, o
         raw = inv.values.get(spec.name)
         if raw is None:
             args[spec.name] = None
-        elif OPTION_TYPES[spec.type] == STRING:
+        elif OPTION_TYPES[spec.type] == STRING or spec.type in (OptionType.INTEGER,
+                                                                OptionType.NUMBER):
+            # Numbers too: typed text's rules (ranges, NaN, 64 bits) hold for any payload.
             args[spec.name] = convert(spec, str(raw), tz=tz, now=now, usage=command.usage)
-        elif spec.type is OptionType.INTEGER:
-            args[spec.name] = int(raw)  # type: ignore[call-overload]
-        elif spec.type is OptionType.NUMBER:
-            args[spec.name] = float(raw)  # type: ignore[arg-type]
         elif spec.type is OptionType.BOOLEAN:
             args[spec.name] = bool(raw)
         else:  # members and channels arrive as ids
