@@ -20,7 +20,7 @@ from engine.service import Engine
 from storage.db import Database
 from storage.migrate import upgrade_async
 
-__all__ = ["RunOptions", "run"]
+__all__ = ["RunOptions", "has_platform_tokens", "run"]
 
 log = logging.getLogger(__name__)
 
@@ -32,14 +32,18 @@ class RunOptions:
     port: int = 3000
 
 
+def has_platform_tokens(settings: Settings) -> bool:
+    """Whether a platform is configured; without one, `run` opens the console."""
+    return settings.discord_token is not None or settings.slack_bot_token is not None
+
+
 async def run(settings: Settings, options: RunOptions | None = None) -> int:
     """Run until interrupted. With no platform tokens, the console platform starts."""
     options = options or RunOptions()
     await upgrade_async(settings.database_url)
     db = Database(settings.database_url)
     try:
-        has_tokens = settings.discord_token is not None or settings.slack_bot_token is not None
-        console = options.console_only or not has_tokens
+        console = options.console_only or not has_platform_tokens(settings)
         clock: OffsetClock | SystemClock = OffsetClock() if console else SystemClock()
         engine = Engine(db, clock, rank_index=settings.rank_index,
                         default_timezone=settings.default_timezone)
@@ -120,8 +124,10 @@ async def _platforms(engine: Engine, settings: Settings, options: RunOptions) ->
 
 
 async def _console(engine: Engine, clock: OffsetClock) -> int:
-    from bot.console.platform import ConsolePlatform, ScriptError
+    from bot.console.platform import ConsolePlatform, ScriptError, failure_note
+    from bot.console.terminal import tolerant_streams
 
+    tolerant_streams()
     runner = DueRunner(engine)
     platform = ConsolePlatform(engine, clock, runner=runner)
     await platform.start()
@@ -142,6 +148,12 @@ async def _console(engine: Engine, clock: OffsetClock) -> int:
                 await platform.handle(line)
             except ScriptError as exc:
                 print(f"!! {exc}")
+            except Exception as exc:
+                # A bug, not bad input; ending the session would lose the member's place.
+                log.debug("console line failed: %s", line.strip()[:80], exc_info=True)
+                note = failure_note(exc)
+                print(f"!! {note[0].upper()}{note[1:]}; the session goes on "
+                      "(LAURELS_LOG_LEVEL=DEBUG logs where).")
     finally:
         scheduler.stop()
         delivering.cancel()
