@@ -8,7 +8,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from engine.context import Tx
 from engine.errors import Forbidden, NotFound
 from engine.refs import CommunityRef, MemberRef
-from engine.text import clean_display_name
 from storage import fastsql
 from storage.dialect import insert_ignore
 from storage.tables import Community, Member
@@ -25,7 +24,7 @@ async def ensure_community(
     stmt = insert_ignore(session, Community, ["platform", "external_id"]).values(
         platform=ref.platform,
         external_id=ref.external_id,
-        name=clean_display_name(ref.name) or "",
+        name=(ref.name or "")[:200],
         timezone=timezone,
         announce_channel=announce_channel,
         entries_channel=entries_channel,
@@ -48,13 +47,12 @@ async def ensure_member(tx: Tx, ref: MemberRef) -> Member:
     # Its own key: a batch of votes keeps plain rows under ("member", ...).
     key = ("orm-member", tx.community_id, ref.user_id)
     member = tx.memo.get(key) or await find_member(tx, ref.user_id)
-    name = clean_display_name(ref.display_name)
     if member is None:
         await tx.session.execute(
             insert_ignore(tx.session, Member, ["community_id", "external_id"]).values(
                 community_id=tx.community_id,
                 external_id=ref.user_id,
-                display_name=name or ref.user_id[:200],
+                display_name=(ref.display_name or ref.user_id)[:200],
                 is_bot=ref.is_bot,
                 is_moderator=False,
                 showcase={},
@@ -63,8 +61,8 @@ async def ensure_member(tx: Tx, ref: MemberRef) -> Member:
         )
         member = await find_member(tx, ref.user_id)
         assert member is not None
-    elif name and member.display_name != name:
-        member.display_name = name
+    elif ref.display_name and member.display_name != ref.display_name[:200]:
+        member.display_name = ref.display_name[:200]
     if ref.is_bot and not member.is_bot:
         member.is_bot = True
     tx.memo[key] = member

@@ -18,7 +18,6 @@ from engine.errors import Forbidden, LaurelsError, WrongPhase
 from engine.ledger import reverse
 from engine.members import ensure_member
 from engine.refs import MemberRef, MessageRef
-from engine.text import clean_display_name
 from engine.timefmt import ago_or_in
 from storage.fastsql import (
     INSERT_VOTE,
@@ -323,8 +322,7 @@ async def cast_batch(tx: Tx, items: Sequence[VoteItem]) -> list[tuple[bool, Any]
 
 def _member_changes(member: VoterRow, ref: MemberRef) -> bool:
     """Whether `ensure_member` would change the member row."""
-    name = clean_display_name(ref.display_name)
-    renamed = name is not None and member.display_name != name
+    renamed = bool(ref.display_name) and member.display_name != ref.display_name[:200]
     return renamed or (ref.is_bot and not member.is_bot)
 
 

@@ -22,6 +22,7 @@ from engine.ids import as_id
 from engine.messages import Card
 from engine.refs import CommunityRef, MemberRef, MessageRef
 from engine.service import Engine
+from engine.text import clean_text
 
 __all__ = ["COMMUNITY", "MAX_CLOCK_JUMP", "ConsolePlatform", "ScriptError", "failure_note"]
 
@@ -82,7 +83,7 @@ class ConsolePlatform:
 
     async def handle(self, line: str) -> None:
         """Run one script line; raises ScriptError for a failed expectation."""
-        line = line.strip()
+        line = clean_text(line, multiline=True)  # what a terminal cannot show goes first
         if not line or line.startswith("#"):
             return
         if line.startswith("expect "):
