@@ -27,8 +27,9 @@ from engine.refs import CommunityRef, MemberRef
 from engine.service import Engine
 from storage.db import Database
 from storage.tables import Base, LedgerRow
-from tests.commands.test_unusable_values import FORBIDDEN, _stored_text
+from tests.commands.test_unusable_values import FORBIDDEN
 from tests.conftest import START
+from tests.engine.helpers import stored_text
 
 COMMUNITY = CommunityRef("console", "fuzz")
 WORDS = st.sampled_from(["dreamscapes", "#1", "1", "0", "-3", "1e9", "nan", "week", "all",
@@ -138,7 +139,7 @@ def test_ids_numbers_and_text_over_all_of_unicode_get_a_reply(  # type: ignore[n
         after = loop.run_until_complete(_snapshot(db))
         assert after == before, f"refused /{command.path} {args!r} changed data"
     elif loop.run_until_complete(_snapshot(db)) != before:
-        stored = loop.run_until_complete(_stored_text(db))
+        stored = loop.run_until_complete(stored_text(db))
         assert not [t for t in stored if FORBIDDEN & set(t)], f"/{command.path} {args!r}"
 
 
@@ -193,5 +194,5 @@ def test_every_console_line_gets_an_answer_or_a_clear_refusal(  # type: ignore[n
     for said in platform.last_output:
         said.encode("utf-8")  # a terminal can print it
     if loop.run_until_complete(_snapshot(db)) != before:
-        stored = loop.run_until_complete(_stored_text(db))
+        stored = loop.run_until_complete(stored_text(db))
         assert not [t for t in stored if FORBIDDEN & set(t)], repr(line)

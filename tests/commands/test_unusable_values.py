@@ -8,16 +8,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
-from sqlalchemy import String, Text, select
+from sqlalchemy import select
 
 from commands.tree import execute_text
 from engine.clock import FixedClock
 from engine.refs import CommunityRef, MemberRef
 from engine.service import Engine
 from storage.db import Database
-from storage.tables import Badge, Base, Challenge, Entry, LedgerRow, Member, ProgressLog
+from storage.tables import Badge, Challenge, Entry, LedgerRow, Member, ProgressLog
 from tests.conftest import member
-from tests.engine.helpers import goal_challenge, setup_community, submission_challenge
+from tests.engine.helpers import (
+    goal_challenge,
+    setup_community,
+    stored_text,
+    submission_challenge,
+)
 from tests.engine.test_bad_input import table_snapshot
 
 HUGE = "99999999999999999999"  # past 64 bits
@@ -91,18 +96,6 @@ FORBIDDEN = {chr(c) for c in range(0xD800, 0xE000)} | {chr(c) for c in range(0x2
     | set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200b\ufeff\x7f")
 
 
-async def _stored_text(db: Database) -> list[str]:
-    """Every string value in every table."""
-    found: list[str] = []
-    async with db.session() as session:
-        for table in Base.metadata.sorted_tables:
-            columns = [c for c in table.columns if isinstance(c.type, String | Text)]
-            if columns:
-                for row in (await session.execute(select(*columns))).all():
-                    found += [v for v in row if isinstance(v, str)]
-    return found
-
-
 async def test_text_with_surrogates_and_invisible_characters_is_stored_clean(
         world: World, db: Database) -> None:
     said = await world.say("alice", '/challenge submit dreamscapes "Lost\ud800 \u202egarden\u202c"')
@@ -129,7 +122,7 @@ async def test_text_with_surrogates_and_invisible_characters_is_stored_clean(
     assert "Great work" in awards
     assert "a note" in notes
     assert ("Helper", "Answered questions") in badges
-    leftovers = [t for t in await _stored_text(db) if FORBIDDEN & set(t)]
+    leftovers = [t for t in await stored_text(db) if FORBIDDEN & set(t)]
     assert leftovers == []
 
 

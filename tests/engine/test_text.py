@@ -9,7 +9,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from engine.clock import FixedClock
+from engine.refs import CommunityRef, MemberRef
+from engine.service import Engine
 from engine.text import MAX_DISPLAY_NAME, clean_display_name, clean_text
+from storage.db import Database
+from tests.conftest import member
+from tests.engine.helpers import (
+    goal_challenge,
+    setup_community,
+    stored_text,
+    submission_challenge,
+)
 
 FAMILY = "👩\u200d👩\u200d👧"  # a ZWJ sequence
 HEART = "❤\ufe0f"  # a variation selector
@@ -76,3 +87,31 @@ def test_any_text_comes_out_storable_visible_and_stable(raw: str, multiline: boo
     assert clean_text(clean, multiline=multiline) == clean  # idempotent
     if not multiline:
         assert "\n" not in clean and "  " not in clean
+
+
+# -- through the engine, on either database ---------------------------------------------
+
+DIRTY = "\x00\ud800\u202e\u200b"  # PostgreSQL refuses NUL, neither database stores "\ud800"
+
+
+async def test_text_taken_by_the_engine_is_stored_clean(engine: Engine, guild: CommunityRef,
+                                                        clock: FixedClock, db: Database) -> None:
+    await setup_community(engine, guild)
+    mod = member(guild, "mod", mod=True)
+    alice = MemberRef(guild, "alice", f"Alice{DIRTY}")
+    c = await submission_challenge(engine, guild, clock, name=f"Dream{DIRTY}scapes")
+    await engine.submit_entry(alice, c.slug, f"Night{DIRTY} garden")
+    g = await goal_challenge(engine, guild, clock, name="Relay", team_mode="team")
+    await engine.join(member(guild, "bob"), g.slug, f"Hares{DIRTY}")
+    await engine.log_progress(member(guild, "bob"), g.slug, 5, f"a{DIRTY} note")
+    await engine.award_points(mod, alice, 5, f"Great{DIRTY} work")
+    await engine.award_badge(mod, alice, f"Helper{DIRTY}", f"Kind{DIRTY}")
+    await engine.disqualify_entry(mod, 1, f"Off{DIRTY} topic")
+    await engine.cancel_challenge(mod, "relay", f"Rain{DIRTY}")
+    await engine.set_moderator_role(mod, f"@Mods{DIRTY}")
+
+    stored = await stored_text(db)
+    assert not [t for t in stored if set(DIRTY) & set(t)]
+    for expected in ("Dreamscapes", "Night garden", "Hares", "a note", "Great work", "Helper",
+                     "Kind", "Off topic", "Rain", "@Mods", "Alice"):
+        assert expected in stored, expected
