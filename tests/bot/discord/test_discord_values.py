@@ -4,8 +4,10 @@ of range, lone surrogates (JSON escapes) and bidi controls in text and display n
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
+from bot.discord.app import DiscordConfigError, guild_ids
 from storage.tables import Member
 from tests.bot.discord.harness import DiscordWorld
 
@@ -73,3 +75,10 @@ async def test_display_names_with_surrogates_and_bidi_controls_are_stored_clean(
         name = await session.scalar(select(Member.display_name).where(
             Member.external_id == eve["id"]))
     assert name == "Eve the great"
+
+
+def test_server_ids_in_the_settings_are_read_by_the_id_parser() -> None:
+    assert guild_ids("123, 456") == [123, 456]
+    for bad in ("²", "99999999999999999999", "١٢"):
+        with pytest.raises(DiscordConfigError, match="is not a server id"):
+            guild_ids(f"123,{bad}")
