@@ -31,10 +31,10 @@ DEFAULT_CHANNEL = "general"
 
 _SAY = re.compile(r"^@([\w.-]+):\s*(.*)$")
 _REACT = re.compile(r"^@([\w.-]+)\s+([+-])(\S+)\s+#(\d+)\s*$")
+_ROLE = re.compile(r"^@([\w.-]+)\s+is\s+(moderator|bot|member)\s*$")
 # How far one clock line may move the clock: further is a typo (9999-12-31), and time far
 # ahead leaves the engine's own date arithmetic no room.
 MAX_CLOCK_JUMP = timedelta(days=5 * 365)
-_ROLE = re.compile(r"^@([\w.-]+)\s+is\s+(moderator|bot|member)\s*$")
 
 
 class ScriptError(Exception):
@@ -82,7 +82,8 @@ class ConsolePlatform:
                          is_admin=name in self.moderators)
 
     async def handle(self, line: str) -> None:
-        """Run one script line; raises ScriptError for a failed expectation."""
+        """Run one script line; raises ScriptError for a failed expectation, a line not
+        understood or a refused clock move. Anything else it raises is a bug."""
         line = clean_text(line, multiline=True)  # what a terminal cannot show goes first
         if not line or line.startswith("#"):
             return
