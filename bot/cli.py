@@ -30,7 +30,7 @@ def _parser() -> argparse.ArgumentParser:
                      "else 3000 with --slack-http, else no HTTP server)")
     console = sub.add_parser("console", help="talk to the bot in this terminal, or run a script")
     console.add_argument("--script", type=Path, help="run this script and print the transcript "
-                         "('-' for standard input)")
+                         "('-' for standard input); in memory unless --database is given")
     sub.add_parser("demo", help="a short scripted tour of what Laurels does")
     discord = sub.add_parser("discord", help="Discord helpers")
     discord_sub = discord.add_subparsers(dest="discord_command", required=True)
@@ -64,8 +64,14 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     overrides = {"database_url": args.database} if args.database else {}
     settings = load_settings(**overrides)
+    # Before any handler exists: the runner it imports brings Alembic, which logs on import.
+    on_console = _on_console(args, settings)
     logging.basicConfig(level=settings.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if on_console:
+        from bot.console.terminal import quiet_library_logs
+
+        quiet_library_logs()
     if args.command == "bench":
         from bench.cli import run_from_args
 
@@ -84,23 +90,50 @@ def main(argv: list[str] | None = None) -> int:
         from bot.console.demo import run_demo
 
         return asyncio.run(run_demo())
-    if args.command == "console" and args.script is not None:
-        from bot.console.script import run_script
-
-        text = sys.stdin.read() if str(args.script) == "-" else args.script.read_text("utf-8")
-        result = asyncio.run(run_script(text.splitlines(), echo=print))
-        return 0 if result.ok else 1
-    if args.command == "console" and not sys.stdin.isatty():
-        from bot.console.script import run_script
-
-        result = asyncio.run(run_script(sys.stdin.read().splitlines(), echo=print))
-        return 0 if result.ok else 1
+    if args.command == "console" and (args.script is not None or not sys.stdin.isatty()):
+        return _console_script(args.script, args.database)
     from bot.runner import RunOptions, run
 
     options = RunOptions(console_only=args.command == "console",
                          slack_http=getattr(args, "slack_http", False),
                          host=getattr(args, "host", None), port=getattr(args, "port", None))
     return asyncio.run(run(settings, options))
+
+
+def _on_console(args: argparse.Namespace, settings: Settings) -> bool:
+    """Whether this command talks on the console: a session, a script or the demo."""
+    if args.command in ("console", "demo"):
+        return True
+    from bot.runner import has_platform_tokens
+
+    return args.command == "run" and not has_platform_tokens(settings)
+
+
+def _console_script(script: Path | None, database: str | None) -> int:
+    """Run a console script (a file, '-' or piped input) and print its transcript: in
+    memory, unless `database` (given with --database) names one, migrated first as
+    `laurels run` does."""
+    from bot.console.script import run_script
+    from bot.console.terminal import tolerant_streams
+    from storage.migrate import upgrade_async
+
+    tolerant_streams()
+    if script is None or str(script) == "-":
+        text = sys.stdin.read()
+    else:
+        try:
+            text = script.read_text("utf-8", errors="replace")
+        except OSError as exc:
+            print(f"laurels: cannot read {script}: {exc.strerror}", file=sys.stderr)
+            return 2
+
+    async def go() -> bool:
+        if database is None:
+            return (await run_script(text.splitlines(), echo=print)).ok
+        await upgrade_async(database)
+        return (await run_script(text.splitlines(), database_url=database, echo=print)).ok
+
+    return 0 if asyncio.run(go()) else 1
 
 
 async def _outbox(url: str, args: argparse.Namespace) -> int:

@@ -34,7 +34,7 @@ if TYPE_CHECKING:  # imported when used: the console needs neither
     from bot.http.server import RunningServer
     from bot.slack.http import SlackEvents
 
-__all__ = ["EXIT_REFUSED", "RunOptions", "run"]
+__all__ = ["EXIT_REFUSED", "RunOptions", "has_platform_tokens", "run"]
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +54,11 @@ class RunOptions:
     port: int | None = None  # None: LAURELS_HTTP_PORT, else 3000 with slack_http
 
 
+def has_platform_tokens(settings: Settings) -> bool:
+    """Whether a platform is configured; without one, `run` opens the console."""
+    return settings.discord_token is not None or settings.slack_bot_token is not None
+
+
 async def run(settings: Settings, options: RunOptions | None = None, *,
               stop: asyncio.Event | None = None) -> int:
     """Run until interrupted (or until `stop` is set). With no platform tokens, the
@@ -65,8 +70,7 @@ async def run(settings: Settings, options: RunOptions | None = None, *,
     await upgrade_async(settings.database_url)
     db = Database(settings.database_url)
     try:
-        has_tokens = settings.discord_token is not None or settings.slack_bot_token is not None
-        console = options.console_only or not has_tokens
+        console = options.console_only or not has_platform_tokens(settings)
         clock: OffsetClock | SystemClock = OffsetClock() if console else SystemClock()
         engine = Engine(db, clock, rank_index=settings.rank_index,
                         default_timezone=settings.default_timezone,
@@ -210,8 +214,10 @@ async def _until(*events: asyncio.Event, failing: asyncio.Task[None] | None = No
 
 
 async def _console(engine: Engine, clock: OffsetClock) -> int:
-    from bot.console.platform import ConsolePlatform, ScriptError
+    from bot.console.platform import ConsolePlatform, ScriptError, failure_note
+    from bot.console.terminal import tolerant_streams
 
+    tolerant_streams()
     runner = engine.due
     platform = ConsolePlatform(engine, clock)
     await platform.start()
@@ -232,6 +238,12 @@ async def _console(engine: Engine, clock: OffsetClock) -> int:
                 await platform.handle(line)
             except ScriptError as exc:
                 print(f"!! {exc}")
+            except Exception as exc:
+                # A bug, not bad input; ending the session would lose the member's place.
+                log.debug("console line failed: %s", line.strip()[:80], exc_info=True)
+                note = failure_note(exc)
+                print(f"!! {note[0].upper()}{note[1:]}; the session goes on "
+                      "(LAURELS_LOG_LEVEL=DEBUG logs where).")
     finally:
         scheduler.stop()
         delivering.cancel()

@@ -6,7 +6,7 @@ from commands.parsing import OptionSpec as O
 from commands.parsing import OptionType as T
 from commands.render import achievements_card, badges_card, board_card, profile_card
 from commands.spec import Command, Context, Reply
-from engine.errors import InvalidInput
+from engine.ids import parse_id
 from engine.refs import MemberRef
 
 __all__ = ["COMMANDS", "target_ref"]
@@ -46,10 +46,7 @@ async def showcase(ctx: Context) -> Reply:
         raw = ctx.str_arg(name)
         if raw is None:
             continue
-        text = raw.strip().lstrip("#")
-        if not text.isdecimal():
-            raise InvalidInput(f"'{raw}' is not a badge number; see /badges.")
-        ids.append(int(text))
+        ids.append(parse_id(raw, "badge"))
     pinned = await ctx.engine.showcase(ctx.member, ids)
     if not pinned:
         return Reply.text("Your showcase is now empty.", ephemeral=True)

@@ -30,6 +30,8 @@ from enum import Enum
 from zoneinfo import ZoneInfo
 
 from commands.timeparse import TimeParseError, parse_duration, parse_time
+from engine.ids import INT64_MAX
+from engine.text import clean_text
 
 __all__ = [
     "OptionSpec",
@@ -234,9 +236,10 @@ def tokenize(text: str) -> list[str]:
 
 _TRUE = frozenset(("yes", "y", "true", "on", "1"))
 _FALSE = frozenset(("no", "n", "false", "off", "0"))
-_INTEGER = re.compile(r"[+-]?(?:\d{1,3}(?:,\d{3})+|\d{1,30})")
+# ASCII digits only: other scripts' digits get a clear refusal (see _not_a_number).
+_INTEGER = re.compile(r"[+-]?(?:\d{1,3}(?:,\d{3})+|\d{1,30})", re.ASCII)
 _NUMBER = re.compile(r"[+-]?(?:\d{1,30}(?:\.\d{0,30})?|\.\d{1,30})(?:e[+-]?\d{1,4})?",
-                     re.IGNORECASE)
+                     re.IGNORECASE | re.ASCII)
 # <@U123|name>, <@U123>, <@123>, <@!123>; <#C123|name>, <#123>
 _MENTION = re.compile(r"<@!?([A-Za-z0-9]+)(?:\|[^<>]*)?>")
 _CHANNEL_MENTION = re.compile(r"<#([A-Za-z0-9]+)(?:\|[^<>]*)?>")
@@ -279,7 +282,7 @@ def convert(spec: OptionSpec, raw: str, *, tz: ZoneInfo, now: datetime,
         return ParseError(message, option=spec.name, usage=usage)
 
     kind = spec.type
-    text = raw.strip()
+    text = clean_text(raw, multiline=True)
     if kind is OptionType.STRING:
         # Optional strings may be empty on purpose ("role:''" clears a setting).
         if not text and spec.required:
@@ -292,14 +295,16 @@ def convert(spec: OptionSpec, raw: str, *, tz: ZoneInfo, now: datetime,
         raise fail(f"{spec.name} needs a value.")
     if kind is OptionType.INTEGER:
         if not _INTEGER.fullmatch(text):
-            raise fail(f"{spec.name} must be a whole number, like 3 (got '{_short(text)}').")
+            raise fail(_not_a_number(spec.name, text, "a whole number, like 3"))
         number = int(text.replace(",", ""))
         _check_range(spec, number, usage)
+        if abs(number) > INT64_MAX:  # options without bounds: what the database holds
+            raise fail(f"{spec.name} is too large.")
         return number
     if kind is OptionType.NUMBER:
         value = float(text) if _NUMBER.fullmatch(text) else math.nan
         if math.isnan(value):
-            raise fail(f"{spec.name} must be a number, like 2.5 (got '{_short(text)}').")
+            raise fail(_not_a_number(spec.name, text, "a number, like 2.5"))
         if math.isinf(value):
             raise fail(f"{spec.name} is too large.")
         _check_range(spec, value, usage)
@@ -350,6 +355,12 @@ def convert(spec: OptionSpec, raw: str, *, tz: ZoneInfo, now: datetime,
         raise fail(f"{spec.name} must be one of: {', '.join(spec.choices)} "
                    f"(got '{_short(text)}').{did_you_mean}")
     raise AssertionError(f"unhandled option type {kind}")
+
+
+def _not_a_number(name: str, text: str, shape: str) -> str:
+    if any(c.isdigit() and not c.isascii() for c in text):
+        return f"{name} must be written with the digits 0-9 (got '{_short(text)}')."
+    return f"{name} must be {shape} (got '{_short(text)}')."
 
 
 def _short(text: str, limit: int = 40) -> str:

@@ -13,6 +13,7 @@ from engine.errors import LaurelsError
 from engine.messages import Card
 from engine.refs import MemberRef
 from engine.service import Engine
+from engine.text import clean_text
 
 __all__ = ["COMMANDS", "TREE", "execute", "execute_text", "groups", "help_card", "resolve"]
 
@@ -86,6 +87,7 @@ async def execute_text(engine: Engine, member: MemberRef, text: str,
                        channel_id: str | None = None, *, help_hint: str = "/help") -> Reply:
     """Run a command typed as text (Slack, the console): `/challenge submit x "Title"`."""
     command: Command | None = None
+    text = clean_text(text, multiline=True)  # what cannot be stored or shown goes first
     try:
         command, rest = resolve(tokenize(text), help_hint)
         community = await engine.community(member.community)

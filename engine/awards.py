@@ -17,6 +17,7 @@ from engine.ledger import Posting, balance, post
 from engine.members import ensure_member, lock_members, moderator, taking_part
 from engine.messages import Card
 from engine.refs import MemberRef
+from engine.text import clean_text
 from engine.views import BadgeView, LedgerLine
 from storage.tables import Badge, Member
 
@@ -28,7 +29,7 @@ MAX_SHOWCASE = 3
 
 def check_award(amount: int, reason: str, key: str | None) -> str:
     """The award's reason, checked with its amount and idempotency key."""
-    reason = (reason or "").strip()
+    reason = clean_text(reason or "")
     if not reason:
         raise InvalidInput("Give a reason: it is recorded in the ledger.")
     if len(reason) > 300:
@@ -64,8 +65,7 @@ async def award_points(tx: Tx, actor: MemberRef, target: MemberRef, amount: int,
 
 
 def check_badge(badge: str, reason: str) -> tuple[str, str]:
-    reason = (reason or "").strip()
-    badge = (badge or "").strip()
+    reason, badge = clean_text(reason or ""), clean_text(badge or "")
     if not reason or not badge:
         raise InvalidInput("Give the badge and a reason.")
     if len(badge) > 100 or len(reason) > 300:

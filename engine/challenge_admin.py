@@ -14,6 +14,7 @@ from engine.context import Tx
 from engine.errors import Conflict, InvalidInput
 from engine.members import moderator
 from engine.refs import MemberRef
+from engine.text import clean_text
 from engine.views import ChallengeView
 from storage.tables import Challenge
 
@@ -82,7 +83,7 @@ async def cancel(tx: Tx, actor: MemberRef, ref: str, reason: str | None) -> Chal
         raise Conflict(f"{c.name} is already {c.phase}.")
     if not await challenges.transition(tx, c, c.phase, "cancelled"):
         raise Conflict(f"{c.name} changed meanwhile; try again.")
-    c.cancel_reason = (reason or "").strip()[:300] or None
+    c.cancel_reason = clean_text(reason or "")[:300] or None
     await challenges.announce_phase(tx, c)
     await schedule.sync_challenge(tx, c)
     return ChallengeView.of(c, "Cancelled")

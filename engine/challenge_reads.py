@@ -8,8 +8,10 @@ from sqlalchemy import func, select
 from engine import challenges, goals
 from engine.context import Tx
 from engine.errors import InvalidInput
+from engine.ids import as_id
 from engine.members import find_member
 from engine.refs import MemberRef
+from engine.text import clean_text
 from engine.views import ChallengeDetails, ChallengeView, EntryView, Page
 from storage.tables import Challenge, Entry, Member, Participant, Team, Vote, VoteCount
 
@@ -103,7 +105,7 @@ async def entry_names(tx: Tx, typed: str, limit: int) -> list[tuple[int, str]]:
     """(entry id, "#id title by author (challenge)") for autocompletion: entries of
     challenges taking entries or votes whose number or title matches `typed`, newest
     first."""
-    typed = (typed or "").strip().lstrip("#")
+    typed = clean_text(typed or "").lstrip("#")
     query = (
         select(Entry.id, Entry.title, Member.display_name, Member.external_id, Challenge.name)
         .join(Challenge, Challenge.id == Entry.challenge_id)
@@ -111,7 +113,7 @@ async def entry_names(tx: Tx, typed: str, limit: int) -> list[tuple[int, str]]:
         .where(Entry.community_id == tx.community_id, Challenge.phase.in_(("open", "voting")))
     )
     if typed.isascii() and typed.isdigit():
-        query = query.where(Entry.id == int(typed))
+        query = query.where(Entry.id == (as_id(typed) or 0))  # 0: no such entry
     elif typed:
         escaped = typed.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         query = query.where(func.lower(Entry.title).like(f"%{escaped.lower()}%", escape="\\"))

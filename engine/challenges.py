@@ -14,7 +14,9 @@ from engine import outbox
 from engine.context import Tx
 from engine.emoji import canonical_emoji
 from engine.errors import InvalidInput, NotFound
+from engine.ids import id_ref
 from engine.messages import Button, Card, Field
+from engine.text import clean_text
 from engine.timefmt import ago_or_in, format_local
 from engine.vote_rules import tally_due
 from storage.tables import Challenge
@@ -78,8 +80,9 @@ def check_url(value: str | None, what: str) -> str | None:
     return value
 
 
-def _text(value: str | None, what: str, limit: int, *, required: bool = False) -> str:
-    value = (value or "").strip()
+def _text(value: str | None, what: str, limit: int, *, required: bool = False,
+          multiline: bool = False) -> str:
+    value = clean_text(value or "", multiline=multiline)
     if required and not value:
         raise InvalidInput(f"The {what} can't be empty.")
     if len(value) > limit:
@@ -94,8 +97,8 @@ def validate(draft: ChallengeDraft, now: datetime) -> ChallengeDraft:
     starts = draft.starts_at or now
     fields: dict[str, object] = {
         "name": _text(draft.name, "name", MAX_NAME, required=True),
-        "prompt": _text(draft.prompt, "prompt", MAX_PROMPT),
-        "description": _text(draft.description, "description", MAX_PROMPT),
+        "prompt": _text(draft.prompt, "prompt", MAX_PROMPT, multiline=True),
+        "description": _text(draft.description, "description", MAX_PROMPT, multiline=True),
         "prize": _text(draft.prize, "prize", 300) or None,
         "sponsor_name": _text(draft.sponsor_name, "sponsor name", 100) or None,
         "sponsor_url": check_url(draft.sponsor_url, "sponsor link"),
@@ -220,12 +223,12 @@ async def find(tx: Tx, ref: str, *, for_update: bool = False, for_share: bool = 
     joins or submits to a challenge must not commit after it closed or was cancelled.
     """
     lock = "update" if for_update else "share" if for_share else None
-    ref = (ref or "").strip()
+    ref = clean_text(ref or "")
     if not ref:
         raise InvalidInput("Which challenge? Give its name or number.")
     query = select(Challenge).where(Challenge.community_id == tx.community_id)
-    if ref.lstrip("#").isdecimal():  # not isdigit(): "²" is a digit, no number
-        query = query.where(Challenge.id == int(ref.lstrip("#")))
+    if (number := id_ref(ref, "challenge")) is not None:
+        query = query.where(Challenge.id == number)
     else:
         slug = slugify(ref)
         exact = query.where(Challenge.slug == slug)

@@ -9,6 +9,7 @@ from engine.context import Tx
 from engine.errors import InvalidInput
 from engine.members import ensure_member, moderator
 from engine.refs import MemberRef
+from engine.text import clean_text
 from engine.views import CommunityView
 
 __all__ = ["MAX_AWARD", "check_channel", "check_point_rule", "check_timezone",
@@ -65,7 +66,7 @@ async def set_moderator_role(tx: Tx, actor: MemberRef, role: str | None) -> Comm
     if role is not None and len(role.strip()) > 200:
         raise InvalidInput("A role name has 200 characters at most.")
     await moderator(tx, actor)
-    tx.community.moderator_role = (role or "").strip() or None
+    tx.community.moderator_role = clean_text(role or "") or None
     return community_view(tx)
 
 

@@ -11,7 +11,8 @@ from engine import challenges, outbox
 from engine.achievements import bump_stat
 from engine.challenges import _text, check_url
 from engine.context import Tx
-from engine.errors import Conflict, InvalidInput, NotFound, WrongPhase
+from engine.errors import Conflict, NotFound, WrongPhase
+from engine.ids import parse_id
 from engine.ledger import Posting, post, reverse, reverse_rows
 from engine.members import lock_members, moderator, taking_part
 from engine.messages import Card, Field
@@ -104,15 +105,13 @@ def _closed_message(c: Challenge, tx: Tx) -> str:
 
 
 async def find_entry(tx: Tx, entry_id: int | str, *, for_update: bool = False) -> Entry:
-    text = str(entry_id).strip().lstrip("#")
-    if not text.isdecimal():
-        raise InvalidInput("Give the entry's number, like #12.")
-    query = select(Entry).where(Entry.community_id == tx.community_id, Entry.id == int(text))
+    number = parse_id(str(entry_id), "entry")
+    query = select(Entry).where(Entry.community_id == tx.community_id, Entry.id == number)
     if for_update:
         query = query.with_for_update()
     entry = await tx.session.scalar(query)
     if entry is None:
-        raise NotFound(f"There is no entry #{text}.")
+        raise NotFound(f"There is no entry #{number}.")
     return entry
 
 

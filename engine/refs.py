@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from engine.text import clean_display_name
+
 __all__ = ["CommunityRef", "MemberRef", "MessageRef"]
 
 
@@ -15,6 +17,10 @@ class CommunityRef:
     platform: str
     external_id: str
     name: str | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        # Platform text enters here: no lone surrogates, controls or bidi overrides.
+        object.__setattr__(self, "name", clean_display_name(self.name))
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +35,11 @@ class MemberRef:
     # roles or user groups they hold (matched against the community's moderator role).
     is_admin: bool = False
     roles: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        # Platform text enters here: every use of the name (a member row, a vote batch's
+        # comparison, a reply) sees it clean and cut to the column's width.
+        object.__setattr__(self, "display_name", clean_display_name(self.display_name))
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.console.render import render_card
 from bot.delivery import DeliveryWorker
@@ -19,12 +19,14 @@ from commands.timeparse import TimeParseError, parse_duration
 from commands.tree import execute_text
 from engine.clock import AdjustableClock, ensure_utc
 from engine.due import DueRunner
+from engine.ids import as_id
 from engine.messages import Card
 from engine.refs import CommunityRef, MemberRef, MessageRef
 from engine.service import Engine
+from engine.text import clean_text
 from engine.votes import VoteResult
 
-__all__ = ["COMMUNITY", "ConsolePlatform", "ScriptError"]
+__all__ = ["COMMUNITY", "MAX_CLOCK_JUMP", "ConsolePlatform", "ScriptError", "failure_note"]
 
 COMMUNITY = CommunityRef("console", "local", "Console")
 DEFAULT_CHANNEL = "general"
@@ -32,10 +34,20 @@ DEFAULT_CHANNEL = "general"
 _SAY = re.compile(r"^@([\w.-]+):\s*(.*)$")
 _REACT = re.compile(r"^@([\w.-]+)\s+([+-])(\S+)\s+#(\d+)\s*$")
 _ROLE = re.compile(r"^@([\w.-]+)\s+is\s+(moderator|bot|member)\s*$")
+# How far one clock line may move the clock: further is a typo (9999-12-31), and time far
+# ahead leaves the engine's own date arithmetic no room.
+MAX_CLOCK_JUMP = timedelta(days=5 * 365)
 
 
 class ScriptError(Exception):
     """A script line that failed: an `expect` that did not hold, or a line not understood."""
+
+
+def failure_note(exc: Exception) -> str:
+    """How a line that raised (a bug, not bad input) is reported: short, on one line."""
+    said = " ".join(str(exc).split())
+    said = said if len(said) <= 200 else said[:200] + "…"
+    return f"that line failed ({type(exc).__name__}{': ' + said if said else ''})"
 
 
 @dataclass
@@ -80,8 +92,9 @@ class ConsolePlatform:
                          is_admin=name in self.moderators)
 
     async def handle(self, line: str) -> None:
-        """Run one script line; raises ScriptError for a failed expectation."""
-        line = line.strip()
+        """Run one script line; raises ScriptError for a failed expectation, a line not
+        understood or a refused clock move. Anything else it raises is a bug."""
+        line = clean_text(line, multiline=True)  # what a terminal cannot show goes first
         if not line or line.startswith("#"):
             return
         if line.startswith("expect "):
@@ -93,12 +106,13 @@ class ConsolePlatform:
         elif m := _ROLE.match(line):
             self._role(m.group(1), m.group(2))
         elif m := _REACT.match(line):
-            await self._react(m.group(1), m.group(2) == "+", m.group(3), int(m.group(4)))
+            await self._react(m.group(1), m.group(2) == "+", m.group(3), m.group(4))
         elif m := _SAY.match(line):
             await self._say(m.group(1), m.group(2))
         else:
+            shown = line if len(line) <= 60 else line[:60] + "…"
             raise ScriptError(
-                f"I don't understand '{line}'. Lines look like '@alice: /challenge list', "
+                f"I don't understand '{shown}'. Lines look like '@alice: /challenge list', "
                 "'@bob +👍 #3', '@mod is moderator', 'clock +2d' or 'expect <text>'.")
         await self.deliver()
 
@@ -116,13 +130,20 @@ class ConsolePlatform:
         self._print(f"* @{name} is now a {role}")
 
     async def _clock(self, arg: str) -> None:
+        now = self.clock.now()
         try:
             if arg.startswith("+"):
-                target = self.clock.now() + parse_duration(arg[1:])
+                target = now + parse_duration(arg[1:])
             else:
                 target = ensure_utc(datetime.fromisoformat(arg))
-        except (TimeParseError, ValueError) as exc:
+        except (TimeParseError, ValueError, OverflowError) as exc:
             raise ScriptError(f"bad clock line: {exc}") from exc
+        if target < now:
+            raise ScriptError(f"The clock only moves forward: it is {now:%Y-%m-%d %H:%M} UTC.")
+        if target - now > MAX_CLOCK_JUMP:
+            raise ScriptError(
+                f"The clock moves at most {MAX_CLOCK_JUMP.days} days (about five years) "
+                f"in one line; {target:%Y-%m-%d} is further. Move it in steps.")
         self._print(f"* clock is now {target.strftime('%Y-%m-%d %H:%M')} UTC")
         assert self.runner is not None
         await self.runner.run_until(self.clock, target, after_each=self.deliver)
@@ -136,12 +157,14 @@ class ConsolePlatform:
         else:
             self._post(DEFAULT_CHANNEL, reply.card)
 
-    async def _react(self, name: str, add: bool, emoji: str, number: int) -> None:
-        posted = self.messages.get(number)
+    async def _react(self, name: str, add: bool, emoji: str, digits: str) -> None:
+        number = as_id(digits)  # None: digits of another script, or more than any count
+        posted = self.messages.get(number) if number is not None else None
         if posted is None:
-            self._post_private(name, Card(text=f"⚠️ There is no message #{number}."))
+            shown = digits if len(digits) <= 20 else digits[:20] + "…"
+            self._post_private(name, Card(text=f"⚠️ There is no message #{shown}."))
             return
-        ref = MessageRef(posted.channel, str(number))
+        ref = MessageRef(posted.channel, str(posted.number))
         await self.reactions.handle(Reaction(self.member(name), ref, emoji, add), self)
 
     async def refused(self, reaction: Reaction, why: str) -> None:

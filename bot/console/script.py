@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from bot.console.platform import ConsolePlatform, ScriptError
+from bot.console.platform import ConsolePlatform, ScriptError, failure_note
 from engine.clock import FixedClock
 from engine.service import Engine
 from storage.db import Database
 
 __all__ = ["SCRIPT_START", "ScriptResult", "run_script"]
+
+log = logging.getLogger(__name__)
 
 # Scripts start here unless their first clock line says otherwise: same script, same output.
 SCRIPT_START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -28,7 +31,8 @@ class ScriptResult:
 async def run_script(lines: Iterable[str], *, database_url: str = "sqlite+aiosqlite://",
                      echo: Callable[[str], None] | None = None,
                      start: datetime = SCRIPT_START) -> ScriptResult:
-    """Run a script on a fresh engine; stops at the first failed `expect`."""
+    """Run a script on a fresh engine; stops at the first failed `expect`, or at a line that
+    raised (a bug: reported in the transcript, its traceback logged)."""
     transcript: list[str] = []
 
     def out(text: str) -> None:
@@ -49,6 +53,10 @@ async def run_script(lines: Iterable[str], *, database_url: str = "sqlite+aiosql
             except ScriptError as exc:
                 out(f"!! line {number}: {exc}")
                 return ScriptResult(False, transcript, str(exc), number)
+            except Exception as exc:
+                log.exception("script line %d failed", number)
+                out(f"!! line {number}: {failure_note(exc)}")
+                return ScriptResult(False, transcript, failure_note(exc), number)
         return ScriptResult(True, transcript)
     finally:
         await db.dispose()

@@ -37,6 +37,7 @@ from bot.discord.slash import application_commands
 from bot.platform import StartError
 from bot.startup import unreachable
 from config.settings import Settings
+from engine.ids import as_id
 from engine.service import Engine
 
 __all__ = ["DiscordConfigError", "LaurelsClient", "RunningDiscord", "intents", "point_at",
@@ -131,9 +132,10 @@ def guild_ids(setting: str) -> list[int]:
     """`LAURELS_DISCORD_GUILDS`: server ids separated by commas or spaces."""
     out: list[int] = []
     for part in setting.replace(",", " ").split():
-        if not part.isdigit():
+        guild_id = as_id(part)
+        if guild_id is None:
             raise DiscordConfigError(f"LAURELS_DISCORD_GUILDS: '{part}' is not a server id.")
-        out.append(int(part))
+        out.append(guild_id)
     return out
 
 

@@ -28,6 +28,7 @@ import discord
 from bot.discord.render import Rendered, render
 from bot.platform import DeliveryError, PostWindow
 from engine.emoji import canonical_emoji
+from engine.ids import as_id
 from engine.messages import Card
 from engine.refs import MessageRef
 
@@ -193,11 +194,12 @@ def delivery_error(exc: discord.HTTPException | discord.RateLimited) -> Delivery
 
 
 def _snowflake(text: str, what: str) -> int:
-    if not text.isdigit():
+    snowflake = as_id(text)
+    if snowflake is None:
         # A name typed where an id belongs (/settings channel on another platform).
-        raise DeliveryError(f"'{text}' is not a Discord {what} id", permanent=True)
-    return int(text)
+        raise DeliveryError(f"'{text[:40]}' is not a Discord {what} id", permanent=True)
+    return snowflake
 
 
 def _int(text: str) -> int | None:
-    return int(text) if text.isdigit() else None
+    return as_id(text)

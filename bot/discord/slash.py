@@ -24,6 +24,7 @@ from bot.discord.payloads import AttachmentData, CommandData, CommandOptionData
 from commands.parsing import OptionSpec, OptionType, ParseError, convert
 from commands.spec import Command
 from commands.tree import COMMANDS, TREE, groups
+from engine.ids import as_id
 
 __all__ = [
     "MANAGE_GUILD",
@@ -162,16 +163,18 @@ def bind_options(inv: Invocation, *, tz: ZoneInfo, now: datetime) -> dict[str, o
         raw = inv.values.get(spec.name)
         if raw is None:
             args[spec.name] = None
-        elif OPTION_TYPES[spec.type] == STRING:
+        elif OPTION_TYPES[spec.type] == STRING or spec.type in (OptionType.INTEGER,
+                                                                OptionType.NUMBER):
+            # Numbers too: typed text's rules (ranges, NaN, 64 bits) hold for any payload.
             args[spec.name] = convert(spec, str(raw), tz=tz, now=now, usage=command.usage)
-        elif spec.type is OptionType.INTEGER:
-            args[spec.name] = int(raw)  # type: ignore[call-overload]
-        elif spec.type is OptionType.NUMBER:
-            args[spec.name] = float(raw)  # type: ignore[arg-type]
         elif spec.type is OptionType.BOOLEAN:
             args[spec.name] = bool(raw)
-        else:  # members and channels arrive as ids
-            args[spec.name] = str(raw)
+        else:  # members and channels arrive as ids (snowflakes)
+            snowflake = as_id(str(raw))
+            if snowflake is None:
+                raise ParseError(f"{spec.name} must be a {spec.type.value} of this server.",
+                                 option=spec.name, usage=command.usage)
+            args[spec.name] = str(snowflake)
     upload = inv.values.get(UPLOAD)
     if upload is not None:
         args["image"] = _uploaded_image(inv, str(upload), args.get("image"))

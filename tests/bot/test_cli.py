@@ -6,6 +6,7 @@ import asyncio
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -47,6 +48,57 @@ def test_console_script_from_file_and_stdin_fails_on_broken_expectation(tmp_path
                    stdin="@alice: /challenge list\nexpect a party\n")
     assert bad.returncode == 1
     assert "!! line 2: expected output containing 'a party'" in bad.stdout
+
+
+def test_the_console_keeps_library_log_lines_out_of_the_session(tmp_path: Path) -> None:
+    result = _laurels("run", cwd=tmp_path, stdin="@alice: /challenge list\nclock +7d\n")
+    assert result.returncode == 0, result.stderr
+    assert "No challenges here yet" in result.stdout
+    assert "apscheduler" not in result.stderr, result.stderr  # "Added job Scheduler._wake"
+    assert "alembic" not in result.stderr, result.stderr  # "Running upgrade 0001 -> 0002"
+    script = tmp_path / "s.txt"
+    script.write_text("@alice: /challenge list\n", "utf-8")
+    scripted = _laurels("--database", f"sqlite+aiosqlite:///{tmp_path / 'x.db'}", "console",
+                        "--script", str(script), cwd=tmp_path)
+    assert scripted.returncode == 0 and "alembic" not in scripted.stderr, scripted.stderr
+
+
+def test_bytes_that_are_not_utf8_do_not_end_the_console_session(tmp_path: Path) -> None:
+    lines = b"@alice: /challenge list\n@alice: /challenge info \xff\xfe\n@bob: /help\n"
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("LAURELS_")}
+    full_env.update(PYTHONPATH=str(ROOT), PYTHONIOENCODING="utf-8")  # strict, not C's escapes
+    for args in (["run"], ["console", "--script", "-"]):
+        result = subprocess.run([sys.executable, "-m", "bot.cli", *args], cwd=tmp_path,
+                                input=lines, capture_output=True, timeout=60, env=full_env)
+        out = result.stdout.decode("utf-8")
+        assert result.returncode == 0, result.stderr.decode("utf-8", "replace")
+        assert "There is no challenge called '\ufffd\ufffd'" in out
+        assert "Laurels commands" in out  # the line after it was answered
+
+
+def test_a_console_script_runs_in_memory_unless_a_database_is_given(tmp_path: Path) -> None:
+    create = tmp_path / "create.txt"
+    create.write_text("@mod is moderator\n"
+                      "@mod: /challenge create submission Dreamscapes \"Paint\"\n", "utf-8")
+    listing = tmp_path / "list.txt"
+    listing.write_text("@alice: /challenge list\nexpect Dreamscapes\n", "utf-8")
+
+    # The default: in memory, nothing written, nothing remembered.
+    assert _laurels("console", "--script", str(create), cwd=tmp_path).returncode == 0
+    assert list(tmp_path.glob("*.db")) == []
+    assert _laurels("console", "--script", str(listing), cwd=tmp_path).returncode == 1
+
+    # --database: that database, migrated first, and what the script did is kept.
+    url = f"sqlite+aiosqlite:///{tmp_path / 'kept.db'}"
+    made = _laurels("--database", url, "console", "--script", str(create), cwd=tmp_path)
+    assert made.returncode == 0, made.stdout + made.stderr
+    listed = _laurels("--database", url, "console", "--script", str(listing), cwd=tmp_path)
+    assert listed.returncode == 0, listed.stdout + listed.stderr
+    with sqlite3.connect(tmp_path / "kept.db") as conn:
+        [(version,)] = conn.execute("SELECT version_num FROM alembic_version").fetchall()
+    assert version  # migrated, as `laurels run` does
+    missing = _laurels("console", "--script", str(tmp_path / "nope.txt"), cwd=tmp_path)
+    assert missing.returncode == 2 and "cannot read" in missing.stderr
 
 
 def test_demo_runs_the_tour(tmp_path: Path) -> None:

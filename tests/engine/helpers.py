@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import String, Text, func, select
 
 from engine.challenges import ChallengeDraft
 from engine.clock import FixedClock
@@ -122,3 +122,15 @@ async def ledger_of(db: Database, external_id: str, community_id: int | None = N
 async def outbox_rows(db: Database, kind: str | None = None) -> list[OutboxRow]:
     where = [OutboxRow.kind == kind] if kind else []
     return await select_all(db, OutboxRow, *where, order_by=OutboxRow.id)
+
+
+async def stored_text(db: Database) -> list[str]:
+    """Every string value in every table."""
+    found: list[str] = []
+    async with db.session() as session:
+        for table in Base.metadata.sorted_tables:
+            columns = [c for c in table.columns if isinstance(c.type, String | Text)]
+            if columns:
+                for row in (await session.execute(select(*columns))).all():
+                    found += [v for v in row if isinstance(v, str)]
+    return found

@@ -247,3 +247,25 @@ async def test_batches_mixing_communities_end_as_one_at_a_time(
 ) -> None:
     alone, burst = await _same_both_ways(request, tmp_path, _two_communities)
     assert burst < alone
+
+
+async def _marked_names(v: Voting) -> None:
+    """Voters whose platform names carry invisible marks (a right-to-left mark, a
+    zero-width space): their names are stored cleaned, and a later vote compares the
+    cleaned name, so it does not take them for renamed members."""
+    msgs = await _challenge(v.engine, v.clock)
+    voters = [MemberRef(GUILD, name, f"\u200f{name.upper()}\u200b") for name in VOTERS]
+    for i, voter in enumerate(voters):
+        await v.burst([v.vote(voter, msgs[AUTHORS[i]])])
+    await v.burst([v.vote(voter, msgs[AUTHORS[(i + 1) % len(AUTHORS)]])
+                   for i, voter in enumerate(voters)])
+    async with v.engine.db.session() as session:
+        names = set((await session.scalars(select(Member.display_name).where(
+            Member.external_id.in_(VOTERS)))).all())
+    assert names == {name.upper() for name in VOTERS}
+
+
+async def test_invisible_marks_in_voters_names_are_cleaned_either_way(
+    request: pytest.FixtureRequest, tmp_path: Path, backend: str
+) -> None:
+    await _same_both_ways(request, tmp_path, _marked_names)

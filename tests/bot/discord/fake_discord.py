@@ -202,6 +202,7 @@ CLIENT_TEST_OPTIONS: Final[dict[str, Any]] = {"guild_ready_timeout": 0.1}
 _SNOWFLAKE_RE = re.compile(r"\d{1,20}")
 _COMMAND_NAME_RE = re.compile(r"[-_'\w]{1,32}")
 _MESSAGE_POST_RE = re.compile(r"/channels/\d+/messages")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _ALLOWED_MESSAGE_FLAGS = int(MessageFlags.SUPPRESS_EMBEDS | MessageFlags.SUPPRESS_NOTIFICATIONS
                              | MessageFlags.IS_COMPONENTS_V2)
 _BOT_ROLE_PERMISSIONS = int(
@@ -313,6 +314,10 @@ class GatewayConnection:
 
     async def send_json(self, payload: Mapping[str, Any]) -> None:
         text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+        if _LONE_SURROGATE.search(text):
+            # Not UTF-8: JSON can only spell it as an escape (\uXXXX), which a client's
+            # JSON parser turns back into the lone surrogate.
+            text = json.dumps(payload, separators=(",", ":"))
         # Compress and send under one lock: the stream's state must follow send order.
         async with self._send_lock:
             if self.compress == "zlib-stream":

@@ -114,7 +114,9 @@ class DiscordWorld:
                                                          user_id=self.users[user])
 
         said = await self._interaction(send)
-        return said.record.autocomplete_choices or []
+        # Discord shows the member an error when an app leaves autocomplete unanswered.
+        assert said.record.autocomplete_choices is not None, "autocomplete not answered"
+        return said.record.autocomplete_choices
 
     async def press(self, user: str, message: Mapping[str, Any], label: str) -> Said:
         """`user` presses the button labelled `label` on a stored message."""

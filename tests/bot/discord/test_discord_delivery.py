@@ -110,9 +110,11 @@ async def test_a_deleted_channel_is_permanent(world: DiscordWorld) -> None:
     assert info.value.permanent and "404" in str(info.value)
 
 
-async def test_a_channel_name_instead_of_an_id_is_permanent(world: DiscordWorld) -> None:
+@pytest.mark.parametrize("channel", ["general", "²", "99999999999999999999"])
+async def test_a_channel_name_instead_of_an_id_is_permanent(world: DiscordWorld, channel: str
+                                                            ) -> None:
     with pytest.raises(DeliveryError) as info:
-        await world.running.platform.post(str(world.guild_id), "general", Card(text="x"),
+        await world.running.platform.post(str(world.guild_id), channel, Card(text="x"),
                                           nonce="laurels-10")
     assert info.value.permanent and "not a Discord channel id" in str(info.value)
 
