@@ -27,7 +27,7 @@ OTHER = CommunityRef("console", "elsewhere", "Elsewhere")
 
 SCRIPT = """\
 @mod is moderator
-@mod: /challenge create submission Dreamscapes "Paint a dream" submissions:2d voting:1d prize:"A print"
+@mod: /challenge create submission Dreamscapes "Paint a dream" submissions:2d voting:1d prize:P
 @alice: /challenge submit dreamscapes "Night garden" https://laurels.test/static/demo/night-garden.svg
 @bob: /challenge submit dreamscapes "Cloud harbour" https://laurels.test/static/demo/cloud-harbour.svg
 @mod: /challenge create goal "Miles" "Walk" ends:10d goal:50 unit:km
