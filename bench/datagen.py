@@ -138,7 +138,8 @@ def _community() -> dict[str, Any]:
     return {"id": 1, "platform": "console", "external_id": "local", "name": "Bench",
             "timezone": "UTC", "announce_channel": "announcements",
             "entries_channel": ENTRIES_CHANNEL, "moderator_role": None, "point_rules": {},
-            "settings": {}, "created_at": NOW - timedelta(days=400)}
+            "settings": {}, "created_at": NOW - timedelta(days=400),
+            "public_id": "bench-community"}
 
 
 def _members(n: int) -> Iterator[dict[str, Any]]:

@@ -28,10 +28,21 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--port", type=int, help="serve HTTP on this port: /healthz, /readyz, "
                      "and Slack's events with --slack-http (default: LAURELS_HTTP_PORT, "
                      "else 3000 with --slack-http, else no HTTP server)")
+    run.add_argument("--web-port", type=int, help="serve the web dashboard on this port (the "
+                     "one HTTP port: with /healthz, /readyz and Slack's events; default: "
+                     "LAURELS_WEB_PORT, else no dashboard)")
+    web = sub.add_parser("web", help="serve the web dashboard alone (no platform, no console)")
+    web.add_argument("--host", help="address to listen on (default: LAURELS_HTTP_HOST, else "
+                     "127.0.0.1)")
+    web.add_argument("--web-port", "--port", dest="web_port", type=int,
+                     help="port (default: LAURELS_WEB_PORT, else 8080)")
     console = sub.add_parser("console", help="talk to the bot in this terminal, or run a script")
     console.add_argument("--script", type=Path, help="run this script and print the transcript "
                          "('-' for standard input); in memory unless --database is given")
-    sub.add_parser("demo", help="a short scripted tour of what Laurels does")
+    demo = sub.add_parser("demo", help="a short scripted tour of what Laurels does")
+    demo.add_argument("--web", action="store_true", help="play a longer tour into the "
+                      "database (LAURELS_DATABASE_URL, else laurels.db here) and leave it "
+                      "there with its dashboard public, for `laurels run --web-port 8080`")
     discord = sub.add_parser("discord", help="Discord helpers")
     discord_sub = discord.add_subparsers(dest="discord_command", required=True)
     invite = discord_sub.add_parser("invite-url", help="print the URL that adds the bot to a "
@@ -87,8 +98,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "outbox":
         return asyncio.run(_outbox(settings.database_url, args))
     if args.command == "demo":
-        from bot.console.demo import run_demo
+        from bot.console.demo import run_demo, run_web_demo
 
+        if args.web:
+            return asyncio.run(run_web_demo(settings))
         return asyncio.run(run_demo())
     if args.command == "console" and (args.script is not None or not sys.stdin.isatty()):
         return _console_script(args.script, args.database)
@@ -96,7 +109,9 @@ def main(argv: list[str] | None = None) -> int:
 
     options = RunOptions(console_only=args.command == "console",
                          slack_http=getattr(args, "slack_http", False),
-                         host=getattr(args, "host", None), port=getattr(args, "port", None))
+                         host=getattr(args, "host", None), port=getattr(args, "port", None),
+                         web_port=getattr(args, "web_port", None),
+                         web_only=args.command == "web")
     return asyncio.run(run(settings, options))
 
 

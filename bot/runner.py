@@ -27,6 +27,7 @@ from bot.startup import Backoff, PlatformStarts
 from config.settings import Settings
 from engine.clock import OffsetClock, SystemClock
 from engine.service import Engine
+from engine.sign_in import WebLinks
 from storage.db import Database
 from storage.migrate import upgrade_async
 
@@ -42,6 +43,7 @@ log = logging.getLogger(__name__)
 # manager can be told not to restart on it, e.g. systemd's RestartPreventExitStatus=78).
 EXIT_REFUSED = 78
 DEFAULT_HTTP_PORT = 3000
+DEFAULT_WEB_PORT = 8080  # `laurels web` with no port given
 # How long a refusal waits for the other platforms' first answers, to report them all.
 _REPORT_WITHIN = 15.0
 
@@ -52,6 +54,8 @@ class RunOptions:
     slack_http: bool = False
     host: str | None = None  # None: LAURELS_HTTP_HOST
     port: int | None = None  # None: LAURELS_HTTP_PORT, else 3000 with slack_http
+    web_port: int | None = None  # None: LAURELS_WEB_PORT; set, the dashboard is served
+    web_only: bool = False  # `laurels web`: the HTTP server alone, no platform or console
 
 
 def has_platform_tokens(settings: Settings) -> bool:
@@ -67,14 +71,20 @@ async def run(settings: Settings, options: RunOptions | None = None, *,
     if options.slack_http and settings.slack_bot_token is None and not options.console_only:
         log.error("--slack-http: LAURELS_SLACK_BOT_TOKEN is not set.")
         return EXIT_REFUSED
+    try:
+        web = _web_links(settings, options)
+    except ValueError as exc:
+        log.error("%s", exc)
+        return EXIT_REFUSED
     await upgrade_async(settings.database_url)
     db = Database(settings.database_url)
     try:
-        console = options.console_only or not has_platform_tokens(settings)
+        console = ((options.console_only or not has_platform_tokens(settings))
+                   and not options.web_only)
         clock: OffsetClock | SystemClock = OffsetClock() if console else SystemClock()
         engine = Engine(db, clock, rank_index=settings.rank_index,
                         default_timezone=settings.default_timezone,
-                        close_grace=timedelta(seconds=settings.vote_close_grace))
+                        close_grace=timedelta(seconds=settings.vote_close_grace), web=web)
         # Votes a stopped process counted but did not pay for yet.
         if paid := await engine.settle_all():
             log.info("paid for %d votes counted before the restart", paid)
@@ -82,7 +92,7 @@ async def run(settings: Settings, options: RunOptions | None = None, *,
         lag.start()
         try:
             if isinstance(clock, OffsetClock):
-                return await _console(engine, clock)
+                return await _console(engine, clock, settings, options)
             return await _platforms(engine, settings, options, stop)
         finally:
             await lag.stop()
@@ -91,7 +101,15 @@ async def run(settings: Settings, options: RunOptions | None = None, *,
         await db.dispose()
 
 
+def _web_port(settings: Settings, options: RunOptions) -> int | None:
+    return options.web_port if options.web_port is not None else settings.web_port
+
+
 def _http_port(settings: Settings, options: RunOptions) -> int | None:
+    """The one HTTP port: the dashboard's when it is served, else the HTTP server's."""
+    web = _web_port(settings, options)
+    if web is not None:
+        return web
     if options.port is not None:
         return options.port
     if settings.http_port is not None:
@@ -99,13 +117,35 @@ def _http_port(settings: Settings, options: RunOptions) -> int | None:
     return DEFAULT_HTTP_PORT if options.slack_http else None
 
 
-async def _serve_http(db: Database, settings: Settings, options: RunOptions, port: int,
+def _web_links(settings: Settings, options: RunOptions) -> WebLinks | None:
+    """Where the dashboard is served, if it is (raises ValueError for two ports)."""
+    web = _web_port(settings, options)
+    if web is None and options.web_only:
+        web = DEFAULT_WEB_PORT
+    if web is None:
+        return None
+    other = options.port if options.port is not None else settings.http_port
+    if other is not None and other != web:
+        raise ValueError(f"One port serves everything: --web-port {web} and --port {other} "
+                         "(LAURELS_WEB_PORT, LAURELS_HTTP_PORT) differ; give one of them.")
+    host = options.host or settings.http_host
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    base = settings.web_base_url or f"http://{shown}:{web}"
+    return WebLinks(base, settings.web_secret.get_secret_value() if settings.web_secret
+                    else None)
+
+
+async def _serve_http(engine: Engine, settings: Settings, options: RunOptions, port: int,
                       slack: SlackEvents | None) -> RunningServer:
     from bot.http.app import build_app
     from bot.http.health import Readiness, health_routes
     from bot.http.server import HttpOptions, serve
+    from web import WebOptions, web_routes
 
+    db = engine.db
     routes = [*health_routes(Readiness(db.probe)), *(slack.routes() if slack else [])]
+    if engine.web is not None:
+        routes += web_routes(engine, WebOptions(engine.web.base_url))
     app = build_app(routes, max_body=settings.http_max_body,
                     body_timeout=settings.http_body_timeout)
     return await serve(app, HttpOptions(
@@ -161,14 +201,15 @@ async def _platforms(engine: Engine, settings: Settings, options: RunOptions,
 
             slack = SlackEvents()
         port = _http_port(settings, options)
+        if port is None and options.web_only:
+            port = DEFAULT_WEB_PORT
         if port is not None:
-            try:
-                server = await _serve_http(engine.db, settings, options, port, slack)
-            except OSError as exc:
-                log.error("HTTP: cannot listen on %s:%s: %s (LAURELS_HTTP_HOST, "
-                          "LAURELS_HTTP_PORT, --host, --port)",
-                          options.host or settings.http_host, port, exc.strerror or exc)
+            server = await _listen(engine, settings, options, port, slack)
+            if server is None:
                 return EXIT_REFUSED
+        if options.web_only:
+            await _until(stop)
+            return 0
         log.info("starting the platforms")
         _launch(starts, engine, settings, slack)
         scheduling = asyncio.create_task(scheduler.start(), name="laurels-scheduler-start")
@@ -196,6 +237,22 @@ async def _platforms(engine: Engine, settings: Settings, options: RunOptions,
             await server.stop()
 
 
+async def _listen(engine: Engine, settings: Settings, options: RunOptions, port: int,
+                  slack: SlackEvents | None) -> RunningServer | None:
+    """The HTTP server on `port` (None, logged: the port cannot be had)."""
+    try:
+        server = await _serve_http(engine, settings, options, port, slack)
+    except OSError as exc:
+        log.error("HTTP: cannot listen on %s:%s: %s (LAURELS_HTTP_HOST, LAURELS_HTTP_PORT, "
+                  "LAURELS_WEB_PORT, --host, --port, --web-port)",
+                  options.host or settings.http_host, port, exc.strerror or exc)
+        return None
+    if engine.web is not None:
+        print(f"Dashboard: {engine.web.base_url.rstrip('/')}/ (type /dashboard for your "
+              "sign-in link)", flush=True)
+    return server
+
+
 async def _until(*events: asyncio.Event, failing: asyncio.Task[None] | None = None) -> None:
     """Until one of `events` is set; if `failing` fails meanwhile, its error is raised."""
     waiters = {asyncio.create_task(e.wait()) for e in events}
@@ -213,7 +270,23 @@ async def _until(*events: asyncio.Event, failing: asyncio.Task[None] | None = No
             waiter.cancel()
 
 
-async def _console(engine: Engine, clock: OffsetClock) -> int:
+async def _console(engine: Engine, clock: OffsetClock, settings: Settings,
+                   options: RunOptions) -> int:
+    # The dashboard is off on the console unless a web port is given.
+    port = _web_port(settings, options)
+    server = None
+    if port is not None:
+        server = await _listen(engine, settings, options, port, None)
+        if server is None:
+            return EXIT_REFUSED
+    try:
+        return await _console_loop(engine, clock)
+    finally:
+        if server is not None:
+            await server.stop()
+
+
+async def _console_loop(engine: Engine, clock: OffsetClock) -> int:
     from bot.console.platform import ConsolePlatform, ScriptError, failure_note
     from bot.console.terminal import tolerant_streams
 

@@ -1,4 +1,5 @@
-"""/settings: channels, time zone, moderators, point rules, reminders, digest, recurring."""
+"""/settings: channels, time zone, moderators, point rules, reminders, digest, recurring,
+the web dashboard."""
 
 from __future__ import annotations
 
@@ -101,6 +102,17 @@ async def recurring(ctx: Context) -> Reply:
     return Reply.text(f"Recurring challenge off: {what}.", ephemeral=True)
 
 
+async def web(ctx: Context) -> Reply:
+    on = ctx.args["state"] == "on"
+    await ctx.engine.set_web_setting(ctx.member, "public", on)
+    if on:
+        return Reply.text("The leaderboard, challenge, member and achievement pages of the "
+                          "web dashboard are public now: anyone with their address can read "
+                          "them.", ephemeral=True)
+    return Reply.text("The web dashboard's pages are for signed-in members only now "
+                      "(/dashboard).", ephemeral=True)
+
+
 RULES = ("entry_submitted", "early_entry", "early_entry_hours", "vote_cast",
          "vote_cast_daily_cap", "vote_received", "featured", "place_1", "place_2", "place_3",
          "place_4_to_10", "place_min_votes", "goal_joined", "goal_reached")
@@ -130,6 +142,10 @@ COMMANDS: tuple[Command, ...] = (
                 O("day", T.STRING, "Weekday (community time), or off", max_length=30),
                 O("time", T.STRING, "Time of day, e.g. 09:00", required=False,
                   max_length=10))),
+    Command("web", "Whether the web dashboard's pages are public", web, group="settings",
+            moderator=True, options=(
+                O("setting", T.CHOICE, "Which web setting", choices=("public",)),
+                O("state", T.CHOICE, "on or off", choices=("on", "off")))),
     Command("recurring", "Turn a recurring challenge template on or off", recurring,
             group="settings", moderator=True, options=(
                 O("template", T.STRING, "Template key, e.g. weekly-sketch", max_length=60),

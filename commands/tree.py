@@ -6,7 +6,7 @@ import logging
 from collections.abc import Iterable
 from zoneinfo import ZoneInfo
 
-from commands import challenge, members, points, settings
+from commands import challenge, dashboard, members, points, settings
 from commands.parsing import OptionType, ParseError, bind, tokenize
 from commands.spec import Command, Context, Reply
 from engine.errors import LaurelsError
@@ -26,6 +26,7 @@ async def _help(ctx: Context) -> Reply:
 
 COMMANDS: tuple[Command, ...] = (
     *challenge.COMMANDS, *members.COMMANDS, *points.COMMANDS, *settings.COMMANDS,
+    *dashboard.COMMANDS,
     Command("help", "What Laurels can do", _help),
 )
 TREE: dict[str, Command] = {c.path: c for c in COMMANDS}

@@ -69,6 +69,14 @@ class Settings(BaseSettings):
     http_body_timeout: float = Field(default=10.0, gt=0, le=300)
     http_max_body: int = Field(default=1 << 20, ge=1024, le=64 << 20)
 
+    # The web dashboard, on the same HTTP server (`laurels run --web-port`, `laurels
+    # web`). Its base URL is the address members open (links from /dashboard start with
+    # it; over https:// cookies are Secure); unset: http://<host>:<port>. The secret signs
+    # sign-in links and sessions; unset, one is made once and kept in the database.
+    web_port: int | None = Field(default=None, ge=0, le=65_535)
+    web_base_url: str | None = None
+    web_secret: SecretStr | None = None
+
     @classmethod
     def settings_customise_sources(
         cls,

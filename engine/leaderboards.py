@@ -20,7 +20,7 @@ from storage.tables import Challenge, Entry, Member, Participant, Placement, Tea
 __all__ = ["Board", "BoardRow", "Standings", "ViewerRank", "challenge_standings", "leaderboard",
            "standings_of", "viewer_rank"]
 
-MAX_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 100  # the web page shows 100 rows; commands show 10
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,9 @@
-"""Read models of members: a profile, the ledger lines, achievement progress."""
+"""Read models of members: a profile, the ledger lines, achievement progress, and the web
+member page."""
 
 from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import func, select
 
@@ -11,12 +14,22 @@ from engine.context import Tx
 from engine.errors import NotFound
 from engine.members import find_member
 from engine.ranking import RankIndex
+from engine.rarity import Rarity
 from engine.refs import MemberRef
 from engine.streaks import StreakState, alive
-from engine.views import BadgeView, ChallengeView, LedgerLine, Profile
-from storage.tables import Challenge, Entry, LedgerRow, Member, Participant, Streak
+from engine.views import BadgeRarity, BadgeView, ChallengeView, LedgerLine, MemberPage, Profile
+from engine.wording import plural
+from storage.tables import (
+    Challenge,
+    Entry,
+    LedgerRow,
+    Member,
+    Participant,
+    ProgressLog,
+    Streak,
+)
 
-__all__ = ["achievement_progress", "badges", "history", "profile"]
+__all__ = ["achievement_progress", "badges", "history", "member_page", "profile"]
 
 LIVE = ("scheduled", "open", "voting", "active")
 
@@ -87,3 +100,102 @@ async def _taking_part(tx: Tx, member: Member) -> list[tuple[ChallengeView, str]
     for c, n in entered:
         active.append((view_of(c, tx), f"{n} entr{'y' if n == 1 else 'ies'}"))
     return active
+
+
+# -- the web member page -------------------------------------------------------------
+
+CALENDAR_DAYS = 365
+RECENT_LINES = 15
+MAX_CHALLENGES = 20
+# What counts toward a streak (streaks.record_activity is called when these happen):
+# voting (its paid "vote_cast" ledger rows), entering, logging progress.
+ACTIVITY_REASONS = ("vote_cast", "entry_submitted")
+
+
+async def member_page(tx: Tx, ranks: RankIndex, rarity: Rarity, user_id: str) -> MemberPage:
+    """Everything the web member page shows: points, rank, the streak and a year of
+    active days, badges with their rarity, achievement progress, points over time,
+    recent ledger lines and the challenges taken part in."""
+    member = await find_member(tx, user_id)
+    if member is None:
+        raise NotFound("That member hasn't taken part yet.")
+    rank = await leaderboards.viewer_rank(tx, ranks, member.id, "all")
+    streak = await tx.session.get(Streak, (tx.community_id, member.id))
+    state = (StreakState(streak.current, streak.longest, streak.last_day) if streak
+             else StreakState())
+    today = tx.local_day()
+    first = today - timedelta(days=CALENDAR_DAYS - 1)
+    since = datetime.combine(first, time(), tx.tz) - timedelta(days=1)
+    days = await _active_days(tx, member.id, since)
+    counts = await rarity.counts(tx)
+    members = max(rank.members if rank else 0, 1)
+    if rank is None:
+        stats = await ranks.stats(tx.session, tx.community_id, "all")
+        members = max(stats.members, 1)
+    owned = []
+    for b in await badges_of(tx, member):
+        d = tx.catalog.defs.get(b.key)
+        owned.append(BadgeRarity(b, d.rarity if d else None,
+                                 Rarity.percent(counts.get(b.key, 0), members) if d else None))
+    return MemberPage(
+        member.external_id, member.display_name or member.external_id,
+        rank.points if rank else 0, rank, alive(state, today), state.longest,
+        sorted(d for d in days if first <= d <= today), first, today, owned,
+        await achievements.progress(tx, member.id),
+        await _balance_by_day(tx, member.id), await history(tx, member.id, RECENT_LINES),
+        await _taken_part(tx, member))
+
+
+async def _active_days(tx: Tx, member_id: int, since: datetime) -> set[date]:
+    found: set[date] = set()
+    for query in (
+        select(LedgerRow.period_at).where(
+            LedgerRow.community_id == tx.community_id, LedgerRow.member_id == member_id,
+            LedgerRow.reason.in_(ACTIVITY_REASONS), LedgerRow.period_at >= since),
+        select(ProgressLog.logged_at).where(
+            ProgressLog.community_id == tx.community_id, ProgressLog.member_id == member_id,
+            ProgressLog.logged_at >= since),
+    ):
+        found.update(tx.local_day(when) for when in (await tx.session.scalars(query)).all())
+    return found
+
+
+async def _balance_by_day(tx: Tx, member_id: int) -> list[tuple[date, int]]:
+    """The all-time balance at the end of each day it changed (ledger order)."""
+    rows = (await tx.session.execute(
+        select(LedgerRow.created_at, LedgerRow.balance_after)
+        .where(LedgerRow.community_id == tx.community_id, LedgerRow.member_id == member_id)
+        .order_by(LedgerRow.id))).all()
+    by_day: dict[date, int] = {}
+    for at, balance in rows:
+        by_day[tx.local_day(at)] = int(balance)
+    return sorted(by_day.items())
+
+
+async def _taken_part(tx: Tx, member: Member) -> list[tuple[ChallengeView, str]]:
+    """Challenges the member entered or joined, newest first, with what they did there."""
+    entered = dict((await tx.session.execute(
+        select(Entry.challenge_id, func.count(Entry.id))
+        .where(Entry.community_id == tx.community_id, Entry.member_id == member.id)
+        .group_by(Entry.challenge_id))).all())
+    joined = {p.challenge_id: p for p in (await tx.session.scalars(select(Participant).where(
+        Participant.community_id == tx.community_id,
+        Participant.member_id == member.id))).all()}
+    ids = sorted(set(entered) | set(joined), reverse=True)[:MAX_CHALLENGES]
+    if not ids:
+        return []
+    found = {c.id: c for c in (await tx.session.scalars(select(Challenge).where(
+        Challenge.community_id == tx.community_id, Challenge.id.in_(ids)))).all()}
+    out = []
+    for cid in ids:
+        c = found.get(cid)
+        if c is None or c.phase in ("draft",):
+            continue
+        if cid in entered:
+            status = plural(int(entered[cid]), "entry")
+        else:
+            part = joined[cid]
+            status = (f"{part.progress:g}/{c.goal:g} {c.unit or ''}".strip()
+                      if c.goal is not None else "joined")
+        out.append((view_of(c, tx), status))
+    return out

@@ -20,16 +20,20 @@ from config.catalog import load_default_achievements, load_default_points
 from engine import (
     achievements,
     awards,
+    board_reads,
     challenge_admin,
     challenge_reads,
     community_settings,
+    community_stats,
     entries,
+    gallery_reads,
     goals,
     leaderboards,
     member_reads,
     outbox,
     schedule,
     votes,
+    web_access,
 )
 from engine.achievements import Catalog
 from engine.batching import GroupCommit
@@ -38,26 +42,38 @@ from engine.clock import Clock, SystemClock
 from engine.context import RankMoved, Tx, View, VotesCounted
 from engine.due import DueRunner
 from engine.errors import Conflict, NotFound, Unavailable
-from engine.members import find_member, is_moderator
+from engine.members import find_member, is_moderator, moderator
 from engine.metrics import VOTES_NOT_COUNTED
 from engine.ordering import KeyedLocks
 from engine.ranking import MemoryRankIndex, RankIndex, SqlRankIndex
+from engine.rarity import Rarity
 from engine.recompute import recompute
 from engine.refs import CommunityRef, MemberRef, MessageRef
 from engine.settlement import QUIET_READ_WAIT, READ_WAIT, Settler
+from engine.sign_in import SignInLinks, WebLinks
 from engine.unit import UnitOfWork
 from engine.views import (
     BadgeView,
+    BoardPage,
+    CatalogItem,
     ChallengeDetails,
+    ChallengePage,
     ChallengeView,
+    CommunityStats,
     CommunityView,
     EntryView,
     LedgerLine,
+    ManualChange,
+    MemberMatch,
+    MemberPage,
     Page,
+    ParkedPost,
     Profile,
+    WebCommunity,
 )
 from storage.db import Database, is_fault
 from storage.sql.members import member_id
+from storage.sql.web import community_by_public_id
 
 __all__ = ["Engine"]
 
@@ -79,8 +95,12 @@ class Engine:
         points: dict[str, int] | None = None, rank_index: str = "auto",
         default_timezone: str = "UTC", settle_in_background: bool = True,
         vote_patience: float = 30.0, close_grace: timedelta = timedelta(0),
+        web: WebLinks | None = None,
     ) -> None:
         self.db = db
+        # Where the web dashboard is served (None: not served; /dashboard says so).
+        self.web = web
+        self._links: SignInLinks | None = None
         self.clock = clock or SystemClock()
         self.uow = UnitOfWork(db, self.clock,
                               catalog or Catalog.from_data(load_default_achievements()),
@@ -97,6 +117,10 @@ class Engine:
         # A reaction's add and remove apply in arrival order (engine/ordering.py).
         self.reaction_order = KeyedLocks()
         self.due = DueRunner(self.uow)
+        # The web dashboard's caches: boards as this week began, achievement rarity.
+        self.week_start = board_reads.WeekStartBoards(db)
+        self.rarity = Rarity()
+        self._public_ids: dict[str, CommunityRef] = {}
         self.uow.before_write.append(self.settler.settle_in)
         self.uow.before_commit.append(achievements.settle)
         self.uow.on(RankMoved, self.ranks.moved)
@@ -426,6 +450,122 @@ class Engine:
         if isinstance(self.ranks, MemoryRankIndex) and community_id is not None:
             self.ranks.forget(community_id)
         return result
+
+    # -- the web dashboard ----------------------------------------------------------------
+
+    async def web_community(self, public_id: str) -> WebCommunity | None:
+        """The community whose public id this is (None: no such community)."""
+        ref = self._public_ids.get(public_id)
+        if ref is None:
+            if not web_access.check_public_id(public_id):
+                return None
+            async with self.db.session() as session:
+                found = await community_by_public_id(session, public_id)
+            if found is None:
+                return None
+            ref = self.ref_for(found[0], found[1], found[2])
+            self._public_ids[public_id] = ref
+        return await self.uow.view(ref, self._web_view)
+
+    async def web_address(self, community: CommunityRef) -> WebCommunity:
+        """The community as its web pages know it (its public id, its web settings)."""
+        return await self.uow.view(community, self._web_view)
+
+    @staticmethod
+    async def _web_view(ctx: Tx | View) -> WebCommunity:
+        return web_access.web_community(ctx)
+
+    async def set_web_setting(self, actor: MemberRef, name: str, on: bool) -> WebCommunity:
+        """Turn a web setting ("public", "live_counts") on or off."""
+        return await self._write(actor.community, lambda tx: web_access.set_web_setting(
+            tx, actor, name, on))
+
+    async def signing_key(self) -> str:
+        """The key that signs dashboard links and sessions, made once and kept in the
+        database (when LAURELS_WEB_SECRET is unset)."""
+        return await self.db.run(lambda session: web_access.signing_key(
+            session, self.clock.now()))
+
+    async def sign_in_links(self) -> SignInLinks:
+        """Makes and reads dashboard sign-in links (the configured key, else the one kept
+        in the database)."""
+        if self._links is None:
+            self._links = SignInLinks(await self.web_key(), self.clock.now)
+        return self._links
+
+    async def web_key(self) -> str:
+        """The key of the dashboard's links and sessions: LAURELS_WEB_SECRET when set,
+        else the one made once and kept in the database."""
+        if self.web is not None and self.web.secret:
+            return self.web.secret
+        return await self.signing_key()
+
+    async def dashboard_link(self, member: MemberRef) -> str | None:
+        """A one-time sign-in link to the community's dashboard for `member` (a
+        moderator's link opens the moderator pages); None when no dashboard is served."""
+        if self.web is None:
+            return None
+        moderates = await self.is_moderator(member)
+        place = await self.web_address(member.community)
+        token = (await self.sign_in_links()).token(
+            place.public_id, member.user_id, member.display_name or member.user_id, moderates)
+        return f"{self.web.base_url.rstrip('/')}/c/{place.public_id}/sign-in/{token}"
+
+    async def spend_link(self, community: CommunityRef, nonce: str, expires_at: datetime
+                         ) -> bool:
+        """Use up a sign-in link; False when it was used already."""
+        return await self._write(community, lambda tx: web_access.spend_link(
+            tx, nonce, expires_at))
+
+    async def board_page(self, community: CommunityRef, period: str = "all", page: int = 1,
+                         viewer_user_id: str | None = None) -> BoardPage:
+        """A page of 100 rows of a board, with movement since last week."""
+        async def work(ctx: Tx | View) -> BoardPage:
+            viewer = None if viewer_user_id is None else await member_id(
+                ctx.source, ctx.community_id, viewer_user_id)
+            return await board_reads.board_page(ctx, self.ranks, self.week_start, period,
+                                                page, viewer)
+
+        await self._before_read(community)
+        return await self.uow.view(community, work)
+
+    async def find_on_board(self, community: CommunityRef, period: str, typed: str
+                            ) -> list[MemberMatch]:
+        """Members by name, with their rank and page on the board."""
+        await self._before_read(community)
+        return await self.uow.view(community, lambda ctx: board_reads.find_on_board(
+            ctx, self.ranks, period, typed))
+
+    async def challenge_page(self, community: CommunityRef, ref: str) -> ChallengePage:
+        return await self._read(community, lambda tx: gallery_reads.challenge_page(
+            tx, ref, web_access.web_community(tx).live_counts))
+
+    async def member_page(self, community: CommunityRef, user_id: str) -> MemberPage:
+        return await self._read(community, lambda tx: member_reads.member_page(
+            tx, self.ranks, self.rarity, user_id))
+
+    async def achievement_catalog(self, community: CommunityRef,
+                                  viewer_user_id: str | None = None) -> list[CatalogItem]:
+        return await self._read(community, lambda tx: community_stats.catalog(
+            tx, self.ranks, self.rarity, viewer_user_id))
+
+    async def community_stats(self, community: CommunityRef) -> CommunityStats:
+        return await self._read(community, lambda tx: community_stats.community_stats(
+            tx, self.ranks))
+
+    async def manual_changes(self, community: CommunityRef) -> list[ManualChange]:
+        return await self._read(community, community_stats.manual_changes)
+
+    async def parked_posts(self, community: CommunityRef) -> list[ParkedPost]:
+        return await self._read(community, community_stats.parked_posts)
+
+    async def retry_parked(self, actor: MemberRef, outbox_id: int) -> ParkedPost:
+        """A moderator queues one of their community's parked announcements again."""
+        async def work(tx: Tx) -> ParkedPost:
+            await moderator(tx, actor)
+            return await community_stats.retry_parked(tx, outbox_id)
+
+        return await self._write(actor.community, work)
 
     # -- delivery -------------------------------------------------------------------------
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Generic, TypeVar
 
 from engine.achievements import Progress
@@ -13,15 +13,29 @@ from storage.tables import Badge, Challenge, Entry, LedgerRow
 T = TypeVar("T")
 
 __all__ = [
+    "BadgeRarity",
     "BadgeView",
+    "BoardPage",
+    "CatalogItem",
     "ChallengeDetails",
+    "ChallengePage",
     "ChallengeView",
+    "CommunityStats",
     "CommunityView",
+    "DayCount",
     "EntryView",
+    "GalleryEntry",
     "LedgerLine",
+    "ManualChange",
+    "MemberMatch",
+    "MemberPage",
     "Pace",
     "Page",
+    "ParkedPost",
     "Profile",
+    "ProgressSeries",
+    "RankedRow",
+    "WebCommunity",
 ]
 
 
@@ -171,3 +185,178 @@ class Page(Generic[T]):
     page: int
     pages: int
     total: int
+
+
+# -- the web dashboard's read models (engine/web_access, board_reads, gallery_reads,
+#    member_reads.member_page, community_stats) ------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class WebCommunity:
+    """A community as its web pages know it: `public_id` is its id in addresses;
+    `public`: leaderboard, challenge and catalog pages are open to anyone; `live_counts`:
+    galleries show votes while voting runs."""
+
+    id: int
+    platform: str
+    external_id: str
+    name: str
+    timezone: str
+    public_id: str
+    public: bool
+    live_counts: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RankedRow:
+    """A leaderboard row with its movement since last week: `moved` places up (negative:
+    down), None when the member was not on the board then (`new`)."""
+
+    rank: int
+    name: str
+    points: float
+    member_external_id: str | None
+    moved: int | None
+    new: bool
+    avatar_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BoardPage:
+    period: str
+    label: str
+    rows: list[RankedRow]
+    page: int
+    pages: int
+    members: int
+    average: float
+    median: float
+    viewer: ViewerRank | None
+    page_size: int
+    compared_with: str  # what movement is measured against, in words
+
+
+@dataclass(frozen=True, slots=True)
+class MemberMatch:
+    """A member a search found: where they stand on a board and which page holds them."""
+
+    external_id: str
+    name: str
+    points: int
+    rank: int | None
+    page: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class GalleryEntry:
+    id: int
+    title: str
+    author: str
+    author_external_id: str
+    image_url: str | None
+    link: str | None
+    votes: int | None  # None: hidden while voting runs
+    featured: bool
+    submitted_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ProgressSeries:
+    """A goal challenge's progress over time: a member, a team or the whole community;
+    `points` are (moment, cumulative progress)."""
+
+    label: str
+    points: list[tuple[datetime, float]]
+
+
+@dataclass(frozen=True, slots=True)
+class ChallengePage:
+    challenge: ChallengeView
+    entries: list[GalleryEntry]
+    votes_shown: bool
+    podium: list[tuple[int, str, float, str | None]]  # place, label, score, member id
+    series: list[ProgressSeries]
+    goal: float | None
+    participants: int
+
+
+@dataclass(frozen=True, slots=True)
+class BadgeRarity:
+    badge: BadgeView
+    rarity: str | None  # the catalog's word (common ... legendary); None: a custom badge
+    earned_by: float | None  # % of ranked members holding it
+
+
+@dataclass(frozen=True, slots=True)
+class MemberPage:
+    external_id: str
+    name: str
+    points: int
+    rank: ViewerRank | None
+    streak: int
+    longest_streak: int
+    active_days: list[date]  # the last year's days with activity (community-local)
+    first_day: date
+    last_day: date
+    badges: list[BadgeRarity]
+    achievements: list[Progress]
+    balance: list[tuple[date, int]]  # points at the end of each day with a change
+    recent: list[LedgerLine]
+    challenges: list[tuple[ChallengeView, str]]
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogItem:
+    """An achievement as the catalog page shows it; secret ones are None until earned."""
+
+    key: str
+    name: str | None
+    description: str | None
+    badge: str | None
+    rarity: str
+    points: int
+    earned_by: float  # % of ranked members who earned it
+    earned: bool  # by the viewer
+    secret: bool
+    progress: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class DayCount:
+    day: date
+    value: float
+
+
+@dataclass(frozen=True, slots=True)
+class CommunityStats:
+    days: list[date]
+    active_members: list[DayCount]
+    votes: list[DayCount]
+    entries: list[DayCount]
+    points_given: list[DayCount]
+    active_this_week: int
+    members: int
+    top_challenges: list[tuple[str, str, int, int]]  # slug, name, entries, votes
+
+
+@dataclass(frozen=True, slots=True)
+class ManualChange:
+    """A moderator's award or deduction, for the audit page."""
+
+    id: int
+    at: datetime
+    member: str
+    member_external_id: str
+    delta: int
+    reason: str
+    by: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ParkedPost:
+    id: int
+    kind: str
+    title: str
+    channel_id: str | None
+    attempts: int
+    last_error: str | None
+    created_at: datetime

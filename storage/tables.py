@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import date, datetime
 from typing import Any, ClassVar
 
@@ -39,6 +40,8 @@ __all__ = [
     "Placement",
     "ProgressLog",
     "ScoreCount",
+    "SiteSecret",
+    "SpentLink",
     "Standing",
     "Streak",
     "Team",
@@ -80,6 +83,10 @@ class Community(Base):
     point_rules: Mapped[dict[str, Any]] = mapped_column(default=dict)
     settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime]
+    # The community's id in web addresses (/c/<public_id>/...): random and unguessable,
+    # so a page's address never tells another community's.
+    public_id: Mapped[str] = mapped_column(String(32), index=True, unique=True,
+                                           default=lambda: secrets.token_urlsafe(16))
 
 
 class Member(Base):
@@ -434,3 +441,27 @@ class DueEvent(Base):
     lease_until: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     done_at: Mapped[datetime | None]
+
+
+class SiteSecret(Base):
+    """Secrets of the installation (not of one community) that every process must share,
+    generated once: the key that signs the dashboard's links and sessions when
+    LAURELS_WEB_SECRET is unset. Never logged."""
+
+    __tablename__ = "site_secrets"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime]
+
+
+class SpentLink(Base):
+    """A dashboard sign-in link already used: each link signs in once. Kept until the link
+    would have expired anyway."""
+
+    __tablename__ = "spent_links"
+    __table_args__ = (Index(None, "community_id", "expires_at"),)
+
+    nonce: Mapped[str] = mapped_column(String(32), primary_key=True)
+    community_id: Mapped[int] = community_fk()
+    expires_at: Mapped[datetime]

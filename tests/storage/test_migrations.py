@@ -48,7 +48,7 @@ async def test_upgrade_from_empty_matches_models(tmp_path: Path, request) -> Non
         version = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar()
     await db.dispose()
     assert diff == []
-    assert version == "0007"
+    assert version == "0008"
     # a second upgrade is a no-op
     await upgrade_async(url)
 
@@ -172,3 +172,27 @@ async def test_vote_numbers_are_never_reused_after_0004(tmp_path: Path, request 
     assert [tuple(r) for r in kept] == [(1, 2), (2, 3)]
     assert [tuple(r) for r in counts] == [(1, 1, 2)]  # 0006 moved the count over
     assert new_id == (8 if sqlite else 3)
+
+
+async def test_existing_communities_get_distinct_public_ids(tmp_path: Path, request) -> None:  # type: ignore[no-untyped-def]
+    """0008 gives each community already there its own unguessable web id."""
+    url = await _url(tmp_path, request)
+    await upgrade_async(url, "0007")
+    db = Database(url)
+    async with db.engine.begin() as conn:
+        await _community(conn)
+        await conn.execute(text(
+            "INSERT INTO communities (id, platform, external_id, name, timezone, point_rules, "
+            "settings, created_at) VALUES (2, 'console', 'h', 'H', 'UTC', '{}', '{}', "
+            "'2026-03-02 12:00:00')"))
+    await db.dispose()
+
+    await upgrade_async(url)
+
+    db = Database(url)
+    async with db.engine.connect() as conn:
+        ids = [r[0] for r in (await conn.execute(text(
+            "SELECT public_id FROM communities ORDER BY id"))).all()]
+    await db.dispose()
+    assert len(set(ids)) == 2
+    assert all(len(i) >= 20 for i in ids)

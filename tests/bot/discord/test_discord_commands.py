@@ -134,6 +134,11 @@ CASES: dict[str, Case] = {
     "settings recurring": Case("mod", {"template": "weekly-sketch", "state": "off"}, PRIVATE,
                                "Recurring challenge off", "alice",
                                {"template": "weekly-sketch", "state": "on"}, MOD_ONLY),
+    "settings web": Case("mod", {"setting": "public", "state": "on"}, PRIVATE,
+                         "are public now", "alice", {"setting": "public", "state": "off"},
+                         MOD_ONLY),
+    "dashboard": Case("alice", {}, PRIVATE, "dashboard isn't served here", "alice", None,
+                      IN_SERVER),
     "help": Case("alice", {}, PRIVATE, "Laurels commands", "alice", None, IN_SERVER),
 }
 

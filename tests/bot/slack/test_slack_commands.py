@@ -130,6 +130,10 @@ CASES: dict[str, Case] = {
     "settings recurring": Case(ADMIN, "/settings recurring weekly-sketch on", PRIVATE,
                                "Recurring challenge on: Weekly Sketch", ADMIN,
                                "/settings recurring nope on", "There is no template"),
+    "settings web": Case(ADMIN, "/settings web public on", PRIVATE, "are public now", ADMIN,
+                         "/settings web public maybe", "must be one of"),
+    "dashboard": Case(ALICE, "/dashboard", PRIVATE, "dashboard isn't served here", ALICE,
+                      "/dashboard now", "Too many values"),
     "help": Case(ALICE, "/laurels", PRIVATE, "Laurels commands",
                  ALICE, "/laurels frobnicate", "Unknown command /frobnicate"),
 }
