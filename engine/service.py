@@ -19,6 +19,8 @@ from typing import Any, TypeVar
 from config.catalog import load_default_achievements, load_default_points
 from engine import (
     achievements,
+    api_reads,
+    api_tokens,
     awards,
     challenge_admin,
     challenge_reads,
@@ -380,19 +382,26 @@ class Engine:
             tx, actor, target, amount, reason, key))
 
     async def points_history(self, viewer: MemberRef, target_user_id: str | None = None,
-                             limit: int = 10) -> list[LedgerLine]:
+                             limit: int = 10, *, before: int | None = None
+                             ) -> list[LedgerLine]:
+        """The newest ledger lines of a member (the viewer by default), up to `limit`;
+        with `before`, those older than the line of that id (the next page)."""
+        member_reads.check_history(limit, before)
         return await self._read(viewer, lambda tx: member_reads.member_history(
-            tx, target_user_id or viewer.user_id, limit))
+            tx, target_user_id or viewer.user_id, limit, before))
 
-    async def leaderboard(self, viewer: MemberRef, period: str = "all", page: int = 1,
-                          page_size: int = 10) -> leaderboards.Board:
+    async def leaderboard(self, viewer: MemberRef | CommunityRef, period: str = "all",
+                          page: int = 1, page_size: int = 10) -> leaderboards.Board:
+        """A page of the board, with the viewer's own rank (none for a community: the
+        board as anyone sees it)."""
         async def work(ctx: Tx | View) -> leaderboards.Board:
-            viewer_id = await member_id(ctx.source, ctx.community_id, viewer.user_id)
+            viewer_id = (await member_id(ctx.source, ctx.community_id, viewer.user_id)
+                         if isinstance(viewer, MemberRef) else None)
             return await leaderboards.leaderboard(ctx, self.ranks, period, page, page_size,
                                                   viewer_id)
 
-        await self._before_read(viewer)
-        return await self.uow.view(viewer.community, work)
+        community = await self._before_read(viewer)
+        return await self.uow.view(community, work)
 
     async def profile(self, viewer: MemberRef, target_user_id: str | None = None) -> Profile:
         return await self._read(viewer, lambda tx: member_reads.profile(
@@ -419,6 +428,25 @@ class Engine:
         return await self._write(member.community, lambda tx: awards.showcase(
             tx, member, badge_ids))
 
+    async def require_member(self, community: CommunityRef, user_id: str) -> None:
+        """NotFound unless the member has taken part in the community."""
+        await self._read(community, lambda tx: api_reads.known_member(tx, user_id))
+
+    async def achievement_catalog(self, community: CommunityRef
+                                  ) -> list[achievements.AchievementDef]:
+        """The achievements members may see (secret ones are not listed)."""
+        async def work(tx: Tx) -> list[achievements.AchievementDef]:
+            return api_reads.catalog(tx)
+
+        return await self.uow.read(community, work)
+
+    async def challenge_entries(self, community: CommunityRef, ref: str, page: int = 1,
+                                page_size: int = 25) -> Page[api_reads.ListedEntry]:
+        """A challenge's entries in submission order, with their authors."""
+        api_reads.check_entries_page(page, page_size)
+        return await self._read(community, lambda tx: api_reads.challenge_entries(
+            tx, ref, page, page_size))
+
     async def recompute(self, community: CommunityRef) -> int:
         """Rebuild standings and counters from history and grant what was missed."""
         result = await self._write(community, recompute)
@@ -426,6 +454,33 @@ class Engine:
         if isinstance(self.ranks, MemoryRankIndex) and community_id is not None:
             self.ranks.forget(community_id)
         return result
+
+    # -- API tokens -------------------------------------------------------------------------
+
+    async def create_api_token(self, actor: MemberRef, name: str | None = None
+                               ) -> api_tokens.NewApiToken:
+        """A bearer token for the JSON API, acting as `actor` (a moderator) in their
+        community. Its value is in the answer only: the database keeps its hash."""
+        name = api_tokens.check_name(name)
+        return await self._write(actor.community, lambda tx: api_tokens.create(
+            tx, actor, name))
+
+    async def revoke_api_token(self, actor: MemberRef, which: str
+                               ) -> api_tokens.ApiTokenView:
+        """Revoke a token of the actor's community by name or prefix (moderators)."""
+        return await self._write(actor.community, lambda tx: api_tokens.revoke(
+            tx, actor, which))
+
+    async def api_tokens(self, actor: MemberRef) -> list[api_tokens.ApiTokenView]:
+        """The community's live tokens (moderators), without their values."""
+        return await self.uow.read(actor.community, lambda tx: api_tokens.list_active(
+            tx, actor))
+
+    async def api_access(self, token: str) -> api_tokens.ApiAccess:
+        """What a bearer token grants, or `InvalidToken` (unknown or revoked)."""
+        access = await api_tokens.authenticate(self.db, token, self.clock.now())
+        self.uow.remember(access.community_id, access.community)
+        return access
 
     # -- delivery -------------------------------------------------------------------------
 
