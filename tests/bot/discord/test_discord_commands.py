@@ -134,6 +134,9 @@ CASES: dict[str, Case] = {
     "settings recurring": Case("mod", {"template": "weekly-sketch", "state": "off"}, PRIVATE,
                                "Recurring challenge off", "alice",
                                {"template": "weekly-sketch", "state": "on"}, MOD_ONLY),
+    "settings api-token": Case("mod", {"action": "create", "name": "stats"}, PRIVATE,
+                               "shown only this once", "alice", {"action": "list"},
+                               MOD_ONLY),
     "help": Case("alice", {}, PRIVATE, "Laurels commands", "alice", None, IN_SERVER),
 }
 

@@ -130,6 +130,9 @@ CASES: dict[str, Case] = {
     "settings recurring": Case(ADMIN, "/settings recurring weekly-sketch on", PRIVATE,
                                "Recurring challenge on: Weekly Sketch", ADMIN,
                                "/settings recurring nope on", "There is no template"),
+    "settings api-token": Case(ADMIN, "/settings api-token create stats", PRIVATE,
+                               "shown only this once", ADMIN,
+                               "/settings api-token rotate stats", "action must be one of"),
     "help": Case(ALICE, "/laurels", PRIVATE, "Laurels commands",
                  ALICE, "/laurels frobnicate", "Unknown command /frobnicate"),
 }
