@@ -30,7 +30,9 @@ from engine.service import Engine
 from storage.db import Database
 from storage.migrate import upgrade_async
 
-if TYPE_CHECKING:  # imported when used: the console needs neither
+if TYPE_CHECKING:  # imported when used: the console needs none of them
+    from starlette.routing import BaseRoute
+
     from bot.http.server import RunningServer
     from bot.slack.http import SlackEvents
 
@@ -95,13 +97,22 @@ def _http_port(settings: Settings, options: RunOptions) -> int | None:
     return DEFAULT_HTTP_PORT if options.slack_http else None
 
 
-async def _serve_http(db: Database, settings: Settings, options: RunOptions, port: int,
+def _web_routes(engine: Engine, settings: Settings) -> list[BaseRoute]:
+    """The web layer's routes: the JSON API at /api."""
+    from web.api import api_mount
+
+    return [api_mount(engine, rate=settings.api_rate_limit, burst=settings.api_rate_burst)]
+
+
+async def _serve_http(engine: Engine, settings: Settings, options: RunOptions, port: int,
                       slack: SlackEvents | None) -> RunningServer:
     from bot.http.app import build_app
     from bot.http.health import Readiness, health_routes
     from bot.http.server import HttpOptions, serve
 
-    routes = [*health_routes(Readiness(db.probe)), *(slack.routes() if slack else [])]
+    db = engine.db
+    routes = [*health_routes(Readiness(db.probe)), *(slack.routes() if slack else []),
+              *_web_routes(engine, settings)]
     app = build_app(routes, max_body=settings.http_max_body,
                     body_timeout=settings.http_body_timeout)
     return await serve(app, HttpOptions(
@@ -159,7 +170,7 @@ async def _platforms(engine: Engine, settings: Settings, options: RunOptions,
         port = _http_port(settings, options)
         if port is not None:
             try:
-                server = await _serve_http(engine.db, settings, options, port, slack)
+                server = await _serve_http(engine, settings, options, port, slack)
             except OSError as exc:
                 log.error("HTTP: cannot listen on %s:%s: %s (LAURELS_HTTP_HOST, "
                           "LAURELS_HTTP_PORT, --host, --port)",

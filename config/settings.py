@@ -69,6 +69,12 @@ class Settings(BaseSettings):
     http_body_timeout: float = Field(default=10.0, gt=0, le=300)
     http_max_body: int = Field(default=1 << 20, ge=1024, le=64 << 20)
 
+    # The JSON API (/api/v1 on the HTTP server): each token may make this many requests
+    # per second on average, and this many at once beyond that (a token bucket per token,
+    # in each process).
+    api_rate_limit: float = Field(default=10.0, gt=0, le=100_000)
+    api_rate_burst: int = Field(default=60, ge=1, le=1_000_000)
+
     @classmethod
     def settings_customise_sources(
         cls,

@@ -8,14 +8,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-LAYERS = ("config", "storage", "engine", "commands", "bot")
+LAYERS = ("config", "storage", "engine", "commands", "web", "bot")
 # What each layer may import from the project (besides itself).
 ALLOWED = {
     "config": set(),
     "storage": {"config"},
     "engine": {"storage", "config"},
     "commands": {"engine", "config"},
-    "bot": {"commands", "engine", "storage", "config"},
+    "web": {"engine", "config"},
+    "bot": {"commands", "web", "engine", "storage", "config"},
 }
 
 
