@@ -1,6 +1,6 @@
 """Who is asking: the bearer token, the community it opens, and its rate limit.
 
-Every `/v1/communities/{community}/...` route depends on `access`: the token is looked
+Every `/v1/communities/{community}/...` route depends on `caller`: the token is looked
 up (401 without one, or for an unknown or revoked one), must be the community's in the
 URL (403 otherwise), and takes its place in the token's bucket (429 with `Retry-After`).
 """
@@ -15,11 +15,12 @@ from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from engine.api_tokens import ApiAccess, opens
+from engine.refs import CommunityRef, MemberRef
 from engine.service import Engine
 from web.api.errors import BEARER, ApiError
 from web.api.ratelimit import TokenBuckets
 
-__all__ = ["Access", "ApiState", "EngineDep", "access", "engine_of"]
+__all__ = ["Api", "ApiState", "Caller", "caller"]
 
 bearer = HTTPBearer(
     auto_error=False, bearerFormat="lrl_...",
@@ -32,22 +33,30 @@ class ApiState:
     limits: TokenBuckets
 
 
-def _state(request: Request) -> ApiState:
-    state: ApiState = request.app.state.api
-    return state
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """An accepted request: what its token grants, and the engine to ask."""
+
+    access: ApiAccess
+    engine: Engine
+
+    @property
+    def community(self) -> CommunityRef:
+        return self.access.community
+
+    @property
+    def actor(self) -> MemberRef:
+        """The moderator who created the token: reads see as them, writes act as them."""
+        return self.access.actor
 
 
-def engine_of(request: Request) -> Engine:
-    return _state(request).engine
-
-
-async def access(
+async def caller(
     request: Request,
     community: Annotated[str, Path(description="The community's id, as "
                                    "`/settings api-token create` shows it")],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-) -> ApiAccess:
-    state = _state(request)
+) -> Caller:
+    state: ApiState = request.app.state.api
     if credentials is None:
         raise ApiError(401, "missing_token", "Send an API token: `Authorization: Bearer "
                        "lrl_...` (a moderator creates one with /settings api-token create).",
@@ -62,8 +71,8 @@ async def access(
         raise ApiError(429, "rate_limited",
                        f"Too many requests with this token; try again in {wait:.1f} s.",
                        {"Retry-After": str(max(1, math.ceil(wait)))})
-    return found
+    return Caller(found, state.engine)
 
 
-Access = Annotated[ApiAccess, Depends(access)]
-EngineDep = Annotated[Engine, Depends(engine_of)]
+# One dependency per route (each costs a few microseconds of FastAPI's solving).
+Api = Annotated[Caller, Depends(caller)]

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query
 
 from engine.api_reads import MAX_ENTRIES_PAGE
 from engine.challenge_reads import MAX_PAGE
-from web.api.access import Access, EngineDep
+from web.api.access import Api
 from web.api.errors import ERROR_RESPONSES
 from web.api.schemas import ChallengeInfo, ChallengePage, EntryPage, StandingsOut
 
@@ -23,38 +23,38 @@ ChallengeRef = Annotated[str, Path(description="The challenge's slug or number",
 
 @router.get("", summary="Challenges, newest first")
 async def challenges(
-    access: Access, engine: EngineDep,
+    api: Api,
     phase: Annotated[str | None, Query(description="draft, scheduled, open, voting, "
                                        "active, completed or cancelled; none: all but "
                                        "drafts and cancelled ones")] = None,
     page: Annotated[int, Query(ge=1)] = 1,
     page_size: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 10,
 ) -> ChallengePage:
-    return ChallengePage.of(await engine.list_challenges(access.community, phase, page,
+    return ChallengePage.of(await api.engine.list_challenges(api.community, phase, page,
                                                          page_size))
 
 
 @router.get("/{challenge}", summary="One challenge, with its counts")
-async def challenge(access: Access, engine: EngineDep, challenge: ChallengeRef
+async def challenge(api: Api, challenge: ChallengeRef
                     ) -> ChallengeInfo:
-    return ChallengeInfo.of(await engine.challenge_info(access.actor, challenge))
+    return ChallengeInfo.of(await api.engine.challenge_info(api.actor, challenge))
 
 
 @router.get("/{challenge}/entries", summary="A challenge's entries, in submission order")
 async def entries(
-    access: Access, engine: EngineDep, challenge: ChallengeRef,
+    api: Api, challenge: ChallengeRef,
     page: Annotated[int, Query(ge=1)] = 1,
     page_size: Annotated[int, Query(ge=1, le=MAX_ENTRIES_PAGE)] = 25,
 ) -> EntryPage:
-    return EntryPage.of(await engine.challenge_entries(access.community, challenge, page,
+    return EntryPage.of(await api.engine.challenge_entries(api.community, challenge, page,
                                                        page_size))
 
 
 @router.get("/{challenge}/standings", summary="A challenge's standings or results")
 async def standings(
-    access: Access, engine: EngineDep, challenge: ChallengeRef,
+    api: Api, challenge: ChallengeRef,
     page: Annotated[int, Query(ge=1)] = 1,
 ) -> StandingsOut:
     """Entries by votes, or participants (teams) by progress; once completed, the final
     placements. Ten rows a page; a page past the end is the last one."""
-    return StandingsOut.of(await engine.standings(access.community, challenge, page))
+    return StandingsOut.of(await api.engine.standings(api.community, challenge, page))

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Path, Query
 
 from engine.member_reads import MAX_HISTORY
 from engine.refs import MemberRef
-from web.api.access import Access, EngineDep
+from web.api.access import Api
 from web.api.errors import ERROR_RESPONSES
 from web.api.schemas import (
     AchievementProgress,
@@ -32,50 +32,50 @@ MemberId = Annotated[str, Path(description="The member's platform user id", max_
 
 
 @router.get("", summary="A member: points, rank, streak, badges, recent points")
-async def member(access: Access, engine: EngineDep, member: MemberId) -> MemberOut:
-    return MemberOut.of(await engine.profile(access.actor, member))
+async def member(api: Api, member: MemberId) -> MemberOut:
+    return MemberOut.of(await api.engine.profile(api.actor, member))
 
 
 @router.get("/history", summary="A member's points history")
 async def history(
-    access: Access, engine: EngineDep, member: MemberId,
+    api: Api, member: MemberId,
     limit: Annotated[int, Query(ge=1, le=MAX_HISTORY)] = 20,
     before: Annotated[int | None, Query(ge=1, description="a line's id: the lines older "
                                         "than it (the next page)")] = None,
 ) -> HistoryPage:
-    await engine.require_member(access.community, member)
-    lines = await engine.points_history(access.actor, member, limit, before=before)
+    await api.engine.require_member(api.community, member)
+    lines = await api.engine.points_history(api.actor, member, limit, before=before)
     return HistoryPage(lines=[LedgerEntry.of(line) for line in lines],
                        next_before=lines[-1].id if len(lines) == limit else None)
 
 
 @router.get("/streak", summary="A member's streak")
-async def streak(access: Access, engine: EngineDep, member: MemberId) -> Streak:
-    profile = await engine.profile(access.actor, member)
+async def streak(api: Api, member: MemberId) -> Streak:
+    profile = await api.engine.profile(api.actor, member)
     return Streak(current=profile.streak, longest=profile.longest_streak)
 
 
 @router.get("/badges", summary="A member's badges")
-async def badges(access: Access, engine: EngineDep, member: MemberId) -> list[Badge]:
-    await engine.require_member(access.community, member)
-    return [Badge.of(b) for b in await engine.badges(access.actor, member)]
+async def badges(api: Api, member: MemberId) -> list[Badge]:
+    await api.engine.require_member(api.community, member)
+    return [Badge.of(b) for b in await api.engine.badges(api.actor, member)]
 
 
 @router.get("/achievements", summary="A member's progress toward each achievement")
-async def achievements(access: Access, engine: EngineDep, member: MemberId
+async def achievements(api: Api, member: MemberId
                        ) -> list[AchievementProgress]:
-    await engine.require_member(access.community, member)
-    progress = await engine.achievements(MemberRef(access.community, member))
+    await api.engine.require_member(api.community, member)
+    progress = await api.engine.achievements(MemberRef(api.community, member))
     return [AchievementProgress.of(p) for p in progress]
 
 
 @router.get("/position", summary="A member's rank on a board")
 async def position(
-    access: Access, engine: EngineDep, member: MemberId,
+    api: Api, member: MemberId,
     period: Annotated[Period, Query()] = "all",
 ) -> Position:
-    await engine.require_member(access.community, member)
-    board = await engine.leaderboard(MemberRef(access.community, member), period, 1, 1)
+    await api.engine.require_member(api.community, member)
+    board = await api.engine.leaderboard(MemberRef(api.community, member), period, 1, 1)
     rank = board.viewer
     return Position(period=period, label=board.label, on_board=rank is not None,
                     rank=Rank.of(rank) if rank else None)

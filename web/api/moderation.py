@@ -7,7 +7,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from engine.refs import MemberRef
-from web.api.access import Access, EngineDep
+from web.api.access import Api
 from web.api.challenges import ChallengeRef
 from web.api.errors import ERROR_RESPONSES, ErrorResponse
 from web.api.members import MemberId
@@ -28,30 +28,30 @@ router = APIRouter(prefix="/v1/communities/{community}", tags=["moderation"],
 
 @router.post("/members/{member}/points", status_code=201,
              summary="Award (or, negative, deduct) points")
-async def award_points(access: Access, engine: EngineDep, member: MemberId,
+async def award_points(api: Api, member: MemberId,
                        body: AwardPoints) -> LedgerEntry:
-    await engine.require_member(access.community, member)
-    line = await engine.award_points(access.actor, MemberRef(access.community, member),
+    await api.engine.require_member(api.community, member)
+    line = await api.engine.award_points(api.actor, MemberRef(api.community, member),
                                      body.amount, body.reason, key=body.key)
     return LedgerEntry.of(line)
 
 
 @router.post("/members/{member}/badges", status_code=201, summary="Award a badge")
-async def award_badge(access: Access, engine: EngineDep, member: MemberId,
+async def award_badge(api: Api, member: MemberId,
                       body: AwardBadge) -> Badge:
-    await engine.require_member(access.community, member)
-    badge = await engine.award_badge(access.actor, MemberRef(access.community, member),
+    await api.engine.require_member(api.community, member)
+    badge = await api.engine.award_badge(api.actor, MemberRef(api.community, member),
                                      body.badge, body.reason)
     return Badge.of(badge)
 
 
 @router.post("/challenges/{challenge}/advance", summary="Move a challenge to its next phase")
-async def advance(access: Access, engine: EngineDep, challenge: ChallengeRef) -> Challenge:
-    return Challenge.of(await engine.advance_challenge(access.actor, challenge))
+async def advance(api: Api, challenge: ChallengeRef) -> Challenge:
+    return Challenge.of(await api.engine.advance_challenge(api.actor, challenge))
 
 
 @router.post("/challenges/{challenge}/cancel", summary="Cancel a challenge")
-async def cancel(access: Access, engine: EngineDep, challenge: ChallengeRef,
+async def cancel(api: Api, challenge: ChallengeRef,
                  body: CancelChallenge | None = None) -> Challenge:
     reason = body.reason if body else None
-    return Challenge.of(await engine.cancel_challenge(access.actor, challenge, reason))
+    return Challenge.of(await api.engine.cancel_challenge(api.actor, challenge, reason))
