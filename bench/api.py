@@ -54,26 +54,34 @@ class ServerTimes:
 
 async def measure_api(backend: Backend, url: str, sizes: Sizes) -> list[Figure]:
     figures: list[Figure] = []
-    async with engine_on(url) as engine:
-        community = MOD.community
-        board = await engine.leaderboard(community, "all")  # loads the board, as a bot has
-        deep = max(1, board.pages // 2)
-        token = (await engine.create_api_token(MOD, f"bench-{time.time_ns()}")).token
-        community_id = (await engine.community(community)).id
-        timer = ServerTimes(build_app([api_mount(engine, rate=1e9, burst=10**9)]))
-        server = await serve(timer, HttpOptions(port=0, max_connections=64))  # type: ignore[arg-type]
-        try:
-            for label, page in (("first page", 1), (f"deep page ({deep:,})", deep)):
-                path = f"/api/v1/communities/{community_id}/leaderboard?page={page}"
-                await _load(server.url, token, path, WARM_UP)
-                timer.seconds.clear()
-                answers = await _load(server.url, token, path, sizes.board_reads)
-                served = list(timer.seconds)
-                alone = await _engine_alone(engine, page, sizes)
-                figures += _figures(backend.kind, label, served, answers, alone, sizes)
-        finally:
-            await server.stop()
-            await engine.revoke_api_token(MOD, token[:12])
+    # As the leaderboard benchmark: PostgreSQL with its default SQL rank index, and with
+    # the in-process one a single bot process may choose (LAURELS_RANK_INDEX=memory).
+    for index in ["memory"] if backend.is_sqlite else ["sql", "memory"]:
+        label = "" if backend.is_sqlite else f" ({index} rank index)"
+        async with engine_on(url, rank_index=index) as engine:
+            figures += await _measure(backend.kind, engine, label, sizes)
+    return figures
+
+
+async def _measure(backend: str, engine: Engine, index: str, sizes: Sizes) -> list[Figure]:
+    figures: list[Figure] = []
+    board = await engine.leaderboard(MOD.community, "all")  # loads the board, as a bot has
+    deep = max(1, board.pages // 2)
+    made = await engine.create_api_token(MOD, f"bench-{time.time_ns()}")
+    timer = ServerTimes(build_app([api_mount(engine, rate=1e9, burst=10**9)]))
+    server = await serve(timer, HttpOptions(port=0, max_connections=64))  # type: ignore[arg-type]
+    try:
+        for label, page in (("first page", 1), ("deep page", deep)):
+            path = f"/api/v1/communities/{made.community_id}/leaderboard?page={page}"
+            await _load(server.url, made.token, path, WARM_UP)
+            timer.seconds.clear()
+            answers = await _load(server.url, made.token, path, sizes.board_reads)
+            served = list(timer.seconds)
+            alone = await _engine_alone(engine, page, sizes)
+            figures += _figures(backend, label + index, page, served, answers, alone, sizes)
+    finally:
+        await server.stop()
+        await engine.revoke_api_token(MOD, made.view.prefix)
     return figures
 
 
@@ -101,8 +109,8 @@ async def _engine_alone(engine: Engine, page: int, sizes: Sizes) -> Run:
                                 sizes.time_cap)
 
 
-def _figures(backend: str, label: str, served: list[float], answers: dict[str, object],
-             alone: Run, sizes: Sizes) -> list[Figure]:
+def _figures(backend: str, label: str, page: int, served: list[float],
+             answers: dict[str, object], alone: Run, sizes: Sizes) -> list[Figure]:
     def ms(values: list[float], q: float) -> float | None:
         p = percentile(values, q)
         return None if p is None else p * 1000
@@ -113,7 +121,7 @@ def _figures(backend: str, label: str, served: list[float], answers: dict[str, o
     return [
         Figure(BENCH, backend, f"leaderboard {label} server p50", ms(served, 50), "ms",
                "lower", f"engine call alone p50 ({CLIENTS} callers)", alone.ms(50),
-               note=f"{len(served)} requests from {CLIENTS} clients, "
+               note=f"page {page:,}: {len(served)} requests from {CLIENTS} clients, "
                     f"{sizes.board_members:,} members; client-side p50 "
                     f"{ms(client, 50) or 0:.2f} ms"),
         Figure(BENCH, backend, f"leaderboard {label} server p99", p99, "ms", "lower",
