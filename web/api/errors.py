@@ -42,6 +42,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 BEARER = {"WWW-Authenticate": 'Bearer realm="laurels"'}
+RETRY = {"Retry-After": "5"}  # the database is unavailable: seconds before trying again
 # Most specific first: InvalidToken before its base class.
 _STATUS: tuple[tuple[type[LaurelsError], int], ...] = (
     (InvalidToken, 401), (NotFound, 404), (InvalidInput, 422), (Forbidden, 403),
@@ -116,7 +117,8 @@ def install_error_handlers(app: FastAPI, is_fault: Callable[[BaseException], boo
     async def laurels(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, LaurelsError)
         status = status_of(exc)
-        return error_response(status, exc.code, exc.message, BEARER if status == 401 else None)
+        headers = BEARER if status == 401 else RETRY if status == 503 else None
+        return error_response(status, exc.code, exc.message, headers)
 
     async def api(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ApiError)
@@ -168,8 +170,7 @@ class LastResort:
             if self.is_fault(exc):
                 log.warning("API: the database is unavailable (%s)", type(exc).__name__)
                 response = error_response(503, "unavailable", "Laurels couldn't reach its "
-                                          "database. Please try again in a moment.",
-                                          {"Retry-After": "5"})
+                                          "database. Please try again in a moment.", RETRY)
             else:
                 log.exception("API: %s %s failed", scope["method"], scope["path"])
                 response = error_response(500, "internal", "Something went wrong on our side.")
