@@ -10,13 +10,13 @@ from fastapi import APIRouter, Path, Query
 from engine.api_reads import MAX_ENTRIES_PAGE
 from engine.challenge_reads import MAX_PAGE
 from web.api.access import Api
-from web.api.errors import ERROR_RESPONSES
+from web.api.errors import ERROR_RESPONSES, NOT_FOUND
 from web.api.schemas import ChallengeInfo, ChallengePage, EntryPage, StandingsOut
 
 __all__ = ["ChallengeRef", "router"]
 
 router = APIRouter(prefix="/v1/communities/{community}/challenges", tags=["challenges"],
-                   responses=ERROR_RESPONSES)
+                   responses={**ERROR_RESPONSES, **NOT_FOUND})
 ChallengeRef = Annotated[str, Path(description="The challenge's slug or number",
                                    max_length=100)]
 

@@ -30,6 +30,7 @@ from engine.errors import (
 
 __all__ = [
     "ERROR_RESPONSES",
+    "NOT_FOUND",
     "ApiError",
     "ErrorBody",
     "ErrorResponse",
@@ -63,7 +64,6 @@ class ErrorResponse(BaseModel):
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
-    400: {"model": ErrorResponse, "description": "The body is not JSON."},
     401: {"model": ErrorResponse, "description": "No token, or an unknown or revoked one."},
     403: {"model": ErrorResponse,
           "description": "A token of another community, or a write its creator may no "
@@ -72,6 +72,9 @@ ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
     429: {"model": ErrorResponse,
           "description": "Too many requests with this token: wait `Retry-After` seconds."},
 }
+
+NOT_FOUND: dict[int | str, dict[str, object]] = {
+    404: {"model": ErrorResponse, "description": "No such member or challenge here."}}
 
 
 class ApiError(Exception):

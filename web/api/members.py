@@ -11,7 +11,7 @@ from fastapi import APIRouter, Path, Query
 from engine.member_reads import MAX_HISTORY
 from engine.refs import MemberRef
 from web.api.access import Api
-from web.api.errors import ERROR_RESPONSES
+from web.api.errors import ERROR_RESPONSES, NOT_FOUND
 from web.api.schemas import (
     AchievementProgress,
     Badge,
@@ -27,7 +27,7 @@ from web.api.schemas import (
 __all__ = ["MemberId", "router"]
 
 router = APIRouter(prefix="/v1/communities/{community}/members/{member}",
-                   tags=["members"], responses=ERROR_RESPONSES)
+                   tags=["members"], responses={**ERROR_RESPONSES, **NOT_FOUND})
 MemberId = Annotated[str, Path(description="The member's platform user id", max_length=64)]
 
 

@@ -9,15 +9,15 @@ from fastapi import APIRouter
 from engine.refs import MemberRef
 from web.api.access import Api
 from web.api.challenges import ChallengeRef
-from web.api.errors import ERROR_RESPONSES, ErrorResponse
+from web.api.errors import ERROR_RESPONSES, NOT_FOUND, ErrorResponse
 from web.api.members import MemberId
 from web.api.schemas import AwardBadge, AwardPoints, Badge, CancelChallenge, Challenge, LedgerEntry
 
 __all__ = ["router"]
 
 WRITE_ERRORS: dict[int | str, dict[str, object]] = {
-    **ERROR_RESPONSES,
-    404: {"model": ErrorResponse, "description": "No such member or challenge here."},
+    **ERROR_RESPONSES, **NOT_FOUND,
+    400: {"model": ErrorResponse, "description": "The body is not JSON."},
     409: {"model": ErrorResponse,
           "description": "Not now: the idempotency key was used, or the challenge's phase "
                          "does not allow it."},
