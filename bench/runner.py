@@ -7,6 +7,7 @@ import traceback
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from bench.api import measure_api
 from bench.awards import measure_awards
 from bench.backends import Backend, open_backend
 from bench.commands import measure_commands
@@ -68,7 +69,7 @@ async def _run_backend(report: Report, sizes: Sizes, backend: Backend, only: lis
     await step("awards", lambda: measure_awards(backend, sizes))
     if backend.is_sqlite:
         await step("loop", lambda: measure_loop(backend, sizes))
-    board = {"leaderboard", "commands", "memory", "tally"} & set(only)
+    board = {"leaderboard", "commands", "memory", "api", "tally"} & set(only)
     if board:
         print(f"- generating {sizes.board_members:,} members, {sizes.tally_entries:,} entries,"
               f" {sizes.tally_votes:,} votes ({backend.kind})", flush=True)
@@ -80,5 +81,6 @@ async def _run_backend(report: Report, sizes: Sizes, backend: Backend, only: lis
         await step("leaderboard", lambda: measure_leaderboard(backend, url, sizes, report))
         await step("commands", lambda: measure_commands(backend, url, sizes))
         await step("memory", lambda: measure_memory(backend, url, sizes))
+        await step("api", lambda: measure_api(backend, url, sizes))
         await step("tally", lambda: measure_tally(backend, url, sizes))  # last: it writes
     return failed

@@ -31,7 +31,9 @@ from engine.sign_in import WebLinks
 from storage.db import Database
 from storage.migrate import upgrade_async
 
-if TYPE_CHECKING:  # imported when used: the console needs neither
+if TYPE_CHECKING:  # imported when used: the console needs none of them
+    from starlette.routing import BaseRoute
+
     from bot.http.server import RunningServer
     from bot.slack.http import SlackEvents
 
@@ -135,6 +137,13 @@ def _web_links(settings: Settings, options: RunOptions) -> WebLinks | None:
                     else None)
 
 
+def _web_routes(engine: Engine, settings: Settings) -> list[BaseRoute]:
+    """The web layer's routes: the JSON API at /api."""
+    from web.api import api_mount
+
+    return [api_mount(engine, rate=settings.api_rate_limit, burst=settings.api_rate_burst)]
+
+
 async def _serve_http(engine: Engine, settings: Settings, options: RunOptions, port: int,
                       slack: SlackEvents | None) -> RunningServer:
     from bot.http.app import build_app
@@ -143,7 +152,8 @@ async def _serve_http(engine: Engine, settings: Settings, options: RunOptions, p
     from web import WebOptions, web_routes
 
     db = engine.db
-    routes = [*health_routes(Readiness(db.probe)), *(slack.routes() if slack else [])]
+    routes = [*health_routes(Readiness(db.probe)), *(slack.routes() if slack else []),
+              *_web_routes(engine, settings)]
     if engine.web is not None:
         routes += web_routes(engine, WebOptions(engine.web.base_url))
     app = build_app(routes, max_body=settings.http_max_body,

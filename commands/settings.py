@@ -1,11 +1,12 @@
 """/settings: channels, time zone, moderators, point rules, reminders, digest, recurring,
-the web dashboard."""
+the web dashboard, API tokens."""
 
 from __future__ import annotations
 
 from commands.parsing import OptionSpec as O
 from commands.parsing import OptionType as T
 from commands.spec import Command, Context, Reply
+from engine.api_tokens import ApiTokenView
 from engine.messages import Card, Field
 from engine.schedule import ScheduleSettings
 
@@ -113,6 +114,36 @@ async def web(ctx: Context) -> Reply:
                       "(/dashboard).", ephemeral=True)
 
 
+async def api_token(ctx: Context) -> Reply:
+    action, name = str(ctx.args["action"]), ctx.str_arg("name")
+    if action == "create":
+        made = await ctx.engine.create_api_token(ctx.member, name)
+        base = f"/api/v1/communities/{made.community}"
+        return Reply.text(
+            f"API token **{made.view.name}** created. Copy it now: it is shown only this "
+            f"once.\n`{made.token}`\nSend it as `Authorization: Bearer <token>` to "
+            f"`{base}/...` (documentation: `/api/docs`). It reads this community and "
+            f"writes as you. Revoke it with `/settings api-token revoke {made.view.name}`.",
+            title="New API token", ephemeral=True)
+    if action == "revoke":
+        gone = await ctx.engine.revoke_api_token(ctx.member, name or "")
+        return Reply.text(f"API token **{gone.name}** ({gone.prefix}…) is revoked: requests "
+                          "with it are refused from now on.", ephemeral=True)
+    tokens = await ctx.engine.api_tokens(ctx.member)
+    if not tokens:
+        return Reply.text("No API tokens. Create one with `/settings api-token create "
+                          "[name]`.", ephemeral=True)
+    return Reply(Card(title="API tokens", text="\n".join(_token_line(ctx, t) for t in tokens)),
+                 ephemeral=True)
+
+
+def _token_line(ctx: Context, t: ApiTokenView) -> str:
+    used = (t.last_used_at.astimezone(ctx.tz).strftime("%Y-%m-%d %H:%M") if t.last_used_at
+            else "never")
+    return (f"**{t.name}** `{t.prefix}…` by {t.created_by}, created "
+            f"{t.created_at.astimezone(ctx.tz).strftime('%Y-%m-%d')}, last used {used}")
+
+
 RULES = ("entry_submitted", "early_entry", "early_entry_hours", "vote_cast",
          "vote_cast_daily_cap", "vote_received", "featured", "place_1", "place_2", "place_3",
          "place_4_to_10", "place_min_votes", "goal_joined", "goal_reached")
@@ -150,4 +181,10 @@ COMMANDS: tuple[Command, ...] = (
             group="settings", moderator=True, options=(
                 O("template", T.STRING, "Template key, e.g. weekly-sketch", max_length=60),
                 O("state", T.CHOICE, "on or off", choices=("on", "off")))),
+    Command("api-token", "Create, revoke or list tokens for the JSON API", api_token,
+            group="settings", moderator=True, options=(
+                O("action", T.CHOICE, "create, revoke or list",
+                  choices=("create", "revoke", "list")),
+                O("name", T.STRING, "The token's name (revoke: its name or prefix)",
+                  required=False, max_length=60))),
 )

@@ -76,6 +76,11 @@ class Settings(BaseSettings):
     web_port: int | None = Field(default=None, ge=0, le=65_535)
     web_base_url: str | None = None
     web_secret: SecretStr | None = None
+    # The JSON API (/api/v1 on the HTTP server): each token may make this many requests
+    # per second on average, and this many at once beyond that (a token bucket per token,
+    # in each process).
+    api_rate_limit: float = Field(default=10.0, gt=0, le=100_000)
+    api_rate_burst: int = Field(default=60, ge=1, le=1_000_000)
 
     @classmethod
     def settings_customise_sources(

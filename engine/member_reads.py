@@ -11,7 +11,7 @@ from engine import achievements, leaderboards
 from engine.awards import badges_of
 from engine.challenge_reads import view_of
 from engine.context import Tx
-from engine.errors import NotFound
+from engine.errors import InvalidInput, NotFound
 from engine.members import find_member
 from engine.ranking import RankIndex
 from engine.rarity import Rarity
@@ -29,23 +29,37 @@ from storage.tables import (
     Streak,
 )
 
-__all__ = ["achievement_progress", "badges", "history", "member_page", "profile"]
+__all__ = ["MAX_HISTORY", "achievement_progress", "badges", "check_history", "history",
+           "member_page", "profile"]
 
 LIVE = ("scheduled", "open", "voting", "active")
+MAX_HISTORY = 100
 
 
-async def history(tx: Tx, member_id: int, limit: int) -> list[LedgerLine]:
-    rows = (await tx.session.scalars(select(LedgerRow).where(
-        LedgerRow.community_id == tx.community_id, LedgerRow.member_id == member_id)
-        .order_by(LedgerRow.id.desc()).limit(limit))).all()
+def check_history(limit: int, before: int | None) -> None:
+    if not 1 <= limit <= MAX_HISTORY:
+        raise InvalidInput(f"Ask for 1 to {MAX_HISTORY} ledger lines.")
+    if before is not None and before < 1:
+        raise InvalidInput("`before` is the id of a ledger line (1 or more).")
+
+
+async def history(tx: Tx, member_id: int, limit: int, before: int | None = None
+                  ) -> list[LedgerLine]:
+    """The member's newest ledger lines (older than the line `before`, if given)."""
+    query = select(LedgerRow).where(LedgerRow.community_id == tx.community_id,
+                                    LedgerRow.member_id == member_id)
+    if before is not None:
+        query = query.where(LedgerRow.id < before)
+    rows = (await tx.session.scalars(query.order_by(LedgerRow.id.desc()).limit(limit))).all()
     names = {m.id: m.display_name for m in (await tx.session.scalars(select(Member).where(
         Member.id.in_({r.awarded_by for r in rows if r.awarded_by})))).all()}
     return [LedgerLine.of(r, names.get(r.awarded_by) if r.awarded_by else None) for r in rows]
 
 
-async def member_history(tx: Tx, user_id: str, limit: int) -> list[LedgerLine]:
+async def member_history(tx: Tx, user_id: str, limit: int, before: int | None = None
+                         ) -> list[LedgerLine]:
     member = await find_member(tx, user_id)
-    return [] if member is None else await history(tx, member.id, limit)
+    return [] if member is None else await history(tx, member.id, limit, before)
 
 
 async def badges(tx: Tx, user_id: str) -> list[BadgeView]:

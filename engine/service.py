@@ -19,6 +19,8 @@ from typing import Any, TypeVar
 from config.catalog import load_default_achievements, load_default_points
 from engine import (
     achievements,
+    api_reads,
+    api_tokens,
     awards,
     board_reads,
     challenge_admin,
@@ -404,19 +406,26 @@ class Engine:
             tx, actor, target, amount, reason, key))
 
     async def points_history(self, viewer: MemberRef, target_user_id: str | None = None,
-                             limit: int = 10) -> list[LedgerLine]:
+                             limit: int = 10, *, before: int | None = None
+                             ) -> list[LedgerLine]:
+        """The newest ledger lines of a member (the viewer by default), up to `limit`;
+        with `before`, those older than the line of that id (the next page)."""
+        member_reads.check_history(limit, before)
         return await self._read(viewer, lambda tx: member_reads.member_history(
-            tx, target_user_id or viewer.user_id, limit))
+            tx, target_user_id or viewer.user_id, limit, before))
 
-    async def leaderboard(self, viewer: MemberRef, period: str = "all", page: int = 1,
-                          page_size: int = 10) -> leaderboards.Board:
+    async def leaderboard(self, viewer: MemberRef | CommunityRef, period: str = "all",
+                          page: int = 1, page_size: int = 10) -> leaderboards.Board:
+        """A page of the board, with the viewer's own rank (none for a community: the
+        board as anyone sees it)."""
         async def work(ctx: Tx | View) -> leaderboards.Board:
-            viewer_id = await member_id(ctx.source, ctx.community_id, viewer.user_id)
+            viewer_id = (await member_id(ctx.source, ctx.community_id, viewer.user_id)
+                         if isinstance(viewer, MemberRef) else None)
             return await leaderboards.leaderboard(ctx, self.ranks, period, page, page_size,
                                                   viewer_id)
 
-        await self._before_read(viewer)
-        return await self.uow.view(viewer.community, work)
+        community = await self._before_read(viewer)
+        return await self.uow.view(community, work)
 
     async def profile(self, viewer: MemberRef, target_user_id: str | None = None) -> Profile:
         return await self._read(viewer, lambda tx: member_reads.profile(
@@ -442,6 +451,17 @@ class Engine:
         """Pin up to three of one's own badges to the profile."""
         return await self._write(member.community, lambda tx: awards.showcase(
             tx, member, badge_ids))
+
+    async def require_member(self, community: CommunityRef, user_id: str) -> None:
+        """NotFound unless the member has taken part in the community."""
+        await self._read(community, lambda tx: api_reads.known_member(tx, user_id))
+
+    async def challenge_entries(self, community: CommunityRef, ref: str, page: int = 1,
+                                page_size: int = 25) -> Page[api_reads.ListedEntry]:
+        """A challenge's entries in submission order, with their authors."""
+        api_reads.check_entries_page(page, page_size)
+        return await self._read(community, lambda tx: api_reads.challenge_entries(
+            tx, ref, page, page_size))
 
     async def recompute(self, community: CommunityRef) -> int:
         """Rebuild standings and counters from history and grant what was missed."""
@@ -546,6 +566,8 @@ class Engine:
 
     async def achievement_catalog(self, community: CommunityRef,
                                   viewer_user_id: str | None = None) -> list[CatalogItem]:
+        """Every achievement with its rarity; a secret one stays hidden ("???") unless the
+        viewer earned it."""
         return await self._read(community, lambda tx: community_stats.catalog(
             tx, self.ranks, self.rarity, viewer_user_id))
 
@@ -566,6 +588,33 @@ class Engine:
             return await community_stats.retry_parked(tx, outbox_id)
 
         return await self._write(actor.community, work)
+
+    # -- API tokens -------------------------------------------------------------------------
+
+    async def create_api_token(self, actor: MemberRef, name: str | None = None
+                               ) -> api_tokens.NewApiToken:
+        """A bearer token for the JSON API, acting as `actor` (a moderator) in their
+        community. Its value is in the answer only: the database keeps its hash."""
+        name = api_tokens.check_name(name)
+        return await self._write(actor.community, lambda tx: api_tokens.create(
+            tx, actor, name))
+
+    async def revoke_api_token(self, actor: MemberRef, which: str
+                               ) -> api_tokens.ApiTokenView:
+        """Revoke a token of the actor's community by name or prefix (moderators)."""
+        return await self._write(actor.community, lambda tx: api_tokens.revoke(
+            tx, actor, which))
+
+    async def api_tokens(self, actor: MemberRef) -> list[api_tokens.ApiTokenView]:
+        """The community's live tokens (moderators), without their values."""
+        return await self.uow.read(actor.community, lambda tx: api_tokens.list_active(
+            tx, actor))
+
+    async def api_access(self, token: str) -> api_tokens.ApiAccess:
+        """What a bearer token grants, or `InvalidToken` (unknown or revoked)."""
+        access = await api_tokens.authenticate(self.db, token, self.clock.now())
+        self.uow.remember(access.community_id, access.community)
+        return access
 
     # -- delivery -------------------------------------------------------------------------
 

@@ -26,6 +26,7 @@ from storage.types import Id, UTCDateTime
 
 __all__ = [
     "Achievement",
+    "ApiToken",
     "Badge",
     "Base",
     "Challenge",
@@ -465,3 +466,26 @@ class SpentLink(Base):
     nonce: Mapped[str] = mapped_column(String(32), primary_key=True)
     community_id: Mapped[int] = community_fk()
     expires_at: Mapped[datetime]
+
+
+class ApiToken(Base):
+    """A moderator's bearer token for the JSON API, scoped to one community. Only the
+    SHA-256 of the token is kept; `prefix` (its first characters, not secret) finds the
+    row, and names it in lists and revocations. `rights` is what the platform said of the
+    creator when they made it (`{"admin": bool, "roles": [...]}`): moderator writes made
+    with the token are checked against it, as the creator's own commands were."""
+
+    __tablename__ = "api_tokens"
+    __table_args__ = (UniqueConstraint("prefix"), Index(None, "community_id", "revoked_at"))
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    community_id: Mapped[int] = community_fk()
+    prefix: Mapped[str] = mapped_column(String(16))
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(40))
+    created_by: Mapped[int] = mapped_column(Id, ForeignKey("members.id", ondelete="CASCADE"))
+    rights: Mapped[dict[str, Any]] = mapped_column()
+    created_at: Mapped[datetime]
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+    revoked_by: Mapped[int | None] = mapped_column(Id, ForeignKey("members.id"))

@@ -22,6 +22,8 @@ EXPECTED = {
                  "/leaderboard round trip p50", "/leaderboard round trip p99"},
     "memory": {"bot resident memory (peak)"},
     "tally": {"tally seconds", "tally peak memory growth"},
+    "api": {f"leaderboard {page} {figure}" for page in ("first page", "deep page")
+            for figure in ("server p50", "server p99", "requests/s")},
     "loop": {f"{figure} {when}" for figure in ("loop lag p99", "loop lag max", "/leaderboard p99")
              for when in ("during a vote burst",
                           "while another process holds the write lock 2 s")},

@@ -309,6 +309,8 @@ async def test_slack_http_listens_on_loopback_unless_told(
             await _log_until(proc, "Slack platform started (HTTP)", logged)
             health = await request(port, "GET", "/healthz")
             ready = await request(port, "GET", "/readyz")
+            docs = await request(port, "GET", "/api/docs")
+            no_token = await request(port, "GET", "/api/v1/communities/1/leaderboard")
         finally:
             proc.send_signal(signal.SIGINT)
             _, err = await asyncio.wait_for(proc.communicate(), 60)
@@ -316,3 +318,6 @@ async def test_slack_http_listens_on_loopback_unless_told(
     assert any(f"HTTP: listening on {bound}:{port} " in x for x in logged)
     assert (health.status, health.body) == (200, b"ok")
     assert ready.status == 200
+    # The JSON API is mounted on the same port (bot/runner.py).
+    assert docs.status == 200 and b"/api/v1/communities/{community}/leaderboard" in docs.body
+    assert no_token.status == 401 and b'"missing_token"' in no_token.body

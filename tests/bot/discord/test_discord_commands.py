@@ -139,6 +139,9 @@ CASES: dict[str, Case] = {
                          MOD_ONLY),
     "dashboard": Case("alice", {}, PRIVATE, "dashboard isn't served here", "alice", None,
                       IN_SERVER),
+    "settings api-token": Case("mod", {"action": "create", "name": "stats"}, PRIVATE,
+                               "shown only this once", "alice", {"action": "list"},
+                               MOD_ONLY),
     "help": Case("alice", {}, PRIVATE, "Laurels commands", "alice", None, IN_SERVER),
 }
 

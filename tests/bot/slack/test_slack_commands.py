@@ -134,6 +134,9 @@ CASES: dict[str, Case] = {
                          "/settings web public maybe", "must be one of"),
     "dashboard": Case(ALICE, "/dashboard", PRIVATE, "dashboard isn't served here", ALICE,
                       "/dashboard now", "Too many values"),
+    "settings api-token": Case(ADMIN, "/settings api-token create stats", PRIVATE,
+                               "shown only this once", ADMIN,
+                               "/settings api-token rotate stats", "action must be one of"),
     "help": Case(ALICE, "/laurels", PRIVATE, "Laurels commands",
                  ALICE, "/laurels frobnicate", "Unknown command /frobnicate"),
 }
