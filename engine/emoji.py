@@ -6,11 +6,13 @@ import re
 
 import emoji as emoji_lib
 
-__all__ = ["canonical_emoji"]
+__all__ = ["canonical_emoji", "variant_emoji"]
 
 _SKIN_TONES = re.compile("[\U0001f3fb-\U0001f3ff\ufe0f]")
 _DISCORD_CUSTOM = re.compile(r"^<a?:([A-Za-z0-9_~\-]+):\d+>$")
 _SLACK_SKIN = re.compile(r"::skin-tone-\d$")
+_SLACK_TONE = re.compile(r"::skin-tone-([2-6])$")
+_TONES = re.compile("[\U0001f3fb-\U0001f3ff]")
 
 
 def canonical_emoji(raw: str) -> str:
@@ -35,3 +37,15 @@ def canonical_emoji(raw: str) -> str:
         if char != f":{name}:":
             return _SKIN_TONES.sub("", char)
     return name
+
+
+def variant_emoji(raw: str) -> str:
+    """The emoji with its skin tone: 👍 and 👍🏽 are two reactions a member can both hold,
+    while 👍, :+1: and thumbsup are one spelled three ways. Slack's "+1::skin-tone-4" is
+    👍🏽."""
+    text = raw.strip()
+    tone = "".join(_TONES.findall(text))
+    slack = _SLACK_TONE.search(text)
+    if slack:
+        tone = chr(0x1F3FB + int(slack.group(1)) - 2)
+    return canonical_emoji(text) + tone

@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
 
-from engine.emoji import canonical_emoji
+from engine.emoji import canonical_emoji, variant_emoji
 from engine.errors import Forbidden, LaurelsError, WrongPhase
 from engine.timefmt import ago_or_in
 
-__all__ = ["Ballot", "Verdict", "judge", "pays_voter", "retraction_counts",
-           "tally_due", "votes_paid", "window_refusal"]
+__all__ = ["Ballot", "Verdict", "holding", "judge", "letting_go", "pays_voter",
+           "reaction_key", "retraction_counts", "tally_due", "votes_paid", "window_refusal"]
 
 @dataclass(frozen=True, slots=True)
 class Ballot:
@@ -81,6 +81,27 @@ def retraction_counts(phase: str, voting_close_at: datetime | None, disqualified
     if disqualified or phase not in ("open", "voting"):
         return False
     return voting_close_at is None or at < voting_close_at
+
+
+def reaction_key(raw: str) -> str:
+    """How a reaction variant is remembered: the emoji with its skin tone (Discord's 👍🏽
+    and Slack's +1::skin-tone-4 are one; 👍 and :thumbsup: are one)."""
+    return "".join(variant_emoji(raw).split())
+
+
+def holding(held: str, raw: str) -> str:
+    """The variants a voter holds after adding the reaction `raw` (space-separated)."""
+    keys = held.split()
+    key = reaction_key(raw)
+    return " ".join([*keys, key]) if key and key not in keys else held
+
+
+def letting_go(held: str, raw: str) -> str:
+    """The variants a voter holds after removing the reaction `raw`. A vote stands while
+    any is left: removing 👍🏽 keeps a vote whose 👍 is still there. (Votes counted before
+    variants were kept hold none: removing any takes them back.)"""
+    key = reaction_key(raw)
+    return " ".join(k for k in held.split() if k != key)
 
 
 def tally_due(voting_close_at: datetime, grace: timedelta) -> datetime:

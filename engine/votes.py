@@ -28,11 +28,18 @@ from engine.errors import LaurelsError
 from engine.ledger import reverse
 from engine.members import ensure_rows, known_rows
 from engine.refs import MemberRef, MessageRef
-from engine.vote_rules import Ballot, Verdict, judge, retraction_counts
+from engine.vote_rules import Ballot, Verdict, holding, judge, letting_go, retraction_counts
 from storage.sql.members import MemberRow
 from storage.sql.queues import insert_unsettled
 from storage.sql.run import dialect_of
-from storage.sql.votes import bump_counts, existing_votes, insert_votes, vote_entries
+from storage.sql.votes import (
+    bump_counts,
+    existing_votes,
+    insert_votes,
+    set_reactions,
+    vote_entries,
+    vote_reactions,
+)
 from storage.tables import Challenge, Entry, Member, Vote, VoteCount
 
 __all__ = ["IGNORED", "VoteItem", "VoteResult", "record", "retract"]
@@ -40,7 +47,8 @@ __all__ = ["IGNORED", "VoteItem", "VoteResult", "record", "retract"]
 
 @dataclass(frozen=True, slots=True)
 class VoteResult:
-    """What happened to a reaction. `status`: counted, duplicate, retracted, ignored.
+    """What happened to a reaction. `status`: counted, duplicate, retracted, kept (a
+    removed variant while another holds the vote), ignored.
     `points`: what a retraction took back from the voter. A counted vote's points are paid
     by settlement after its commit, so they are not known here."""
 
@@ -124,8 +132,12 @@ async def record(tx: Tx, items: Sequence[VoteItem]) -> list[tuple[bool, Any]]:
     to_count = [(item, e, v) for item, (verdict, _, e, v) in zip(items, verdicts, strict=True)
                 if verdict is Verdict.COUNT and e is not None]
     ids = await insert_votes(tx.session, [
-        (tx.community_id, e.challenge_id, e.id, v, item.received_at)
+        (tx.community_id, e.challenge_id, e.id, v, item.received_at, holding("", item.emoji))
         for item, e, v in to_count]) if to_count else {}
+    # Another variant of the emoji on a vote already counted (👍 and then 👍🏽): the vote
+    # stands while either is there.
+    await _hold_variants(tx, [(e.id, v, item.emoji) for item, e, v in to_count
+                              if (e.id, v) not in ids])
     added: dict[int, int] = {}
     for entry_id, _ in ids:
         added[entry_id] = added.get(entry_id, 0) + 1
@@ -135,6 +147,16 @@ async def record(tx: Tx, items: Sequence[VoteItem]) -> list[tuple[bool, Any]]:
         tx.emit(VotesCounted(tx.ref, frozenset(
             item.voter.user_id for item, e, v in to_count if (e.id, v) in ids)))
     return _results(verdicts, ids, added, counts)
+
+
+async def _hold_variants(tx: Tx, repeats: Sequence[tuple[int, int, str]]) -> None:
+    held = await vote_reactions(tx.session, sorted({(e, v) for e, v, _ in repeats}))
+    now = dict(held)
+    for entry, voter, raw in repeats:
+        if (entry, voter) in now:
+            now[(entry, voter)] = holding(now[(entry, voter)], raw)
+    await set_reactions(tx.session, [(e, v, r) for (e, v), r in sorted(now.items())
+                                     if r != held[(e, v)]])
 
 
 Judged = tuple[Verdict, LaurelsError | None, "_Entry | None", int]
@@ -213,6 +235,12 @@ async def retract(tx: Tx, voter: Member, message: MessageRef, emoji: str) -> Vot
     if not retraction_counts(challenge.phase, challenge.voting_close_at, bool(disqualified),
                              tx.now):
         return IGNORED
+    held = (await vote_reactions(tx.session, [(entry.id, voter.id)])).get((entry.id, voter.id))
+    if held is None:
+        return IGNORED
+    if left := letting_go(held, emoji):  # another variant is still there: the vote stands
+        await set_reactions(tx.session, [(entry.id, voter.id, left)])
+        return VoteResult("kept", entry.id, entry.votes)
     vote_id = await tx.session.scalar(
         delete(Vote).where(Vote.entry_id == entry.id, Vote.voter_id == voter.id)
         .returning(Vote.id))

@@ -235,6 +235,10 @@ class Vote(Base):
     entry_id: Mapped[int] = mapped_column(Id, ForeignKey("entries.id", ondelete="CASCADE"))
     voter_id: Mapped[int] = mapped_column(Id, ForeignKey("members.id", ondelete="CASCADE"))
     cast_at: Mapped[datetime]
+    # The variants of the vote emoji the voter holds on the entry (👍, 👍🏽; Slack's +1 and
+    # +1::skin-tone-3 are separate reactions), separated by spaces: the vote stands while
+    # one is left (engine/vote_rules.py). Empty for votes counted before it was kept.
+    reactions: Mapped[str] = mapped_column(String(200), server_default="")
 
 
 

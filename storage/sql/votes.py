@@ -24,7 +24,8 @@ from storage.sql.run import (
 )
 from storage.types import UTCDateTime
 
-__all__ = ["bump_counts", "existing_votes", "insert_votes", "vote_entries"]
+__all__ = ["bump_counts", "existing_votes", "insert_votes", "set_reactions", "vote_entries",
+           "vote_reactions"]
 
 
 @lru_cache(maxsize=32)
@@ -74,7 +75,8 @@ async def existing_votes(session: AsyncSession, pairs: Sequence[tuple[int, int]]
     return {(int(e), int(v)) for e, v in rows}
 
 
-_VOTE_COLUMNS = ("community_id", "challenge_id", "entry_id", "voter_id", "cast_at")
+_VOTE_COLUMNS = ("community_id", "challenge_id", "entry_id", "voter_id", "cast_at",
+                 "reactions")
 
 
 @lru_cache(maxsize=2048)
@@ -89,11 +91,37 @@ _VOTE_TYPES = {_VOTE_COLUMNS.index("cast_at"): UTCDateTime()}
 
 async def insert_votes(session: AsyncSession, rows: Sequence[Sequence[Any]]
                        ) -> dict[tuple[int, int], int]:
-    """Insert votes (community, challenge, entry, voter, cast at) in one statement, in
-    order; returns the id of each inserted vote by (entry, voter). Existing pairs are
-    skipped (absent from the result)."""
+    """Insert votes (community, challenge, entry, voter, cast at, reactions) in one
+    statement, in order; returns the id of each inserted vote by (entry, voter). Existing
+    pairs are skipped (absent from the result)."""
     result = await fetch_rows(session, _insert_votes(len(rows)), rows, _VOTE_TYPES)
     return {(int(e), int(v)): int(vote_id) for vote_id, e, v in result}
+
+
+@lru_cache(maxsize=256)
+def _reactions(pairs: int) -> str:
+    one = f"(entry_id = {marks(1)} AND voter_id = {marks(1)})"
+    return f"SELECT entry_id, voter_id, reactions FROM votes WHERE {' OR '.join([one] * pairs)}"
+
+
+async def vote_reactions(session: AsyncSession, pairs: Sequence[tuple[int, int]]
+                         ) -> dict[tuple[int, int], str]:
+    """The reactions recorded on these (entry, voter) votes (votes that exist only)."""
+    if not pairs:
+        return {}
+    rows = await fetch_rows(session, _reactions(len(pairs)), list(pairs))
+    return {(int(e), int(v)): str(r or "") for e, v, r in rows}
+
+
+_SET_REACTIONS = text("UPDATE votes SET reactions = :reactions WHERE entry_id = :entry "
+                      "AND voter_id = :voter")
+
+
+async def set_reactions(session: AsyncSession, rows: Sequence[tuple[int, int, str]]) -> None:
+    """Record the reactions (entry, voter, reactions) of existing votes."""
+    for entry, voter, reactions in rows:
+        await fetch(session, _SET_REACTIONS, {"entry": entry, "voter": voter,
+                                              "reactions": reactions})
 
 
 @lru_cache(maxsize=2048)

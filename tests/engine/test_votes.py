@@ -201,3 +201,26 @@ async def test_a_replayed_vote_after_the_close_is_a_silent_repeat(
     with pytest.raises(WrongPhase, match="closed"):  # a new vote is still refused
         await engine.cast_vote(member(guild, "carol"), msg, "👍")
     assert (await engine.entry(guild, entry_id)).votes == 1
+
+
+async def test_a_vote_stands_while_any_variant_of_its_emoji_is_there(
+    engine: Engine, guild: CommunityRef, voting  # type: ignore[no-untyped-def]
+) -> None:
+    """👍 and 👍🏽 are two reactions on Discord (+1 and +1::skin-tone-3 on Slack): removing
+    one while the other is on the message keeps the vote and its points."""
+    _, _, entry_id, msg = voting
+    bob = member(guild, "bob")
+    assert (await engine.cast_vote(bob, msg, "👍")).status == "counted"
+    assert (await engine.cast_vote(bob, msg, "👍🏽")).status == "duplicate"
+    paid = (await engine.profile(bob)).points
+
+    assert (await engine.retract_vote(bob, msg, "👍🏽")).status == "kept"
+    assert (await engine.entry(guild, entry_id)).votes == 1
+    assert (await engine.profile(bob)).points == paid
+    assert (await engine.retract_vote(bob, msg, "👍")).status == "retracted"  # the last one
+    assert (await engine.entry(guild, entry_id)).votes == 0
+    # Slack's spelling, and a variant removed first
+    assert (await engine.cast_vote(bob, msg, "+1::skin-tone-3")).status == "counted"
+    assert (await engine.cast_vote(bob, msg, "thumbsup")).status == "duplicate"
+    assert (await engine.retract_vote(bob, msg, "+1::skin-tone-3")).status == "kept"
+    assert (await engine.retract_vote(bob, msg, "thumbsup")).status == "retracted"
