@@ -7,8 +7,9 @@ default) and `postgres` (a throwaway PostgreSQL 15 cluster the suite starts itse
 three; `scripts/test` runs the legs CI runs.
 
 A test that only means something on some backends says so with a mark, and is left out
-(deselected, not skipped) of the other legs: `sqlite_only` (one writer in one process)
-or `postgres_only` (several processes or connections sharing the database).
+(deselected, not skipped) of the other legs: `sqlite_only` (one writer in one process),
+`file_only` (a SQLite file: its disk, its other processes) or `postgres_only` (several
+processes or connections sharing the database, the server itself).
 """
 
 from __future__ import annotations
@@ -42,8 +43,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         callspec = getattr(item, "callspec", None)
         backend = callspec.params.get("backend") if callspec is not None else None
-        wrong = (backend == "postgres" and item.get_closest_marker("sqlite_only")) or (
-            backend in ("memory", "file") and item.get_closest_marker("postgres_only"))
+        wrong = ((backend == "postgres" and item.get_closest_marker("sqlite_only"))
+                 or (backend in ("memory", "file") and item.get_closest_marker("postgres_only"))
+                 or (backend in ("memory", "postgres") and item.get_closest_marker("file_only")))
         (drop if wrong else keep).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
