@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from prometheus_client import REGISTRY
 
+from bot.reactions import Reaction, ReactionDispatch
 from engine.clock import FixedClock
 from engine.errors import Unavailable
 from engine.refs import CommunityRef, MessageRef
@@ -23,6 +24,7 @@ from engine.service import Engine
 from storage.db import Database
 from storage.pgcluster import Cluster, restartable_cluster
 from storage.tables import Base, UnsettledVote, Vote
+from tests.bot.test_reactions import Replies
 from tests.conftest import START, member
 from tests.engine.helpers import (
     open_voting,
@@ -169,3 +171,27 @@ async def test_a_full_disk_that_lasts_is_told_to_the_voter(tmp_path: Path,
         assert (await engine.cast_vote(member(GUILD, "v0"), msgs[0], "👍")).status == \
             "counted"
         await engine.db.dispose()
+
+
+@pytest.mark.postgres_only
+async def test_the_voter_hears_when_the_database_stays_down(cluster: Cluster,
+                                                            backend: str) -> None:
+    """Through the reaction dispatch every platform uses: the platform's answer is asked
+    to tell the voter (Discord takes the reaction off, Slack answers privately)."""
+    engine, msgs = await _engine_on(cluster.url, patience=1.0)
+    dispatch, replies = ReactionDispatch(engine), Replies()
+    await _in_thread(cluster.stop)
+    try:
+        result = await dispatch.handle(Reaction(member(GUILD, "v0"), msgs[0], "👍", True,
+                                                "Ev1"), replies)
+    finally:
+        await _in_thread(cluster.start)
+
+    assert result is None
+    assert [who for who, _ in replies.refusals] == ["v0"]
+    assert "react again" in replies.refusals[0][1]
+    # Reacting again (a new event) counts.
+    again = await dispatch.handle(Reaction(member(GUILD, "v0"), msgs[0], "👍", True, "Ev2"),
+                                  replies)
+    assert again is not None and again.status == "counted"
+    await engine.db.dispose()
