@@ -86,7 +86,8 @@ async def run(settings: Settings, options: RunOptions | None = None, *,
         clock: OffsetClock | SystemClock = OffsetClock() if console else SystemClock()
         engine = Engine(db, clock, rank_index=settings.rank_index,
                         default_timezone=settings.default_timezone,
-                        close_grace=timedelta(seconds=settings.vote_close_grace), web=web)
+                        close_grace=timedelta(seconds=settings.vote_close_grace),
+                        vote_patience=settings.vote_patience, web=web)
         # Votes a stopped process counted but did not pay for yet.
         if paid := await engine.settle_all():
             log.info("paid for %d votes counted before the restart", paid)

@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     # Seconds after voting closes before the tally: votes received before the close and
     # still being counted (a busy moment, another process) make it into the results.
     vote_close_grace: float = Field(default=5.0, ge=0, le=300)
+    # Seconds a vote waits out a database fault (a restart, a full disk) before its voter
+    # is told it was not counted and asked to react again.
+    vote_patience: float = Field(default=30.0, gt=0, le=600)
 
     discord_token: SecretStr | None = None
     discord_guilds: str = ""

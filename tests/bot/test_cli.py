@@ -321,3 +321,16 @@ async def test_slack_http_listens_on_loopback_unless_told(
     # The JSON API is mounted on the same port (bot/runner.py).
     assert docs.status == 200 and b"/api/v1/communities/{community}/leaderboard" in docs.body
     assert no_token.status == 401 and b'"missing_token"' in no_token.body
+
+
+def test_vote_patience_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pydantic import ValidationError
+
+    from config.settings import Settings
+
+    assert Settings().vote_patience == 30.0
+    monkeypatch.setenv("LAURELS_VOTE_PATIENCE", "5")
+    assert Settings().vote_patience == 5.0
+    monkeypatch.setenv("LAURELS_VOTE_PATIENCE", "0")  # a vote must get some chance
+    with pytest.raises(ValidationError, match="vote_patience"):
+        Settings()
