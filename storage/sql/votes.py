@@ -131,12 +131,21 @@ def _bump_counts(rows: int) -> str:
             f"WHERE entry_id IN ({marks(rows)}) RETURNING entry_id, votes")
 
 
+@lru_cache(maxsize=16)
+def _lock_counts(rows: int) -> TextClause:
+    return text(f"SELECT entry_id FROM vote_counts WHERE entry_id IN ({in_list('e', rows)}) "
+                "ORDER BY entry_id FOR NO KEY UPDATE")
+
+
 async def bump_counts(session: AsyncSession, added: Mapping[int, int]) -> dict[int, int]:
-    """Add `added[entry]` to each entry's vote count in one statement, in entry id order
-    (concurrent writers lock count rows in one order); returns the new counts."""
+    """Add `added[entry]` to each entry's vote count; returns the new counts. The rows
+    are locked in entry id order first (PostgreSQL): an UPDATE locks rows in the order
+    its plan meets them, which two concurrent batches need not share."""
     ids = sorted(added)
     if not ids:
         return {}
+    if await dialect_of(session) != "sqlite":
+        await fetch(session, _lock_counts(bucket(len(ids))), in_params("e", ids))
     rows = [[entry_id, added[entry_id]] for entry_id in ids]
     result = await fetch_rows(session, _bump_counts(len(ids)), rows, extra=ids)
     return {int(entry_id): int(votes) for entry_id, votes in result}

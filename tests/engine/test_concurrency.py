@@ -15,6 +15,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from engine.clock import FixedClock
@@ -22,6 +23,7 @@ from engine.errors import Conflict, Forbidden, InvalidInput, WrongPhase
 from engine.refs import CommunityRef
 from engine.service import Engine
 from storage.db import Database
+from storage.sql.votes import bump_counts
 from storage.tables import (
     Challenge,
     Entry,
@@ -399,3 +401,46 @@ async def test_votes_racing_a_disqualification_earn_the_author_nothing(
     received = await select_all(db, LedgerRow, LedgerRow.reason == "vote_received")
     assert sum(r.delta for r in received) == 0
     await assert_ledger_consistent(db)
+
+
+async def test_counts_are_locked_in_entry_order_whatever_the_plan(
+    pg_db: Database, guild: CommunityRef, clock: FixedClock
+) -> None:
+    """Concurrent vote batches update the counts of the same entries: each must lock them
+    in entry id order, or two batches deadlock. A plain `UPDATE … WHERE entry_id IN (…)`
+    locks rows in the order its plan meets them (a scan of the table: where each row's
+    latest version happens to lie), so the order is taken before the update."""
+    engine = Engine(pg_db, clock)
+    await setup_community(engine, guild)
+    c = await submission_challenge(engine, guild, clock)
+    first, _ = await submit_and_post(engine, member(guild, "alice"), c.slug, "One")
+    second, _ = await submit_and_post(engine, member(guild, "bob"), c.slug, "Two")
+    await engine.close()
+    async with pg_db.engine.begin() as conn:  # the first entry's row now lies after the second's
+        await conn.execute(text("UPDATE vote_counts SET votes = votes WHERE entry_id = :e"),
+                           {"e": first})
+
+    async with pg_db.engine.connect() as holder:
+        await holder.execute(text("SELECT votes FROM vote_counts WHERE entry_id = :e "
+                                  "FOR UPDATE"), {"e": second})
+        async with pg_db.session() as session, session.begin():
+            for plan in ("enable_indexscan", "enable_bitmapscan", "enable_indexonlyscan"):
+                await session.execute(text(f"SET LOCAL {plan} = off"))
+            bump = asyncio.ensure_future(bump_counts(session, {first: 1, second: 1}))
+            try:
+                await _until_a_lock_wait(pg_db)
+                # Waiting for the second entry's row, the batch holds the first's already.
+                async with pg_db.engine.connect() as probe:
+                    try:
+                        await probe.execute(text("SELECT votes FROM vote_counts WHERE "
+                                                 "entry_id = :e FOR UPDATE NOWAIT"),
+                                            {"e": first})
+                        first_was_free = True
+                    except DBAPIError as exc:
+                        assert "could not obtain lock" in str(exc)
+                        first_was_free = False
+            finally:
+                await holder.rollback()
+                counts = await bump
+    assert not first_was_free
+    assert counts == {first: 1, second: 1}
