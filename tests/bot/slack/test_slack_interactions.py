@@ -128,14 +128,35 @@ async def test_message_buttons_answer_the_presser_privately(world: SlackWorld) -
     said = await world.press(BOB, submit, message=announcement, channel=ANNOUNCE)
     assert said.modal["callback_id"] == "laurels_modal"
 
-    board = await world.command(BOB, "/challenge standings marathon")
-    assert board.public  # a public answer...
+    # A button on a public message answers only the one who pressed it.
     said = await world.press(CAROL, {"action_id": "laurels_run_0",
                                      "value": "/challenge info dreamscapes"},
-                             message=board.public[0], channel=GENERAL)
-    # ...but a button press answers only the one who pressed it.
+                             message=announcement, channel=ANNOUNCE)
     assert not said.public and said.private[0]["response_type"] == "ephemeral"
     assert "Dreamscapes" in said.private_text
+
+
+async def test_answers_are_private_and_share_posts_them_naming_who_shared(
+        world: SlackWorld) -> None:
+    await world.engine.award_points(world.ref(ADMIN, admin=True), world.ref(ALICE), 120, "x")
+    said = await world.command(ALICE, "/leaderboard")
+    assert not said.public and said.private[0]["response_type"] == "ephemeral"
+    assert "#1 with 120 pts" in said.private_text
+    share = buttons(said.private[0])["Share"]
+    assert share["value"] == "/share /leaderboard"
+
+    shared = await world.press(ALICE, share, ephemeral=True, channel=GENERAL)
+    [post] = shared.public
+    assert post["channel"] == GENERAL and not shared.private
+    text = block_text(post)
+    assert f"<@{ALICE}>, #1 with 120 pts (top 100%)" in text and "*You*" not in text
+    assert "Share" not in buttons(post)
+    # What was the sharer's own part in a challenge stays out of the shared version.
+    info = await world.command(BOB, "/challenge info marathon")
+    assert "not joined" in info.private_text
+    shared = await world.press(BOB, buttons(info.private[0])["Share"], ephemeral=True)
+    assert "Marathon" in shared.public_text and "not joined" not in shared.public_text
+    assert f"<@{BOB}>" in shared.public_text
 
 
 async def test_pager_on_a_private_answer_replaces_it(world: SlackWorld) -> None:
@@ -191,9 +212,18 @@ async def test_create_form_is_for_moderators_only(world: SlackWorld) -> None:
 async def test_public_answers_where_the_bot_may_not_post_use_the_response_url(
         world: SlackWorld) -> None:
     world.fake.fail_next("chat.postMessage", "not_in_channel")
-    said = await world.command(ALICE, "/leaderboard", channel="C0NOTJOINED")
+    said = await world.command(ADMIN, f'/points award <@{BOB}> 5 "Helping"',
+                               channel="C0NOTJOINED")
     assert said.public and said.public[0]["response_type"] == "in_channel"
-    assert "Leaderboard" in said.public_text
+    assert "Awarded 5 points" in said.public_text
+    # Sharing an answer there goes the same way.
+    answer = await world.command(ALICE, "/leaderboard", channel="C0NOTJOINED")
+    world.fake.fail_next("chat.postMessage", "not_in_channel")
+    shared = await world.press(ALICE, buttons(answer.private[0])["Share"], ephemeral=True,
+                               channel="C0NOTJOINED")
+    assert shared.public and shared.public[0]["response_type"] == "in_channel"
+    assert shared.public[0]["replace_original"] is False
+    assert "Shared by" in shared.public_text
 
 
 async def test_a_failure_on_our_side_is_told_to_the_member(world: SlackWorld) -> None:
@@ -207,5 +237,5 @@ async def test_commands_are_acknowledged_fast_and_served_after_a_reconnect(
     await world.fake.request_disconnect()
     await world.fake.wait_for_connection(count=2)
     said = await world.command(ALICE, "/challenge list")
-    assert "Dreamscapes" in said.public_text
+    assert "Dreamscapes" in said.private_text
     assert world.fake.acks and all(a.latency < 3.0 for a in world.fake.acks.values())
