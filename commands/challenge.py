@@ -13,9 +13,26 @@ from engine.challenges import ChallengeDraft, live_status
 from engine.errors import InvalidInput
 from engine.messages import Card, Field
 
-__all__ = ["COMMANDS"]
+__all__ = ["COMMANDS", "CREATE_OPTIONS", "DEADLINES"]
 
 PHASES = ("scheduled", "open", "voting", "active", "completed", "cancelled", "draft")
+# A challenge's deadlines: each a moment, or a span after the milestone before it, with
+# the span it takes when left out (None: the start is now).
+DEADLINES: dict[str, tuple[str | None, str]] = {
+    "start": (None, "now"),
+    "submissions": ("3d", "start"),
+    "voting": ("2d", "submissions"),
+    "ends": ("7d", "start"),
+}
+# What `/challenge create` reads for each kind, in the order a form asks for it (the
+# kind decided first).
+CREATE_OPTIONS: dict[str, tuple[str, ...]] = {
+    "submission": ("name", "prompt", "description", "start", "submissions", "voting",
+                   "max_entries", "emoji", "early_votes", "prize", "sponsor", "sponsor_link",
+                   "channel"),
+    "goal": ("name", "goal", "unit", "team_mode", "prompt", "description", "start", "ends",
+             "prize", "sponsor", "sponsor_link", "channel"),
+}
 CHALLENGE = O("challenge", T.STRING, "Challenge name or number", max_length=100)
 ENTRY = O("entry", T.STRING, "Entry number, like #12", max_length=20)
 
@@ -85,11 +102,11 @@ def _draft(ctx: Context) -> ChallengeDraft:
         "sponsor_url": ctx.str_arg("sponsor_link"), "channel_id": ctx.str_arg("channel"),
     }
     if kind == "submission":
-        submissions = moment(ctx.str_arg("submissions") or "3d", after=start, now=now,
-                             tz=ctx.tz, what="submission deadline")
+        submissions = moment(ctx.str_arg("submissions") or DEADLINES["submissions"][0],
+                             after=start, now=now, tz=ctx.tz, what="submission deadline")
         assert submissions is not None
-        voting = moment(ctx.str_arg("voting") or "2d", after=submissions, now=now, tz=ctx.tz,
-                        what="voting deadline")
+        voting = moment(ctx.str_arg("voting") or DEADLINES["voting"][0], after=submissions,
+                        now=now, tz=ctx.tz, what="voting deadline")
         return ChallengeDraft(**common, submissions_close_at=submissions,  # type: ignore[arg-type]
                               voting_close_at=voting,
                               max_entries=int(ctx.arg("max_entries", 3)),
@@ -97,7 +114,8 @@ def _draft(ctx: Context) -> ChallengeDraft:
                               early_votes=bool(ctx.arg("early_votes", False)))
     if ctx.args.get("goal") is None:
         raise InvalidInput("A goal challenge needs a goal, e.g. goal:50 unit:km.")
-    ends = moment(ctx.str_arg("ends") or "7d", after=start, now=now, tz=ctx.tz, what="end")
+    ends = moment(ctx.str_arg("ends") or DEADLINES["ends"][0], after=start, now=now,
+                  tz=ctx.tz, what="end")
     return ChallengeDraft(**common, ends_at=ends, goal=float(ctx.args["goal"]),  # type: ignore[arg-type]
                           unit=ctx.str_arg("unit"), metric=ctx.str_arg("metric"),
                           team_mode=ctx.str_arg("team_mode") or "individual")

@@ -43,6 +43,10 @@ class Origin:
     private_only: bool = False
     # A button on a private answer (a pager): the new answer replaces the old one.
     replace_original: bool = False
+    # A button of the Home tab: the answer opens as a modal (`trigger_id`).
+    home: bool = False
+    # A button in a modal showing an answer: the new answer replaces it there.
+    view_id: str | None = None
 
 
 def is_error(reply: Reply) -> bool:
