@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -150,7 +151,8 @@ class SlackAdapter:
             return Reply.error("Only moderators can do that.")
         choices: dict[str, list[tuple[str, str]]] = {}
         initial = dict(request.prefill)
-        meta = ModalMeta(command.path, origin.channel_id, origin.response_url)
+        meta = ModalMeta(command.path, origin.channel_id, origin.response_url,
+                         home=origin.home or origin.view_id is not None)
         if command.path == "challenge submit":
             found = await self._open_for_entries(member, request.prefill.get("challenge"))
             if isinstance(found, Reply):
@@ -197,8 +199,7 @@ class SlackAdapter:
         as the community's configured announcements channel."""
         configured = (await self.engine.community(community)).announce_channel
         default = configured if configured and configured[:1] in ("C", "G") else None
-        meta = ModalMeta(meta.command, meta.channel_id, meta.response_url,
-                         {**meta.fixed, "kind": kind}, default)
+        meta = replace(meta, fixed={**meta.fixed, "kind": kind}, default_channel=default)
         return modal_view(TREE[CREATE], meta)
 
     async def submit_modal(self, client: AsyncWebClient, team_id: str, user_id: str,
@@ -215,8 +216,19 @@ class SlackAdapter:
                 if opt.type is OptionType.CHANNEL and args.get(opt.name) == meta.default_channel:
                     args[opt.name] = None
         reply = await execute(self.engine, command, member, args, meta.channel_id)
-        self.refresh_home(client, member)
+        if not meta.home:  # else the answer goes on the Home: see answer_on_home
+            self.refresh_home(client, member)
         return reply
+
+    async def answer_on_home(self, client: AsyncWebClient, team_id: str, user_id: str,
+                             reply: Reply | None) -> None:
+        """After a form opened from the Home tab: refresh the Home, with `reply` on top
+        when it could not be shown in the form's place (Slack's 3 seconds had passed)."""
+        member = await self.member(client, team_id, user_id)
+        if reply is None:
+            self.refresh_home(client, member)
+        else:
+            await self.publish_home(client, member, notice=reply.card)
 
     async def _apologise(self, client: AsyncWebClient, member: MemberRef | None,
                          origin: Origin) -> None:

@@ -2,8 +2,9 @@
 
 Buttons here carry command lines like every other Laurels button, so "Submit" opens the
 same form as `/challenge submit <challenge>` and "Advance" runs `/challenge advance`.
-Their answers open as modals over the Home (bot/slack/adapter.py), never in the Messages
-tab; when Slack's 3 seconds to open one have passed, the answer heads the Home instead.
+Their answers open as modals over the Home (bot/slack/adapter.py), and the forms they open
+turn into their answer (bot/slack/interactions.py), never in the Messages tab; when Slack's
+3 seconds have passed, the answer heads the Home instead.
 """
 
 from __future__ import annotations

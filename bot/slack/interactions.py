@@ -11,7 +11,14 @@ import logging
 import re
 from typing import TYPE_CHECKING, Any, cast
 
-from bot.slack.modals import KIND_CALLBACK, MODAL_CALLBACK, FormErrors, ModalMeta, read_kind
+from bot.slack.modals import (
+    KIND_CALLBACK,
+    MODAL_CALLBACK,
+    FormErrors,
+    ModalMeta,
+    answer_view,
+    read_kind,
+)
 from bot.slack.payloads import (
     BlockAction,
     BlockActionsBody,
@@ -123,7 +130,12 @@ async def _submitted(adapter: SlackAdapter, ack: AsyncAck, body: ViewSubmissionB
             # Keep the form open, typed values intact, with the reason under an input.
             await ack(response_action="errors", errors=_engine_error(command, work.result()))
             return
-    await ack()  # closes the form; the answer follows as a message
+        if failure is None and meta.home:
+            # Opened from the Home: the form turns into its answer, over the Home.
+            await ack(response_action="update", view=answer_view(work.result()))
+            await adapter.answer_on_home(client, team, user, None)
+            return
+    await ack()  # closes the form; the answer follows as a message (or on the Home)
     try:
         reply = await work
     except FormErrors as exc:  # found after the budget: the form is closed by now
@@ -131,7 +143,10 @@ async def _submitted(adapter: SlackAdapter, ack: AsyncAck, body: ViewSubmissionB
     except Exception:
         log.exception("Slack form failed: %s", command.path)
         reply = Reply.error("Something went wrong on our side; please try again in a moment.")
-    await answer(client, origin, reply)
+    if meta.home:
+        await adapter.answer_on_home(client, team, user, reply)
+    else:
+        await answer(client, origin, reply)
 
 
 def _engine_error(command: Command, reply: Reply) -> dict[str, str]:

@@ -82,17 +82,19 @@ class ModalMeta:
     response_url: str | None = None  # the slash command's: valid 30 minutes, for the answer
     fixed: dict[str, str] = field(default_factory=dict)  # options decided before the form
     default_channel: str | None = None  # preselected: kept, it means "the configured ones"
+    home: bool = False  # opened from the Home tab: the answer shows there, not in Messages
 
     def dump(self) -> str:
         return json.dumps({"c": self.command, "ch": self.channel_id, "r": self.response_url,
-                           "f": self.fixed, "dc": self.default_channel})
+                           "f": self.fixed, "dc": self.default_channel, "h": self.home})
 
     @classmethod
     def load(cls, raw: str) -> ModalMeta:
         data = json.loads(raw or "{}")
         fixed = data.get("f") if isinstance(data.get("f"), dict) else {}
         return cls(str(data.get("c") or ""), data.get("ch"), data.get("r"),
-                   {str(k): str(v) for k, v in fixed.items()}, data.get("dc"))
+                   {str(k): str(v) for k, v in fixed.items()}, data.get("dc"),
+                   data.get("h") is True)
 
 
 def modal_request(line: str) -> ModalRequest | None:

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from bot.slack import interactions
 from engine.clock import FixedClock
 from engine.service import Engine
 from tests.bot.slack.harness import (
@@ -149,6 +150,41 @@ async def test_a_home_answer_too_late_for_a_modal_heads_the_home(world: SlackWor
     blocks = world.fake.home_views[ALICE]["blocks"]
     assert blocks[0]["text"]["text"] == "alice" and "🏅 Your Laurels" in block_text(
         world.fake.home_views[ALICE])
+
+
+async def test_a_form_opened_from_the_home_answers_over_the_home(world: SlackWorld) -> None:
+    home = await world.open_home(ALICE)
+    form = (await world.press(ALICE, buttons(home)["Submit"], view=home)).modal
+    ack, said = await world.submit_form(ALICE, form, {
+        "title": {"type": "plain_text_input", "value": "Night garden"}})
+    # The form turns into the answer, in place; nothing in the Messages tab.
+    assert ack is not None and ack["response_action"] == "update"
+    assert ack["view"]["callback_id"] == "laurels_answer" and not world.fake_view_problems(
+        ack["view"])
+    assert "Night garden" in block_text(ack["view"])
+    assert not said.private and not [c for c in world.fake.calls if c.method ==
+                                     "chat.postMessage" and c.args.get("channel") == ALICE]
+    points = (await world.engine.profile(world.ref(ALICE))).points
+    assert field_values(world.fake.home_views[ALICE])["Points"] == f"{points:,}"
+
+
+async def test_a_home_form_answered_late_heads_the_home(
+        world: SlackWorld, monkeypatch: pytest.MonkeyPatch) -> None:
+    home = await world.open_home(ADMIN)
+    first = (await world.press(ADMIN, buttons(home)["Create a challenge"], view=home)).modal
+    ack, _ = await world.submit_form(ADMIN, first, {"kind": {
+        "type": "radio_buttons", "selected_option": {"value": "goal"}}})
+    assert ack is not None
+    form = ack["view"]
+    monkeypatch.setattr(interactions, "FORM_BUDGET", 0)  # past Slack's 3 seconds
+    ack, said = await world.submit_form(ADMIN, form, {
+        "name": {"type": "plain_text_input", "value": "Comets"},
+        "goal": {"type": "number_input", "value": "10"}})
+    assert ack is None or "response_action" not in ack  # the form closes
+    assert not said.private and not said.public
+    blocks = world.fake.home_views[ADMIN]["blocks"]
+    ours = next(i for i, b in enumerate(blocks) if "Your Laurels" in block_text({"blocks": [b]}))
+    assert "Created Comets" in block_text({"blocks": blocks[:ours]})
 
 
 async def test_message_buttons_answer_the_presser_privately(world: SlackWorld) -> None:
