@@ -239,8 +239,8 @@ def _hint(opt: OptionSpec) -> str:
             return "Empty: now. Pick in your own time zone."
         return f"Empty: {span(parse_duration(default))} after {_AFTER.get(after, after)}."
     if opt.type is OptionType.CHANNEL:
-        return ("Where its announcements and entries go. As preselected: the configured "
-                "channels (entries in the entries channel).")
+        return ("Where its announcements and entries go. Left as preselected (or empty): "
+                "the configured channels, entries in the entries channel.")
     return opt.description
 
 
