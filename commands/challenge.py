@@ -4,17 +4,35 @@ from __future__ import annotations
 
 from commands.parsing import OptionSpec as O
 from commands.parsing import OptionType as T
-from commands.render import challenge_card, challenge_list_card, standings_card
+from commands.render import challenge_card, challenge_list_card, challenge_you, standings_card
+from commands.sharing import answer
 from commands.spec import Command, Context, Reply
 from commands.times import moment
-from engine.challenges import ChallengeDraft
+from engine import moments
+from engine.challenges import ChallengeDraft, live_status
 from engine.errors import InvalidInput
 from engine.messages import Card, Field
-from engine.timefmt import ago_or_in, format_local
 
-__all__ = ["COMMANDS"]
+__all__ = ["COMMANDS", "CREATE_OPTIONS", "DEADLINES"]
 
 PHASES = ("scheduled", "open", "voting", "active", "completed", "cancelled", "draft")
+# A challenge's deadlines: each a moment, or a span after the milestone before it, with
+# the span it takes when left out (None: the start is now).
+DEADLINES: dict[str, tuple[str | None, str]] = {
+    "start": (None, "now"),
+    "submissions": ("3d", "start"),
+    "voting": ("2d", "submissions"),
+    "ends": ("7d", "start"),
+}
+# What `/challenge create` reads for each kind, in the order a form asks for it (the
+# kind decided first).
+CREATE_OPTIONS: dict[str, tuple[str, ...]] = {
+    "submission": ("name", "prompt", "description", "start", "submissions", "voting",
+                   "max_entries", "emoji", "early_votes", "prize", "sponsor", "sponsor_link",
+                   "channel"),
+    "goal": ("name", "goal", "unit", "team_mode", "prompt", "description", "start", "ends",
+             "prize", "sponsor", "sponsor_link", "channel"),
+}
 CHALLENGE = O("challenge", T.STRING, "Challenge name or number", max_length=100)
 ENTRY = O("entry", T.STRING, "Entry number, like #12", max_length=20)
 
@@ -22,12 +40,14 @@ ENTRY = O("entry", T.STRING, "Entry number, like #12", max_length=20)
 async def list_(ctx: Context) -> Reply:
     phase = ctx.str_arg("phase")
     page = await ctx.engine.list_challenges(ctx.member.community, phase, int(ctx.arg("page", 1)))
-    return Reply(challenge_list_card(page, phase))
+    return Reply(challenge_list_card(page, phase, ctx.tz, ctx.now))
 
 
 async def info(ctx: Context) -> Reply:
     details = await ctx.engine.challenge_info(ctx.member, str(ctx.args["challenge"]))
-    return Reply(challenge_card(details, ctx.tz, ctx.now))
+    return answer(challenge_card(details, ctx.tz, ctx.now),
+                  you=challenge_you(details, ctx.tz, ctx.now),
+                  line_args={"challenge": details.challenge.slug})
 
 
 async def join(ctx: Context) -> Reply:
@@ -61,14 +81,14 @@ async def log(ctx: Context) -> Reply:
         text += ": goal reached! 🏁"
     elif pace.projected_finish is not None:
         text += (f", {pace.per_day:.1f} a day: at this pace you reach the goal "
-                 f"{ago_or_in(pace.projected_finish, ctx.now)}.")
+                 f"{moments.relative(pace.projected_finish, ctx.now, ctx.tz)}.")
     return Reply.text(text, ephemeral=True)
 
 
 async def standings(ctx: Context) -> Reply:
     s = await ctx.engine.standings(ctx.member.community, str(ctx.args["challenge"]),
                                    int(ctx.arg("page", 1)))
-    return Reply(standings_card(s))
+    return answer(standings_card(s), line_args={"challenge": s.challenge.slug})
 
 
 def _draft(ctx: Context) -> ChallengeDraft:
@@ -82,11 +102,11 @@ def _draft(ctx: Context) -> ChallengeDraft:
         "sponsor_url": ctx.str_arg("sponsor_link"), "channel_id": ctx.str_arg("channel"),
     }
     if kind == "submission":
-        submissions = moment(ctx.str_arg("submissions") or "3d", after=start, now=now,
-                             tz=ctx.tz, what="submission deadline")
+        submissions = moment(ctx.str_arg("submissions") or DEADLINES["submissions"][0],
+                             after=start, now=now, tz=ctx.tz, what="submission deadline")
         assert submissions is not None
-        voting = moment(ctx.str_arg("voting") or "2d", after=submissions, now=now, tz=ctx.tz,
-                        what="voting deadline")
+        voting = moment(ctx.str_arg("voting") or DEADLINES["voting"][0], after=submissions,
+                        now=now, tz=ctx.tz, what="voting deadline")
         return ChallengeDraft(**common, submissions_close_at=submissions,  # type: ignore[arg-type]
                               voting_close_at=voting,
                               max_entries=int(ctx.arg("max_entries", 3)),
@@ -94,7 +114,8 @@ def _draft(ctx: Context) -> ChallengeDraft:
                               early_votes=bool(ctx.arg("early_votes", False)))
     if ctx.args.get("goal") is None:
         raise InvalidInput("A goal challenge needs a goal, e.g. goal:50 unit:km.")
-    ends = moment(ctx.str_arg("ends") or "7d", after=start, now=now, tz=ctx.tz, what="end")
+    ends = moment(ctx.str_arg("ends") or DEADLINES["ends"][0], after=start, now=now,
+                  tz=ctx.tz, what="end")
     return ChallengeDraft(**common, ends_at=ends, goal=float(ctx.args["goal"]),  # type: ignore[arg-type]
                           unit=ctx.str_arg("unit"), metric=ctx.str_arg("metric"),
                           team_mode=ctx.str_arg("team_mode") or "individual")
@@ -102,14 +123,15 @@ def _draft(ctx: Context) -> ChallengeDraft:
 
 async def create(ctx: Context) -> Reply:
     c = await ctx.engine.create_challenge(ctx.member, _draft(ctx))
-    fields = [Field("Phase", c.phase), Field("Starts", format_local(c.starts_at, ctx.tz))]
+    fields = [Field("Phase", c.phase), Field("Starts", moments.at(c.starts_at, ctx.tz))]
     if c.submissions_close_at and c.voting_close_at:
-        fields += [Field("Submissions close", format_local(c.submissions_close_at, ctx.tz)),
-                   Field("Voting closes", format_local(c.voting_close_at, ctx.tz))]
+        fields += [Field("Submissions close", moments.at(c.submissions_close_at, ctx.tz)),
+                   Field("Voting closes", moments.at(c.voting_close_at, ctx.tz))]
     if c.ends_at:
-        fields.append(Field("Ends", format_local(c.ends_at, ctx.tz)))
+        fields.append(Field("Ends", moments.at(c.ends_at, ctx.tz)))
     return Reply(Card(title=f"Created {c.name}", text=f"Challenge `{c.slug}` (#{c.id}) is "
-                      f"{c.phase}. {c.status}.", fields=tuple(fields), color="green"),
+                      f"{c.phase}. {live_status(c, ctx.now, ctx.tz)}.", fields=tuple(fields),
+                      color="green"),
                  ephemeral=True)
 
 
@@ -136,8 +158,8 @@ async def edit(ctx: Context) -> Reply:
     if not changes:
         raise InvalidInput("Nothing to change: give at least one option, e.g. voting:friday.")
     c = await ctx.engine.edit_challenge(ctx.member, ref, **changes)
-    return Reply.text(f"Updated **{c.name}**: {', '.join(sorted(changes))}. {c.status}.",
-                      ephemeral=True)
+    return Reply.text(f"Updated **{c.name}**: {', '.join(sorted(changes))}. "
+                      f"{live_status(c, ctx.now, ctx.tz)}.", ephemeral=True)
 
 
 async def cancel(ctx: Context) -> Reply:
@@ -148,7 +170,8 @@ async def cancel(ctx: Context) -> Reply:
 
 async def advance(ctx: Context) -> Reply:
     c = await ctx.engine.advance_challenge(ctx.member, str(ctx.args["challenge"]))
-    return Reply.text(f"**{c.name}** is now {c.phase}. {c.status}.", ephemeral=True)
+    return Reply.text(f"**{c.name}** is now {c.phase}. {live_status(c, ctx.now, ctx.tz)}.",
+                      ephemeral=True)
 
 
 async def feature(ctx: Context) -> Reply:
@@ -192,11 +215,11 @@ _DETAILS = (
 )
 
 COMMANDS: tuple[Command, ...] = (
-    Command("list", "List challenges", list_, group="challenge", options=(
+    Command("list", "List challenges", list_, group="challenge", answers=True, options=(
         O("phase", T.CHOICE, "Only this phase", required=False, choices=PHASES),
         O("page", T.INTEGER, "Page", required=False, min_value=1, max_value=1000))),
     Command("info", "A challenge's details and your status in it", info, group="challenge",
-            options=(CHALLENGE,), autocomplete={"challenge": "challenge"}),
+            answers=True, options=(CHALLENGE,), autocomplete={"challenge": "challenge"}),
     Command("join", "Join a challenge", join, group="challenge", options=(
         CHALLENGE, O("team", T.STRING, "Team to join or start", required=False, max_length=50)),
         autocomplete={"challenge": "challenge"}),
@@ -211,7 +234,8 @@ COMMANDS: tuple[Command, ...] = (
         CHALLENGE, O("amount", T.NUMBER, "How much", min_value=0.0001, max_value=1_000_000),
         O("note", T.STRING, "A note", required=False, max_length=200)),
         autocomplete={"challenge": "challenge"}),
-    Command("standings", "A challenge's standings", standings, group="challenge", options=(
+    Command("standings", "A challenge's standings", standings, group="challenge",
+            answers=True, options=(
         CHALLENGE, O("page", T.INTEGER, "Page", required=False, min_value=1, max_value=10000)),
         autocomplete={"challenge": "challenge"}),
     Command("create", "Create a challenge", create, group="challenge", moderator=True, options=(

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from commands.parsing import OptionSpec as O
 from commands.parsing import OptionType as T
-from commands.render import achievements_card, badges_card, board_card, profile_card
+from commands.render import achievements_card, badges_card, board_card, board_you, profile_card
+from commands.sharing import answer
 from commands.spec import Command, Context, Reply
 from engine.ids import parse_id
 from engine.refs import MemberRef
@@ -22,7 +23,8 @@ def target_ref(ctx: Context, name: str = "member") -> MemberRef | None:
 async def leaderboard(ctx: Context) -> Reply:
     board = await ctx.engine.leaderboard(ctx.member, ctx.str_arg("period") or "all",
                                          int(ctx.arg("page", 1)))
-    return Reply(board_card(board))
+    you, you_shared = board_you(board)
+    return answer(board_card(board), you=you, you_shared=you_shared)
 
 
 async def profile(ctx: Context) -> Reply:
@@ -37,7 +39,7 @@ async def badges(ctx: Context) -> Reply:
 
 
 async def achievements(ctx: Context) -> Reply:
-    return Reply(achievements_card(await ctx.engine.achievements(ctx.member)), ephemeral=True)
+    return Reply(achievements_card(await ctx.engine.achievements(ctx.member)))
 
 
 async def showcase(ctx: Context) -> Reply:
@@ -65,13 +67,16 @@ async def award_badge(ctx: Context) -> Reply:
 MEMBER = O("member", T.MEMBER, "A member (default: you)", required=False)
 
 COMMANDS: tuple[Command, ...] = (
-    Command("leaderboard", "The points leaderboard", leaderboard, options=(
+    Command("leaderboard", "The points leaderboard", leaderboard, answers=True, options=(
         O("period", T.CHOICE, "week, month or all time", required=False,
           choices=("week", "month", "all")),
         O("page", T.INTEGER, "Page", required=False, min_value=1, max_value=100000))),
-    Command("profile", "Points, rank, streak, badges and challenges", profile, options=(MEMBER,)),
-    Command("badges", "Badges a member has earned", badges, options=(MEMBER,)),
-    Command("achievements", "Your progress toward each achievement", achievements),
+    Command("profile", "Points, rank, streak, badges and challenges", profile, answers=True,
+            options=(MEMBER,)),
+    Command("badges", "Badges a member has earned", badges, answers=True,
+            options=(MEMBER,)),
+    Command("achievements", "Your progress toward each achievement", achievements,
+            answers=True),
     Command("showcase", "Pin up to 3 of your badges to your profile", showcase, group="badge",
             options=(O("badge1", T.STRING, "Badge number", required=False, max_length=12),
                      O("badge2", T.STRING, "Badge number", required=False, max_length=12),

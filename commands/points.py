@@ -14,8 +14,7 @@ __all__ = ["COMMANDS"]
 async def history(ctx: Context) -> Reply:
     target = ctx.str_arg("member")
     lines = await ctx.engine.points_history(ctx.member, target, limit=15)
-    return Reply(history_card(target or ctx.member.display_name or ctx.member.user_id, lines),
-                 ephemeral=True)
+    return Reply(history_card(target or ctx.member.display_name or ctx.member.user_id, lines))
 
 
 async def _change(ctx: Context, sign: int) -> Reply:
@@ -43,7 +42,7 @@ _CHANGE = (O("member", T.MEMBER, "Who"),
            O("reason", T.STRING, "Why (recorded in the ledger)", max_length=300))
 
 COMMANDS: tuple[Command, ...] = (
-    Command("history", "Recent points changes", history, group="points",
+    Command("history", "Recent points changes", history, group="points", answers=True,
             options=(O("member", T.MEMBER, "A member (default: you)", required=False),)),
     Command("award", "Award points", award, group="points", moderator=True, options=_CHANGE),
     Command("deduct", "Deduct points", deduct, group="points", moderator=True, options=_CHANGE),

@@ -5,20 +5,25 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from engine import moments
 from engine.achievements import Progress
+from engine.challenges import live_status
 from engine.leaderboards import Board, Standings
 from engine.messages import Button, Card, Field
-from engine.timefmt import ago_or_in, format_local
 from engine.views import BadgeView, ChallengeDetails, ChallengeView, LedgerLine, Page, Profile
+from engine.wording import plural
 
 __all__ = [
     "achievements_card",
     "badges_card",
     "board_card",
+    "board_you",
     "challenge_card",
     "challenge_list_card",
+    "challenge_you",
     "history_card",
     "profile_card",
+    "profile_summary",
     "standings_card",
 ]
 
@@ -41,15 +46,40 @@ def _days(n: int) -> str:
     return f"{n} day{'' if n == 1 else 's'}"
 
 
-def challenge_list_card(page: Page[ChallengeView], phase: str | None) -> Card:
+def challenge_list_card(page: Page[ChallengeView], phase: str | None, tz: ZoneInfo,
+                        now: datetime) -> Card:
     title = f"Challenges ({phase})" if phase else "Challenges"
     if not page.items:
         return Card(title=title, text="No challenges here yet. Moderators can start one with "
                     "`/challenge create`.")
     lines = [f"{PHASE_ICONS.get(c.phase, '•')} **{c.name}** (`{c.slug}`, {c.kind}) "
-             f"{c.phase}: {c.status}" for c in page.items]
+             f"{c.phase}: {live_status(c, now, tz)}" for c in page.items]
     return Card(title=title, text="\n".join(lines),
                 footer=f"Page {page.page}/{page.pages} · {page.total} challenges")
+
+
+def challenge_you(d: ChallengeDetails, tz: ZoneInfo, now: datetime) -> Field:
+    """The caller's part in a challenge: their entries and votes, or their progress."""
+    c = d.challenge
+    if c.kind == "submission":
+        mine = (f"{len(d.my_entries)}/{c.max_entries} entries"
+                + (" (" + ", ".join(f"#{e.id} {e.votes} votes" for e in d.my_entries) + ")"
+                   if d.my_entries else "")
+                + f", {d.my_votes} votes cast")
+        if d.can_submit:
+            mine += f". You can submit {c.max_entries - len(d.my_entries)} more."
+    elif d.my_progress is not None:
+        p = d.my_progress
+        mine = (f"{_num(p.progress)}/{_num(p.goal)} {c.unit or ''}, "
+                f"{_num(p.per_day)} a day").replace(" ,", ",")
+        if p.projected_finish is not None:
+            mine += ("; at this pace you reach the goal "
+                     + moments.relative(p.projected_finish, now, tz))
+        if d.team:
+            mine += f" (team {d.team})"
+    else:
+        mine = "joined" if d.joined else "not joined"
+    return Field("You", mine, inline=False)
 
 
 def challenge_card(d: ChallengeDetails, tz: ZoneInfo, now: datetime) -> Card:
@@ -62,32 +92,16 @@ def challenge_card(d: ChallengeDetails, tz: ZoneInfo, now: datetime) -> Card:
             Field("Vote with", c.vote_emoji),
         ]
         if c.submissions_close_at:
-            fields.append(Field("Submissions close", format_local(c.submissions_close_at, tz)))
+            fields.append(Field("Submissions close", moments.at(c.submissions_close_at, tz)))
         if c.voting_close_at:
-            fields.append(Field("Voting closes", format_local(c.voting_close_at, tz)))
-        mine = (f"{len(d.my_entries)}/{c.max_entries} entries"
-                + (" (" + ", ".join(f"#{e.id} {e.votes} votes" for e in d.my_entries) + ")"
-                   if d.my_entries else "")
-                + f", {d.my_votes} votes cast")
-        if d.can_submit:
-            mine += f". You can submit {c.max_entries - len(d.my_entries)} more."
+            fields.append(Field("Voting closes", moments.at(c.voting_close_at, tz)))
     else:
         goal = f"{_num(c.goal or 0)} {c.unit or ''}".strip()
         fields += [Field("Goal", f"{goal} ({c.team_mode})"),
                    Field("Participants", str(d.participants))]
         if c.ends_at:
-            fields.append(Field("Ends", format_local(c.ends_at, tz)))
-        if d.my_progress is not None:
-            p = d.my_progress
-            mine = (f"{_num(p.progress)}/{_num(p.goal)} {c.unit or ''}, "
-                    f"{_num(p.per_day)} a day").replace(" ,", ",")
-            if p.projected_finish is not None:
-                mine += f"; at this pace you reach the goal {ago_or_in(p.projected_finish, now)}"
-            if d.team:
-                mine += f" (team {d.team})"
-        else:
-            mine = "joined" if d.joined else "not joined"
-    fields.append(Field("You", mine, inline=False))
+            fields.append(Field("Ends", moments.at(c.ends_at, tz)))
+    fields.append(challenge_you(d, tz, now))
     if c.prize:
         fields.append(Field("Prize", c.prize))
     if c.sponsor_name:
@@ -129,18 +143,22 @@ def _pager(base: str, page: int, pages: int) -> tuple[Button, ...]:
     return tuple(buttons)
 
 
+def board_you(b: Board) -> tuple[Field, str | None]:
+    """The caller's line on a board, and how it reads when they share it (None: it says
+    nothing worth sharing)."""
+    if b.viewer is None:
+        return Field("You", "not on this board yet", inline=False), None
+    v = b.viewer
+    rank = f"#{v.rank} with {_num(v.points)} pts (top {v.top_percent:g}%)"
+    return Field("You", rank, inline=False), rank
+
+
 def board_card(b: Board) -> Card:
     if not b.rows:
         return Card(title=f"Leaderboard: {b.label}", text="No points yet this period.")
     lines = [f"{r.rank}. {r.name}: {_num(r.points)} pts" for r in b.rows]
     fields = [Field("Members", f"{b.members:,}"), Field("Average", _num(round(b.average, 1))),
-              Field("Median", _num(b.median))]
-    if b.viewer is not None:
-        v = b.viewer
-        fields.append(Field("You", f"#{v.rank} with {_num(v.points)} pts (top {v.top_percent:g}%)",
-                            inline=False))
-    else:
-        fields.append(Field("You", "not on this board yet", inline=False))
+              Field("Median", _num(b.median)), board_you(b)[0]]
     return Card(title=f"Leaderboard: {b.label}", text="\n".join(lines), fields=tuple(fields),
                 buttons=_pager(f"/leaderboard {b.period}", b.page, b.pages),
                 footer=f"Page {b.page}/{b.pages}", color="gold")
@@ -161,7 +179,16 @@ def profile_card(p: Profile) -> Card:
     if p.recent:
         fields.append(Field("Recent points", "\n".join(_ledger_line(line) for line in p.recent),
                             inline=False))
-    return Card(title=f"{p.name}", fields=tuple(fields), color="blue", mention=None)
+    return Card(title=f"{p.name}", fields=tuple(fields), color="blue", mention=None,
+                summary=profile_summary(p))
+
+
+def profile_summary(p: Profile) -> str:
+    """The profile in one sentence (a notification, a screen reader)."""
+    rank = (f"ranked #{p.rank.rank} of {p.rank.members:,} (top {p.rank.top_percent:g}%)"
+            if p.rank else "not ranked yet")
+    return (f"{p.name} has {plural(p.points, 'point')}, {rank}, a streak of "
+            f"{_days(p.streak)} (best {p.longest_streak}) and {plural(p.badges, 'badge')}.")
 
 
 def _ledger_line(line: LedgerLine) -> str:

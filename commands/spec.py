@@ -12,11 +12,12 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from commands.parsing import OptionSpec, OptionType
-from engine.messages import Card
+from engine.messages import Card, Field
 from engine.refs import MemberRef
 from engine.service import Engine
 
 __all__ = [
+    "Answer",
     "Command",
     "Context",
     "Handler",
@@ -27,11 +28,26 @@ __all__ = [
 
 
 @dataclass(frozen=True, slots=True)
+class Answer:
+    """What makes a reply an answer to the caller's own question (commands/sharing.py)."""
+
+    you: Field | None = None  # the caller's own line in the card
+    you_shared: str | None = None  # that line as it reads when they share it
+    line_args: dict[str, object] = field(default_factory=dict)  # for the Share line
+
+
+@dataclass(frozen=True, slots=True)
 class Reply:
-    """What a command answers: a card, shown to everyone or only to the caller."""
+    """What a command answers: a card, shown to everyone or only to the caller.
+
+    `answer`: what a command that `answers` says of the caller alone (its "You" line;
+    `commands.sharing.answer`). `shared`: the public version of an answer, posted for
+    everyone even when it answers a button press (whose answers are otherwise private)."""
 
     card: Card
     ephemeral: bool = False
+    answer: Answer | None = None
+    shared: bool = False
 
     @classmethod
     def text(cls, text: str, *, title: str = "", ephemeral: bool = False) -> Reply:
@@ -41,6 +57,11 @@ class Reply:
     def error(cls, message: str, *, usage: str | None = None) -> Reply:
         text = f"{message}\nUsage: `{usage}`" if usage else message
         return cls(Card(title="", text=f"⚠️ {text}", color="red"), ephemeral=True)
+
+    @property
+    def is_error(self) -> bool:
+        """An `error` answer (a refusal, a parse error): red, private, "⚠️ ..."."""
+        return self.ephemeral and self.card.color == "red" and self.card.text.startswith("⚠️")
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +97,9 @@ class Command:
     group: str | None = None
     options: tuple[OptionSpec, ...] = ()
     moderator: bool = False
+    # Answers the caller's own question (a board, a profile): private, with a Share button
+    # (commands/sharing.py).
+    answers: bool = False
     # option name -> completion source: "challenge", "entry", "badge"
     autocomplete: dict[str, str] = field(default_factory=dict)
 

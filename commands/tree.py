@@ -6,7 +6,7 @@ import logging
 from collections.abc import Iterable
 from zoneinfo import ZoneInfo
 
-from commands import challenge, dashboard, members, points, settings
+from commands import challenge, dashboard, members, points, settings, sharing
 from commands.parsing import OptionType, ParseError, bind, tokenize
 from commands.spec import Command, Context, Reply
 from engine.errors import LaurelsError
@@ -77,7 +77,8 @@ async def execute(engine: Engine, command: Command, member: MemberRef,
     try:
         if command.moderator and not await engine.is_moderator(member):
             return Reply.error("Only moderators can do that.")
-        return await command.handler(await _context(engine, member, args, channel_id))
+        reply = await command.handler(await _context(engine, member, args, channel_id))
+        return sharing.private(reply, command, args)
     except LaurelsError as exc:
         return Reply.error(exc.message)
     except ParseError as exc:
@@ -86,9 +87,15 @@ async def execute(engine: Engine, command: Command, member: MemberRef,
 
 async def execute_text(engine: Engine, member: MemberRef, text: str,
                        channel_id: str | None = None, *, help_hint: str = "/help") -> Reply:
-    """Run a command typed as text (Slack, the console): `/challenge submit x "Title"`."""
+    """Run a command typed as text (Slack, the console): `/challenge submit x "Title"`.
+
+    `/share <line>` (a Share button's action) runs `line` and posts its answer publicly,
+    naming who shared it (commands/sharing.py)."""
     command: Command | None = None
     text = clean_text(text, multiline=True)  # what cannot be stored or shown goes first
+    line = sharing.shared_line(text)
+    if line is not None:
+        return await _share(engine, member, line, channel_id, help_hint)
     try:
         command, rest = resolve(tokenize(text), help_hint)
         community = await engine.community(member.community)
@@ -97,6 +104,23 @@ async def execute_text(engine: Engine, member: MemberRef, text: str,
     except ParseError as exc:
         return Reply.error(exc.message, usage=exc.usage or (command.usage if command else None))
     return await execute(engine, command, member, args, channel_id)
+
+
+async def _share(engine: Engine, member: MemberRef, line: str, channel_id: str | None,
+                 help_hint: str) -> Reply:
+    try:
+        command, _ = resolve(tokenize(line), help_hint)
+    except ParseError as exc:
+        return Reply.error(exc.message)
+    if not command.answers:  # refused before it runs: Share never acts
+        return Reply.error("Only answers can be shared, like /leaderboard or /profile.")
+    reply = await execute_text(engine, member, line, channel_id, help_hint=help_hint)
+    shared = sharing.public(reply, member)
+    if shared is not None:
+        return shared
+    if reply.is_error:
+        return reply  # a refusal: said to the presser alone
+    return Reply.error("Only answers can be shared, like /leaderboard or /profile.")
 
 
 def option_types(commands: Iterable[Command] = COMMANDS) -> set[OptionType]:

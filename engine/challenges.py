@@ -6,18 +6,20 @@ import math
 import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Protocol
 from urllib.parse import urlparse
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, select, update
 
-from engine import outbox
+from engine import moments, outbox
 from engine.context import Tx
 from engine.emoji import canonical_emoji
 from engine.errors import InvalidInput, NotFound
 from engine.ids import id_ref
 from engine.messages import Button, Card, Field
 from engine.text import clean_text
-from engine.timefmt import ago_or_in, format_local
+from engine.timefmt import ago_or_in
 from engine.vote_rules import tally_due
 from storage.tables import Challenge
 
@@ -29,6 +31,7 @@ __all__ = [
     "check_url",
     "create",
     "find",
+    "live_status",
     "next_deadline",
     "transition",
     "validate",
@@ -289,20 +292,42 @@ def next_deadline(challenge: Challenge, close_grace: timedelta = timedelta(0)
     return None
 
 
-def status_line(challenge: Challenge, now: datetime) -> str:
-    """'Submissions close in 2 days', 'Voting closed 3 hours ago', ..."""
-    c = challenge
+class Dated(Protocol):
+    """What a challenge's status is read from: a row, or a view of one."""
+
+    phase: str
+    starts_at: datetime
+    submissions_close_at: datetime | None
+    voting_close_at: datetime | None
+    ends_at: datetime | None
+    completed_at: datetime | None
+
+
+def _status(c: Dated) -> tuple[str, datetime | None]:
+    """The phase's wording and the moment it is about: ('Voting closes', close)."""
     if c.phase == "scheduled":
-        return f"Starts {ago_or_in(c.starts_at, now)}"
+        return "Starts", c.starts_at
     if c.phase == "open" and c.submissions_close_at:
-        return f"Submissions close {ago_or_in(c.submissions_close_at, now)}"
+        return "Submissions close", c.submissions_close_at
     if c.phase == "voting" and c.voting_close_at:
-        return f"Voting closes {ago_or_in(c.voting_close_at, now)}"
+        return "Voting closes", c.voting_close_at
     if c.phase == "active" and c.ends_at:
-        return f"Ends {ago_or_in(c.ends_at, now)}"
+        return "Ends", c.ends_at
     if c.phase == "completed" and c.completed_at:
-        return f"Completed {ago_or_in(c.completed_at, now)}"
-    return c.phase.title()
+        return "Completed", c.completed_at
+    return c.phase.title(), None
+
+
+def status_line(challenge: Dated, now: datetime) -> str:
+    """'Submissions close in 2 days', 'Voting closed 3 hours ago', ... as plain text."""
+    label, when = _status(challenge)
+    return f"{label} {ago_or_in(when, now)}" if when is not None else label
+
+
+def live_status(challenge: Dated, now: datetime, tz: ZoneInfo) -> str:
+    """`status_line` for cards: its time a moment (engine/moments.py), so it stays true."""
+    label, when = _status(challenge)
+    return f"{label} {moments.relative(when, now, tz)}" if when is not None else label
 
 
 def _channel(challenge: Challenge) -> str | None:
@@ -319,8 +344,8 @@ async def announce_phase(tx: Tx, challenge: Challenge) -> None:
             title = f"🎨 New challenge: {c.name}"
             assert c.submissions_close_at and c.voting_close_at
             fields += [
-                Field("Submit by", format_local(c.submissions_close_at, tz)),
-                Field("Voting until", format_local(c.voting_close_at, tz)),
+                Field("Submit by", moments.at(c.submissions_close_at, tz)),
+                Field("Voting until", moments.at(c.voting_close_at, tz)),
                 Field("Entries per member", str(c.max_entries)),
             ]
             how = (f"Submit with `/challenge submit {c.slug} \"title\" link`, "
@@ -332,7 +357,7 @@ async def announce_phase(tx: Tx, challenge: Challenge) -> None:
             goal = f"{_num(c.goal or 0)} {c.unit or ''}".strip()
             fields += [
                 Field("Goal", f"{goal} ({c.team_mode})"),
-                Field("Ends", format_local(c.ends_at, tz)),
+                Field("Ends", moments.at(c.ends_at, tz)),
             ]
             how = (f"Join with `/challenge join {c.slug}`, "
                    f"log with `/challenge log {c.slug} <amount>`.")
@@ -350,7 +375,7 @@ async def announce_phase(tx: Tx, challenge: Challenge) -> None:
         card = Card(
             title=f"🗳️ Voting is open: {c.name}",
             text=f"React with {c.vote_emoji} on your favourite entries. "
-            f"Voting closes {ago_or_in(c.voting_close_at, tx.now)}.",
+            f"Voting closes {moments.relative(c.voting_close_at, tx.now, tz)}.",
             buttons=(Button("Standings", f"/challenge standings {c.slug}"),),
             color="blue",
             footer=f"#{c.id} · {c.slug}",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from urllib.parse import urlparse
 
 from sqlalchemy import func, select
 from sqlalchemy.orm.attributes import set_committed_value
@@ -23,9 +24,11 @@ from engine.views import EntryView
 from storage.tables import Challenge, Entry, LedgerRow, Member, Vote, VoteCount
 
 __all__ = ["count_again", "disqualify", "disqualify_by", "feature", "feature_by", "find_entry",
-           "submit", "submit_by"]
+           "shown_image", "submit", "submit_by"]
 
 MAX_TITLE = 100
+# A link whose path ends so names a picture.
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg", ".avif")
 
 
 async def submit(
@@ -83,12 +86,22 @@ async def submit(
     return entry
 
 
+def shown_image(image_url: str | None, link: str | None) -> str | None:
+    """The picture an entry shows (its post, the gallery): its image link, else its link
+    when that names a picture (judged by the path's suffix; nothing is fetched)."""
+    if image_url:
+        return image_url
+    if link and urlparse(link).path.lower().endswith(IMAGE_SUFFIXES):
+        return link
+    return None
+
+
 def entry_card(c: Challenge, entry: Entry, member: Member) -> Card:
     return Card(
         title=f"{entry.title}",
         text=f"Entry #{entry.id} by {member.display_name} for **{c.name}**"
         + (f"\n{entry.link}" if entry.link else ""),
-        image_url=entry.image_url,
+        image_url=shown_image(entry.image_url, entry.link),
         url=entry.link,
         footer=f"React with {c.vote_emoji} to vote",
         mention=member.external_id,

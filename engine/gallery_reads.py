@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from engine import challenges
 from engine.challenge_reads import view_of
 from engine.context import Tx
+from engine.entries import shown_image
 from engine.leaderboards import challenge_standings
 from engine.placing import entry_order, progress_key, team_key
 from engine.views import ChallengePage, GalleryEntry, ProgressSeries
@@ -22,7 +23,6 @@ __all__ = ["MAX_ENTRIES", "MAX_SERIES", "challenge_page", "votes_shown"]
 MAX_ENTRIES = 200  # a gallery shows this many entries at most
 MAX_SERIES = 5  # members or teams drawn on a goal chart, besides the whole community
 VOTING_OVER = ("completed", "cancelled")
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg", ".avif")
 
 
 def votes_shown(phase: str, live_counts: bool) -> bool:
@@ -43,7 +43,7 @@ async def challenge_page(tx: Tx, ref: str, live_counts: bool) -> ChallengePage:
         .where(Entry.challenge_id == c.id, Entry.community_id == tx.community_id,
                Entry.disqualified_reason.is_(None))
         .order_by(*order).limit(MAX_ENTRIES))).all()
-    entries = [GalleryEntry(i, title, name or ext, ext, image or _picture(link), link,
+    entries = [GalleryEntry(i, title, name or ext, ext, shown_image(image, link), link,
                             int(n) if shown else None, bool(featured), at)
                for i, title, name, ext, image, link, n, featured, at in rows]
     podium: list[tuple[int, str, float, str | None]] = []
@@ -98,13 +98,6 @@ async def _series(tx: Tx, c: Challenge) -> list[ProgressSeries]:
     if c.team_mode == "individual":
         return [*lines, total]
     return [total, *lines]
-
-
-def _picture(link: str | None) -> str | None:
-    """An entry's link when it is a picture (submitted as the link, not the image)."""
-    if link and link.lower().split("?", 1)[0].endswith(IMAGE_SUFFIXES):
-        return link
-    return None
 
 
 def _cumulative(steps: Iterable[tuple[datetime, float]]) -> list[tuple[datetime, float]]:

@@ -1,9 +1,15 @@
-"""Neutral messages: what an announcement or a command reply says, for any platform."""
+"""Neutral messages: what an announcement or a command reply says, for any platform.
+
+Times in a card's text and field values are moment tokens (engine/moments.py): data
+until a platform renders them, so each reader sees their own zone and a live time.
+"""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from typing import Any
+
+from engine import moments
 
 __all__ = ["Button", "Card", "Field"]
 
@@ -26,7 +32,13 @@ class Button:
 
 @dataclass(frozen=True, slots=True)
 class Card:
-    """A rich message: Discord renders an embed, Slack Block Kit, the console plain text."""
+    """A rich message: Discord renders an embed, Slack Block Kit, the console plain text.
+
+    `text` and field values may hold moments (engine/moments.py); `title` and `footer`
+    are plain. `summary` is the card in one sentence, for what shows one line (a
+    notification, a screen reader's announcement) when the card's text would not say
+    enough on its own (a profile is all fields).
+    """
 
     title: str = ""
     text: str = ""
@@ -38,12 +50,14 @@ class Card:
     color: str | None = None  # a name (gold, green, red, blue, grey); adapters map it
     mention: str | None = None  # a platform user id to mention
     react_with: str | None = None  # canonical emoji the bot adds after posting
+    summary: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Card:
+        # Rows written before a field existed lack it: its default applies.
         data = dict(data)
         data["fields"] = tuple(Field(**f) for f in data.get("fields", ()))
         data["buttons"] = tuple(Button(**b) for b in data.get("buttons", ()))
@@ -53,8 +67,8 @@ class Card:
         """The card as lines of text (console, notifications, fallbacks)."""
         lines = [f"**{self.title}**"] if self.title else []
         if self.text:
-            lines.append(self.text)
-        lines.extend(f"{f.name}: {f.value}" for f in self.fields)
+            lines.append(moments.plain(self.text))
+        lines.extend(f"{f.name}: {moments.plain(f.value)}" for f in self.fields)
         if self.image_url:
             lines.append(f"[image] {self.image_url}")
         if self.footer:

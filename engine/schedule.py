@@ -31,13 +31,13 @@ from sqlalchemy import case, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from engine import challenges, outbox
+from engine import challenges, moments, outbox
 from engine.context import ScheduleChanged, Tx
 from engine.errors import InvalidInput
 from engine.leases import LEASE
 from engine.messages import Card, Field
 from engine.periods import period_key, period_label
-from engine.timefmt import ago_or_in, span
+from engine.timefmt import span
 from storage.tables import Badge, Challenge, DueEvent, Member, Standing, Streak
 
 __all__ = [
@@ -621,10 +621,10 @@ async def digest(tx: Tx, due_at: datetime) -> None:
     if streaks:
         fields.append(Field("Streaks", "\n".join(f"{n}: {d} days" for n, d in streaks),
                             inline=False))
-    open_now = [f"{c.name}: {challenges.status_line(c, tx.now)}" for c in running
+    open_now = [f"{c.name}: {challenges.live_status(c, tx.now, tx.tz)}" for c in running
                 if c.phase != "scheduled"]
-    soon = [f"{c.name}: starts {ago_or_in(c.starts_at, tx.now)}" for c in running
-            if c.phase == "scheduled"]
+    soon = [f"{c.name}: starts {moments.relative(c.starts_at, tx.now, tx.tz)}"
+            for c in running if c.phase == "scheduled"]
     fields.append(Field("Open now", "\n".join(open_now) or "Nothing open", inline=False))
     if soon:
         fields.append(Field("Starting soon", "\n".join(soon), inline=False))

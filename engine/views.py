@@ -75,7 +75,8 @@ class ChallengeView:
     metric: str | None
     team_mode: str
     channel_id: str | None
-    status: str
+    status: str  # plain text as of the read (`challenges.status_line`)
+    completed_at: datetime | None = None
 
     @classmethod
     def of(cls, c: Challenge, status: str) -> ChallengeView:
@@ -83,7 +84,7 @@ class ChallengeView:
             c.id, c.slug, c.kind, c.name, c.phase, c.prompt, c.description, c.prize,
             c.sponsor_name, c.sponsor_url, c.starts_at, c.submissions_close_at,
             c.voting_close_at, c.ends_at, c.max_entries, c.vote_emoji, c.goal, c.unit,
-            c.metric, c.team_mode, c.channel_id, status,
+            c.metric, c.team_mode, c.channel_id, status, c.completed_at,
         )
 
 

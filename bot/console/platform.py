@@ -20,7 +20,7 @@ from commands.tree import execute_text
 from engine.clock import AdjustableClock, ensure_utc
 from engine.due import DueRunner
 from engine.ids import as_id
-from engine.messages import Card
+from engine.messages import Button, Card
 from engine.refs import CommunityRef, MemberRef, MessageRef
 from engine.service import Engine
 from engine.text import clean_text
@@ -34,6 +34,7 @@ DEFAULT_CHANNEL = "general"
 _SAY = re.compile(r"^@([\w.-]+):\s*(.*)$")
 _REACT = re.compile(r"^@([\w.-]+)\s+([+-])(\S+)\s+#(\d+)\s*$")
 _ROLE = re.compile(r"^@([\w.-]+)\s+is\s+(moderator|bot|member)\s*$")
+_PRESS = re.compile(r"^@([\w.-]+)\s+press(?:es)?\s+\[?(.+?)\]?\s+#(\d+)\s*$")
 # How far one clock line may move the clock: further is a typo (9999-12-31), and time far
 # ahead leaves the engine's own date arithmetic no room.
 MAX_CLOCK_JUMP = timedelta(days=5 * 365)
@@ -53,8 +54,9 @@ def failure_note(exc: Exception) -> str:
 @dataclass
 class Posted:
     number: int
-    channel: str
+    channel: str  # "#name", or "@name" for a message one member alone sees
     text: str
+    card: Card | None = None
 
 
 @dataclass
@@ -105,6 +107,8 @@ class ConsolePlatform:
             await self._clock(line[len("clock "):].strip())
         elif m := _ROLE.match(line):
             self._role(m.group(1), m.group(2))
+        elif m := _PRESS.match(line):
+            await self._press(m.group(1), m.group(2), m.group(3))
         elif m := _REACT.match(line):
             await self._react(m.group(1), m.group(2) == "+", m.group(3), m.group(4))
         elif m := _SAY.match(line):
@@ -113,7 +117,8 @@ class ConsolePlatform:
             shown = line if len(line) <= 60 else line[:60] + "…"
             raise ScriptError(
                 f"I don't understand '{shown}'. Lines look like '@alice: /challenge list', "
-                "'@bob +👍 #3', '@mod is moderator', 'clock +2d' or 'expect <text>'.")
+                "'@bob +👍 #3', '@alice press Share #4', '@mod is moderator', 'clock +2d' or "
+                "'expect <text>'.")
         await self.deliver()
 
     def _expect(self, text: str) -> None:
@@ -167,6 +172,32 @@ class ConsolePlatform:
         ref = MessageRef(posted.channel, str(posted.number))
         await self.reactions.handle(Reaction(self.member(name), ref, emoji, add), self)
 
+    async def _press(self, name: str, label: str, digits: str) -> None:
+        """A button pressed: its command runs for the presser, who alone sees the answer
+        (as on Discord and Slack), unless it is a shared answer."""
+        number = as_id(digits)
+        posted = self.messages.get(number) if number is not None else None
+        if posted is None or posted.card is None:
+            shown = digits if len(digits) <= 20 else digits[:20] + "…"
+            self._post_private(name, Card(text=f"⚠️ There is no message #{shown}."))
+            return
+        if posted.channel.startswith("@") and posted.channel != f"@{name}":
+            self._post_private(name, Card(text=f"⚠️ Message #{posted.number} was for "
+                                               f"{posted.channel} alone."))
+            return
+        button = _button(posted.card.buttons, label)
+        if button is None:
+            have = " ".join(f"[{b.label}]" for b in posted.card.buttons) or "none"
+            self._post_private(name, Card(text=f"⚠️ Message #{posted.number} has no "
+                                               f"[{label}] button (its buttons: {have})."))
+            return
+        channel = DEFAULT_CHANNEL if posted.channel.startswith("@") else posted.channel
+        reply = await execute_text(self.engine, self.member(name), button.action, channel)
+        if reply.shared:
+            self._post(channel, reply.card)
+        else:
+            self._post_private(name, reply.card)
+
     async def refused(self, reaction: Reaction, why: str) -> None:
         """What Discord and Slack do too: the voter alone is told why."""
         self._post_private(reaction.member.user_id, refusal_card(why))
@@ -214,14 +245,14 @@ class ConsolePlatform:
         lines = render_card(card)
         if card.react_with:
             lines[-1] += f"  [{card.react_with} 0]"
-        self.messages[n] = Posted(n, channel, "\n".join(lines))
+        self.messages[n] = Posted(n, channel, "\n".join(lines), card)
         self._emit(f"#{n} [#{channel}] ", lines)
         return n
 
     def _post_private(self, name: str, card: Card) -> int:
         n = self._number()
         lines = render_card(card)
-        self.messages[n] = Posted(n, f"@{name}", "\n".join(lines))
+        self.messages[n] = Posted(n, f"@{name}", "\n".join(lines), card)
         self._emit(f"#{n} (to @{name}) ", lines)
         return n
 
@@ -233,3 +264,13 @@ class ConsolePlatform:
     def _print(self, text: str) -> None:
         self.last_output.append(text)
         self.out(text)
+
+
+def _button(buttons: tuple[Button, ...], label: str) -> Button | None:
+    """The button named `label` (any case), or the only one whose label starts so."""
+    wanted = label.strip().casefold()
+    exact = [b for b in buttons if b.label.casefold() == wanted]
+    if exact:
+        return exact[0]
+    starting = [b for b in buttons if b.label.casefold().startswith(wanted)]
+    return starting[0] if len(starting) == 1 else None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from engine import moments
 from engine.messages import Card
 
 __all__ = ["render_card"]
@@ -13,14 +14,15 @@ _CHANNEL = re.compile(r"<#([^>|]+)(?:\|[^>]*)?>")
 
 
 def render_card(card: Card) -> list[str]:
-    """The card as lines: title, text, fields, image, footer, buttons."""
+    """The card as lines: title, text, fields, image, footer, buttons. Moments read as
+    the engine worded them, in the community's zone (engine/moments.py)."""
     lines: list[str] = []
     if card.title:
         lines.append(card.title)
     if card.text:
-        lines.extend(card.text.splitlines())
+        lines.extend(moments.plain(card.text).splitlines())
     for f in card.fields:
-        value = f.value.splitlines() or [""]
+        value = moments.plain(f.value).splitlines() or [""]
         lines.append(f"{f.name}: {value[0]}")
         lines.extend(f"  {more}" for more in value[1:])
     if card.image_url:

@@ -30,6 +30,7 @@ from bot.discord.slash import bind_options, completion_source, invocation
 from bot.inflight import Inflight
 from bot.reactions import Reaction, ReactionDispatch, refusal_card
 from commands.parsing import ParseError
+from commands.sharing import shared_line
 from commands.spec import Reply
 from commands.tree import execute, execute_text
 from engine.errors import LaurelsError
@@ -184,9 +185,11 @@ class DiscordAdapter:
         if await self._open_form(interaction, line):
             return
         # A pager on a private answer turns its page; elsewhere the presser alone is
-        # answered (a public leaderboard stays as it is for everyone else).
+        # answered (a public leaderboard stays as it is for everyone else). Share posts
+        # a new, public message and leaves the private answer as it was.
         message = interaction.message
-        replace = message is not None and message.flags.ephemeral
+        replace = (message is not None and message.flags.ephemeral
+                   and shared_line(line) is None)
         await self._answer(interaction, run(), private=True, replace=replace)
 
     async def _open_form(self, interaction: discord.Interaction, line: str) -> bool:
@@ -235,7 +238,7 @@ class DiscordAdapter:
                 raise
         reply = await _outcome(task)
         out = render(reply.card)
-        ephemeral = reply.ephemeral or private
+        ephemeral = reply.ephemeral or (private and not reply.shared)
         view = out.view or discord.utils.MISSING
         if not interaction.response.is_done():
             if replace:

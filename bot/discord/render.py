@@ -1,5 +1,9 @@
 """Neutral cards as Discord embeds, with buttons where the card has them.
 
+Moments (engine/moments.py) become Discord timestamps in the description and field
+values, where Discord renders them in each reader's zone and keeps relative times live;
+titles and footers cannot show them, so there they are plain text.
+
 Every limit below is Discord's; going over one makes it refuse the whole message
 (400 Invalid Form Body), so text is cut rather than sent too long.
 """
@@ -11,9 +15,11 @@ from dataclasses import dataclass
 
 import discord
 
+from bot.discord.slash import discord_spelling
+from engine import moments
 from engine.messages import Button, Card
 
-__all__ = ["BUTTON_PREFIX", "COLOURS", "Rendered", "action_of", "render"]
+__all__ = ["BUTTON_PREFIX", "COLOURS", "Rendered", "action_of", "render", "timestamp"]
 
 log = logging.getLogger(__name__)
 
@@ -46,18 +52,33 @@ def _is_link(url: str | None) -> bool:
     return bool(url) and str(url).startswith(("http://", "https://"))
 
 
+def timestamp(moment: moments.Moment) -> str:
+    """A moment as Discord timestamps: a date and time also says how far it is."""
+    if moment.style == moments.RELATIVE:
+        return f"<t:{moment.unix}:R>"
+    return f"<t:{moment.unix}:f> (<t:{moment.unix}:R>)"
+
+
+def _rich(text: str) -> str:
+    return moments.render(discord_spelling(text), timestamp)
+
+
+def _plain(text: str) -> str:
+    return moments.plain(discord_spelling(text))
+
+
 def embed(card: Card) -> discord.Embed:
-    e = discord.Embed(title=_cut(card.title, _TITLE) if card.title else None,
-                      description=_cut(card.text, _TEXT) if card.text else None,
+    e = discord.Embed(title=_cut(_plain(card.title), _TITLE) if card.title else None,
+                      description=_cut(_rich(card.text), _TEXT) if card.text else None,
                       colour=COLOURS.get(card.color or "", _DEFAULT_COLOUR),
                       url=card.url if _is_link(card.url) and card.title else None)
     for f in card.fields[:_FIELDS]:
-        e.add_field(name=_cut(f.name, _FIELD_NAME) or "\u200b",
-                    value=_cut(f.value, _FIELD_VALUE) or "\u200b", inline=f.inline)
+        e.add_field(name=_cut(_plain(f.name), _FIELD_NAME) or "\u200b",
+                    value=_cut(_rich(f.value), _FIELD_VALUE) or "\u200b", inline=f.inline)
     if _is_link(card.image_url):
         e.set_image(url=card.image_url)
     if card.footer:
-        e.set_footer(text=_cut(card.footer, _FOOTER))
+        e.set_footer(text=_cut(_plain(card.footer), _FOOTER))
     # The total limit counts every text in the embed: drop trailing fields, then shorten.
     while len(e) > _EMBED_TOTAL and e.fields:
         e.remove_field(-1)

@@ -1,19 +1,30 @@
 """Discord application commands generated from the command tree, and reading them back.
 
-A group (`/challenge`) becomes one command with a subcommand per member of the group; a
-top-level command (`/leaderboard`) stays one command. Typed options map to Discord's
-option types; times, spans and choices travel as strings and are converted by the same
-rules as typed text (`commands.parsing.convert`).
+The Discord tree is a projection of the one command tree (`commands.tree`), shaped by
+permissions: Discord attaches default member permissions to a whole top-level command,
+never to a subcommand, so a member sees every subcommand of a command they see. So:
 
-Permissions: Discord attaches default member permissions to a whole top-level command,
-never to a subcommand. A command or group that only moderators may run is hidden from
-members without Manage Server (server admins can grant it to the moderator role under
-Server Settings → Integrations); mixed groups such as `/challenge` are visible to all.
-Either way the moderator check runs on our side too (`commands.tree.execute`).
+* a top-level command (`/leaderboard`) stays one command;
+* a group whose commands anyone may run, or only moderators (`/settings`), becomes one
+  command with a subcommand each;
+* a group that mixes both keeps its members' commands (`/challenge list`) and moves its
+  moderators' ones under `/mod`, a command of subcommand groups (`/mod challenge
+  create`, `/mod points award`).
+
+A command whose subcommands are all for moderators is hidden from members without Manage
+Server (server admins can grant it to the moderator role under Server Settings →
+Integrations): a plain member sees exactly what they may run. The moderator check still
+runs on our side (`commands.tree.execute`): permissions can be changed per server.
+Texts that name a moved command (`/challenge create` in the help) are spelt the
+Discord way when rendered (`discord_spelling`).
+
+Typed options map to Discord's option types; times, spans and choices travel as strings
+and are converted by the same rules as typed text (`commands.parsing.convert`).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,24 +34,33 @@ from zoneinfo import ZoneInfo
 from bot.discord.payloads import AttachmentData, CommandData, CommandOptionData
 from commands.parsing import OptionSpec, OptionType, ParseError, convert
 from commands.spec import Command
-from commands.tree import COMMANDS, TREE, groups
+from commands.tree import COMMANDS, groups
 from engine.ids import as_id
 
 __all__ = [
     "MANAGE_GUILD",
+    "MOD",
     "UPLOAD",
     "Invocation",
     "application_commands",
     "bind_options",
     "completion_source",
     "discord_options",
+    "discord_path",
+    "discord_spelling",
     "invocation",
 ]
 
 MANAGE_GUILD = 1 << 5
 
+# The top-level command holding the moderators' commands of groups that mix both.
+MOD = "mod"
+# Discord's limits: top-level commands, and options (subcommands, groups) per level.
+MAX_COMMANDS, MAX_OPTIONS = 100, 25
+
 # Discord's application command option types.
-SUB_COMMAND, STRING, INTEGER, BOOLEAN, USER, CHANNEL, NUMBER, ATTACHMENT = 1, 3, 4, 5, 6, 7, 10, 11
+SUB_COMMAND, SUB_COMMAND_GROUP = 1, 2
+STRING, INTEGER, BOOLEAN, USER, CHANNEL, NUMBER, ATTACHMENT = 3, 4, 5, 6, 7, 10, 11
 OPTION_TYPES: dict[OptionType, int] = {
     OptionType.STRING: STRING, OptionType.INTEGER: INTEGER, OptionType.NUMBER: NUMBER,
     OptionType.BOOLEAN: BOOLEAN, OptionType.MEMBER: USER, OptionType.CHANNEL: CHANNEL,
@@ -104,21 +124,71 @@ def _top_level(name: str, description: str, moderator: bool,
             "contexts": _GUILD_ONLY, "integration_types": [0]}
 
 
+def _mixed(group: str | None) -> bool:
+    members = groups().get(group, []) if group else []
+    return any(c.moderator for c in members) and not all(c.moderator for c in members)
+
+
+def discord_path(command: Command) -> tuple[str, ...]:
+    """Where `command` sits in Discord's tree: ('leaderboard',), ('challenge', 'list'),
+    ('settings', 'show'), ('mod', 'challenge', 'create')."""
+    if command.group is None:
+        return (command.name,)
+    if command.moderator and _mixed(command.group):
+        return (MOD, command.group, command.name)
+    return (command.group, command.name)
+
+
+_BY_PATH: dict[tuple[str, ...], Command] = {discord_path(c): c for c in COMMANDS}
+_MOVED = {c.path: " ".join(discord_path(c)) for c in COMMANDS if len(discord_path(c)) == 3}
+_MOVED_TEXT = re.compile(r"(?<![\w/-])/(" + "|".join(re.escape(p).replace(r"\ ", r"\s+")
+                                                     for p in _MOVED) + r")(?![\w-])"
+                         ) if _MOVED else None
+
+
+def discord_spelling(text: str) -> str:
+    """`text` with the commands Discord spells differently spelt its way:
+    "/challenge create" becomes "/mod challenge create"."""
+    if _MOVED_TEXT is None or "/" not in text:
+        return text
+    return _MOVED_TEXT.sub(lambda m: "/" + _MOVED[" ".join(m[1].split())], text)
+
+
+def _sub(command: Command) -> dict[str, Any]:
+    return {"type": SUB_COMMAND, "name": command.name,
+            "description": _cut(command.description), "options": discord_options(command)}
+
+
+def _summary(name: str, commands: list[Command]) -> str:
+    return f"{name.title()}: {', '.join(c.name for c in commands)}"
+
+
 def application_commands() -> list[dict[str, Any]]:
     """The whole tree as the payload of a bulk overwrite (PUT .../commands)."""
-    out: list[dict[str, Any]] = []
-    for group, members in groups().items():
-        if group is None:
-            continue
-        anyone = [c.name for c in members if not c.moderator]
-        mods = [c.name for c in members if c.moderator]
-        text = f"{group.title()}: {', '.join(anyone + mods)}"
-        subs = [{"type": SUB_COMMAND, "name": c.name, "description": _cut(c.description),
-                 "options": discord_options(c)} for c in members]
-        out.append(_top_level(group, text, not anyone, subs))
+    tops: dict[str, list[Command]] = {}
     for c in COMMANDS:
-        if c.group is None:
-            out.append(_top_level(c.name, c.description, c.moderator, discord_options(c)))
+        tops.setdefault(discord_path(c)[0], []).append(c)
+    out: list[dict[str, Any]] = []
+    for name, members in tops.items():
+        moderator = all(c.moderator for c in members)
+        if name == MOD:
+            by_group: dict[str, list[Command]] = {}
+            for c in members:
+                by_group.setdefault(str(c.group), []).append(c)
+            options = [{"type": SUB_COMMAND_GROUP, "name": g, "description": _cut(
+                _summary(g, cs)), "options": [_sub(c) for c in cs]}
+                for g, cs in by_group.items()]
+            text = "Moderators: " + ", ".join(by_group)
+        elif len(members) == 1 and members[0].group is None:
+            options, text = discord_options(members[0]), members[0].description
+        else:
+            options, text = [_sub(c) for c in members], _summary(name, members)
+        if len(options) > MAX_OPTIONS or any(len(o.get("options") or []) > MAX_OPTIONS
+                                             for o in options if o["type"] == SUB_COMMAND_GROUP):
+            raise ValueError(f"/{name} holds more than Discord's {MAX_OPTIONS} per level")
+        out.append(_top_level(name, text, moderator, options))
+    if len(out) > MAX_COMMANDS:
+        raise ValueError(f"{len(out)} commands: Discord takes {MAX_COMMANDS} at most")
     return out
 
 
@@ -136,11 +206,11 @@ class Invocation:
 def invocation(data: CommandData) -> Invocation | None:
     """Read an interaction's command data; None for a command not in the tree."""
     options: list[CommandOptionData] = list(data.get("options") or [])
-    path = data["name"]
-    if options and options[0]["type"] == SUB_COMMAND:
-        path = f"{path} {options[0]['name']}"
+    path = [data["name"]]
+    while options and options[0]["type"] in (SUB_COMMAND_GROUP, SUB_COMMAND):
+        path.append(options[0]["name"])
         options = list(options[0].get("options") or [])
-    command = TREE.get(path)
+    command = _BY_PATH.get(tuple(path))
     if command is None:
         return None
     values: dict[str, object] = {}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -19,12 +20,23 @@ from bot.inflight import Inflight
 from bot.reactions import Reaction, ReactionDispatch, refusal_card
 from bot.slack.home import HomeData, home_view
 from bot.slack.identity import Directory
-from bot.slack.modals import ModalMeta, ModalRequest, modal_request, modal_view, read_submission
+from bot.slack.modals import (
+    CREATE,
+    ModalMeta,
+    ModalRequest,
+    answer_view,
+    kind_view,
+    modal_request,
+    modal_view,
+    read_submission,
+)
 from bot.slack.render import card_blocks, fallback_text
 from bot.slack.replies import Origin, answer
+from commands.parsing import OptionType
 from commands.spec import Command, Reply
-from commands.tree import execute, execute_text
+from commands.tree import TREE, execute, execute_text
 from engine.errors import LaurelsError
+from engine.messages import Card
 from engine.refs import CommunityRef, MemberRef, MessageRef
 from engine.views import ChallengeView
 from engine.votes import VoteResult
@@ -41,6 +53,7 @@ log = logging.getLogger(__name__)
 
 PLATFORM = "slack"
 _LIVE = ("scheduled", "open", "voting", "active")
+_TRIGGER_GONE = ("expired_trigger_id", "invalid_trigger_id")
 
 
 class SlackAdapter:
@@ -85,19 +98,42 @@ class SlackAdapter:
                        user_name: str | None = None, team_name: str | None = None) -> None:
         """Run a command line for the member at `origin` and answer there (or open the
         command's form). A failure on our side is told to the member, not swallowed."""
+        member: MemberRef | None = None
         try:
             member = await self.member(client, origin.team_id, origin.user_id,
                                        channel_id=origin.channel_id, name=user_name,
                                        team_name=team_name)
             reply = await self._reply_or_modal(client, member, line, origin)
-            if reply is not None:
-                await answer(client, origin, reply)
+            on_home = reply is not None and await self._answer(client, member, origin, reply)
         except Exception:
             # The command's name only: its text may hold anything a member typed.
             log.exception("Slack command failed: %s", " ".join(line.split()[:2]))
-            await self._apologise(client, origin)
+            await self._apologise(client, member, origin)
             return
-        self.refresh_home(client, member)
+        if not on_home:  # else the Home was just published, the answer on top
+            self.refresh_home(client, member)
+
+    async def _answer(self, client: AsyncWebClient, member: MemberRef | None, origin: Origin,
+                      reply: Reply) -> bool:
+        """Answer where the member is: in the conversation, or, for a button of the Home
+        tab or of an answer shown there, in a modal (never the Messages tab). True when
+        the answer went on top of the Home instead (too late for a modal)."""
+        if not (origin.home or origin.view_id):
+            await answer(client, origin, reply)
+            return False
+        view = answer_view(reply)
+        if origin.view_id:  # a button in an answer's modal: the modal shows the new one
+            await client.views_update(view_id=origin.view_id, view=view)
+            return False
+        try:
+            await client.views_open(trigger_id=origin.trigger_id, view=view)
+        except SlackApiError as exc:
+            if exc.response.get("error") not in _TRIGGER_GONE or member is None:
+                raise
+            # Slack gives 3 seconds from the click to open a modal: the Home says it.
+            await self.publish_home(client, member, notice=reply.card)
+            return True
+        return False
 
     async def _reply_or_modal(self, client: AsyncWebClient, member: MemberRef, line: str,
                               origin: Origin) -> Reply | None:
@@ -115,19 +151,23 @@ class SlackAdapter:
             return Reply.error("Only moderators can do that.")
         choices: dict[str, list[tuple[str, str]]] = {}
         initial = dict(request.prefill)
+        meta = ModalMeta(command.path, origin.channel_id, origin.response_url,
+                         home=origin.home or origin.view_id is not None)
         if command.path == "challenge submit":
             found = await self._open_for_entries(member, request.prefill.get("challenge"))
             if isinstance(found, Reply):
                 return found
             choices["challenge"] = found
             initial["challenge"] = found[0][0] if len(found) == 1 else ""
-        meta = ModalMeta(command.path, origin.channel_id, origin.response_url)
+        if command.path == CREATE:
+            view = (await self.create_form(member.community, meta, initial["kind"])
+                    if "kind" in initial else kind_view(meta))
+        else:
+            view = modal_view(command, meta, choices=choices, initial=initial)
         try:
-            await client.views_open(trigger_id=origin.trigger_id,
-                                    view=modal_view(command, meta, choices=choices,
-                                                    initial=initial))
+            await client.views_open(trigger_id=origin.trigger_id, view=view)
         except SlackApiError as exc:
-            if exc.response.get("error") not in ("expired_trigger_id", "invalid_trigger_id"):
+            if exc.response.get("error") not in _TRIGGER_GONE:
                 raise
             # Slack gives 3 seconds from the click to open a form.
             return Reply.error("The form took too long to open; please try again, or type "
@@ -153,6 +193,15 @@ class SlackAdapter:
                               "list`.", ephemeral=True)
         return found
 
+    async def create_form(self, community: CommunityRef, meta: ModalMeta, kind: str
+                          ) -> dict[str, object]:
+        """Creating a challenge, second step: the form for `kind`, its channel preselected
+        as the community's configured announcements channel."""
+        configured = (await self.engine.community(community)).announce_channel
+        default = configured if configured and configured[:1] in ("C", "G") else None
+        meta = replace(meta, fixed={**meta.fixed, "kind": kind}, default_channel=default)
+        return modal_view(TREE[CREATE], meta)
+
     async def submit_modal(self, client: AsyncWebClient, team_id: str, user_id: str,
                            command: Command, values: Mapping[str, Mapping[str, Mapping[
                                str, object]]], meta: ModalMeta) -> Reply:
@@ -160,14 +209,31 @@ class SlackAdapter:
         member = await self.member(client, team_id, user_id)
         community = await self.engine.community(member.community)
         args = read_submission(command, values, tz=ZoneInfo(community.timezone),
-                               now=self.engine.clock.now())
+                               now=self.engine.clock.now(), fixed=meta.fixed)
+        if meta.default_channel:
+            # The preselected channel kept: the challenge follows the configured channels.
+            for opt in command.options:
+                if opt.type is OptionType.CHANNEL and args.get(opt.name) == meta.default_channel:
+                    args[opt.name] = None
         reply = await execute(self.engine, command, member, args, meta.channel_id)
-        self.refresh_home(client, member)
+        if not meta.home:  # else the answer goes on the Home: see answer_on_home
+            self.refresh_home(client, member)
         return reply
 
-    async def _apologise(self, client: AsyncWebClient, origin: Origin) -> None:
+    async def answer_on_home(self, client: AsyncWebClient, team_id: str, user_id: str,
+                             reply: Reply | None) -> None:
+        """After a form opened from the Home tab: refresh the Home, with `reply` on top
+        when it could not be shown in the form's place (Slack's 3 seconds had passed)."""
+        member = await self.member(client, team_id, user_id)
+        if reply is None:
+            self.refresh_home(client, member)
+        else:
+            await self.publish_home(client, member, notice=reply.card)
+
+    async def _apologise(self, client: AsyncWebClient, member: MemberRef | None,
+                         origin: Origin) -> None:
         try:
-            await answer(client, origin, Reply.error(
+            await self._answer(client, member, origin, Reply.error(
                 "Something went wrong on our side; please try again in a moment."))
         except Exception:
             log.exception("could not tell the member about the failure either")
@@ -193,8 +259,10 @@ class SlackAdapter:
 
     # -- App Home -------------------------------------------------------------------------
 
-    async def publish_home(self, client: AsyncWebClient, member: MemberRef) -> None:
-        """Publish `member`'s Home tab with their current figures."""
+    async def publish_home(self, client: AsyncWebClient, member: MemberRef, *,
+                           notice: Card | None = None) -> None:
+        """Publish `member`'s Home tab with their current figures (and `notice` on top:
+        an answer that could not open as a modal)."""
         engine = self.engine
         profile = await engine.profile(member)
         badges = await engine.badges(member)
@@ -202,7 +270,7 @@ class SlackAdapter:
         community = await engine.community(member.community)
         data = HomeData(profile, badges, [c for c in page.items if c.phase in _LIVE],
                         moderator=await engine.is_moderator(member), now=engine.clock.now(),
-                        tz=ZoneInfo(community.timezone))
+                        tz=ZoneInfo(community.timezone), notice=notice)
         await client.views_publish(user_id=member.user_id, view=home_view(data))
         self._homes.add((member.community.external_id, member.user_id))
 

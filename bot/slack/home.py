@@ -2,20 +2,23 @@
 
 Buttons here carry command lines like every other Laurels button, so "Submit" opens the
 same form as `/challenge submit <challenge>` and "Advance" runs `/challenge advance`.
+Their answers open as modals over the Home (bot/slack/adapter.py), and the forms they open
+turn into their answer (bot/slack/interactions.py), never in the Messages tab; when Slack's
+3 seconds have passed, the answer heads the Home instead.
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.slack.render import Block, button, section
+from bot.slack.render import Block, button, card_blocks, section
 from bot.slack.text import escape, slack_date, truncate
 from commands.render import PHASE_ICONS, REASONS
-from engine.messages import Button
+from engine.messages import Button, Card
 from engine.timefmt import format_local
 from engine.views import BadgeView, ChallengeView, LedgerLine, Profile
 
@@ -32,11 +35,15 @@ class HomeData:
     moderator: bool
     now: datetime
     tz: ZoneInfo
+    notice: Card | None = None  # an answer shown on top
 
 
 def home_view(data: HomeData) -> dict[str, object]:
     ids = itertools.count()
-    blocks: list[Block] = [
+    blocks: list[Block] = []
+    if data.notice is not None:
+        blocks += [*card_blocks(replace(data.notice, buttons=())), {"type": "divider"}]
+    blocks += [
         {"type": "header", "text": {"type": "plain_text", "text": "🏅 Your Laurels",
                                     "emoji": True}},
         {"type": "section", "fields": _figures(data)},

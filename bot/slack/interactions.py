@@ -11,7 +11,14 @@ import logging
 import re
 from typing import TYPE_CHECKING, Any, cast
 
-from bot.slack.modals import MODAL_CALLBACK, FormErrors, ModalMeta
+from bot.slack.modals import (
+    KIND_CALLBACK,
+    MODAL_CALLBACK,
+    FormErrors,
+    ModalMeta,
+    answer_view,
+    read_kind,
+)
 from bot.slack.payloads import (
     BlockAction,
     BlockActionsBody,
@@ -66,12 +73,32 @@ def register(app: AsyncApp, adapter: SlackAdapter) -> None:
             team = _team_id(press.get("team"), press["user"])
             in_message = press["container"].get("type") == "message"
             channel = press.get("channel")
+            view = press.get("view") if not in_message else None
             origin = Origin(team, press["user"]["id"],
                             channel["id"] if channel and in_message else None,
                             press.get("response_url"), press["trigger_id"],
                             private_only=True,
-                            replace_original=bool(press["container"].get("is_ephemeral")))
+                            replace_original=bool(press["container"].get("is_ephemeral")),
+                            home=view is not None and view.get("type") == "home",
+                            view_id=view["id"] if view is not None
+                            and view.get("type") == "modal" else None)
             await adapter.run_line(client, origin, line)
+
+    @app.view(KIND_CALLBACK)
+    async def on_kind(ack: AsyncAck, body: dict[str, Any]) -> None:
+        with adapter.inflight.track():
+            submitted = cast(ViewSubmissionBody, body)
+            meta = ModalMeta.load(submitted["view"]["private_metadata"])
+            try:
+                kind = read_kind(submitted["view"]["state"]["values"])
+            except FormErrors as exc:
+                await ack(response_action="errors", errors=exc.errors)
+                return
+            team = _team_id(submitted.get("team"), submitted["user"])
+            community = await adapter.community(team)
+            # The second step replaces the first in the same modal.
+            await ack(response_action="update",
+                      view=await adapter.create_form(community, meta, kind))
 
     @app.view(MODAL_CALLBACK)
     async def on_form(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
@@ -103,7 +130,12 @@ async def _submitted(adapter: SlackAdapter, ack: AsyncAck, body: ViewSubmissionB
             # Keep the form open, typed values intact, with the reason under an input.
             await ack(response_action="errors", errors=_engine_error(command, work.result()))
             return
-    await ack()  # closes the form; the answer follows as a message
+        if failure is None and meta.home:
+            # Opened from the Home: the form turns into its answer, over the Home.
+            await ack(response_action="update", view=answer_view(work.result()))
+            await adapter.answer_on_home(client, team, user, None)
+            return
+    await ack()  # closes the form; the answer follows as a message (or on the Home)
     try:
         reply = await work
     except FormErrors as exc:  # found after the budget: the form is closed by now
@@ -111,7 +143,10 @@ async def _submitted(adapter: SlackAdapter, ack: AsyncAck, body: ViewSubmissionB
     except Exception:
         log.exception("Slack form failed: %s", command.path)
         reply = Reply.error("Something went wrong on our side; please try again in a moment.")
-    await answer(client, origin, reply)
+    if meta.home:
+        await adapter.answer_on_home(client, team, user, reply)
+    else:
+        await answer(client, origin, reply)
 
 
 def _engine_error(command: Command, reply: Reply) -> dict[str, str]:

@@ -13,6 +13,7 @@ from typing import Literal, NotRequired
 from typing_extensions import TypedDict
 
 __all__ = [
+    "ActionView",
     "AppHomeOpenedEvent",
     "BlockAction",
     "BlockActionsBody",
@@ -95,6 +96,13 @@ class BlockAction(TypedDict):
     value: NotRequired[str]
 
 
+class ActionView(TypedDict):
+    """The view a button was pressed in (the Home tab, a modal)."""
+
+    id: str
+    type: str  # "home" or "modal"
+
+
 class BlockActionsBody(TypedDict):
     type: Literal["block_actions"]
     team: IdRef | None
@@ -104,6 +112,7 @@ class BlockActionsBody(TypedDict):
     actions: list[BlockAction]
     channel: NotRequired[IdRef]
     response_url: NotRequired[str]
+    view: NotRequired[ActionView]
 
 
 class ViewState(TypedDict):

@@ -1,5 +1,9 @@
 """Neutral cards as Slack Block Kit: header, sections with fields, image, context, buttons.
 
+Moments (engine/moments.py) become Slack dates (`<!date^...>`) wherever mrkdwn is shown:
+each reader sees their own zone, the community's time being the fallback. Headers are
+plain text, so there a moment is the engine's wording.
+
 Every limit below is Block Kit's; going over one makes Slack refuse the whole message
 (`invalid_blocks`), so text is cut rather than sent too long.
 """
@@ -8,10 +12,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.slack.text import mrkdwn, truncate
+from bot.slack.text import mrkdwn, slack_date, truncate
+from engine import moments
 from engine.messages import Button, Card, Field
 
-__all__ = ["RUN_ACTION", "Block", "button", "card_blocks", "fallback_text", "section"]
+__all__ = ["RUN_ACTION", "Block", "button", "card_blocks", "fallback_text", "rich", "section"]
 
 Block = dict[str, Any]
 
@@ -29,26 +34,32 @@ _BUTTONS_PER_ACTIONS = 25
 _FALLBACK = 3000
 
 
+def rich(text: str) -> str:
+    """Neutral card text as mrkdwn, its moments as Slack dates."""
+    return moments.render(text, lambda m: slack_date(m.at, m.local), mrkdwn)
+
+
 def card_blocks(card: Card, *, with_image: bool = True) -> list[Block]:
     """The card as blocks. `with_image=False` links the image instead of embedding it
     (Slack refuses a message whose image it cannot fetch)."""
     blocks: list[Block] = []
     if card.title:
         blocks.append({"type": "header",
-                       "text": {"type": "plain_text", "text": truncate(card.title, _HEADER),
+                       "text": {"type": "plain_text",
+                                "text": truncate(moments.plain(card.title), _HEADER),
                                 "emoji": True}})
     text = card.text
     if card.url and card.url not in text:
         text = f"{text}\n{card.url}".strip()
     if card.image_url and not with_image and card.image_url not in text:
         text = f"{text}\n{card.image_url}".strip()
-    blocks.extend(section(chunk) for chunk in _chunks(mrkdwn(text), _SECTION))
+    blocks.extend(section(chunk) for chunk in _chunks(rich(text), _SECTION))
     blocks.extend(_field_sections(card.fields))
     if card.image_url and with_image:
         blocks.append({"type": "image", "image_url": card.image_url,
-                       "alt_text": truncate(card.title or "image", 2000)})
+                       "alt_text": truncate(moments.plain(card.title) or "image", 2000)})
     context = [part for part in (f"<@{card.mention}>" if card.mention else "",
-                                 mrkdwn(card.footer or "")) if part]
+                                 rich(card.footer or "")) if part]
     if context:
         blocks.append({"type": "context", "elements": [
             {"type": "mrkdwn", "text": truncate(" · ".join(context), _SECTION)}]})
@@ -58,10 +69,15 @@ def card_blocks(card: Card, *, with_image: bool = True) -> list[Block]:
 
 
 def fallback_text(card: Card) -> str:
-    """The `text` shown in notifications and by clients that cannot show blocks."""
-    head = f"*{mrkdwn(card.title)}*" if card.title else ""
-    return truncate("\n".join(x for x in (head, mrkdwn(card.text)) if x) or "Laurels",
-                    _FALLBACK)
+    """The `text` shown in notifications, read by screen readers and by clients that
+    cannot show blocks: the card's one-sentence summary when it has one, else its title
+    and text, else its title and fields ("Points: 120; Rank: #3 …"), never a bare name."""
+    if card.summary:
+        return truncate(rich(card.summary), _FALLBACK)
+    head = f"*{mrkdwn(moments.plain(card.title))}*" if card.title else ""
+    body = rich(card.text) or "; ".join(f"{mrkdwn(f.name)}: {rich(f.value)}"
+                                        for f in card.fields)
+    return truncate("\n".join(x for x in (head, body) if x) or "Laurels", _FALLBACK)
 
 
 def section(text: str) -> Block:
@@ -94,7 +110,7 @@ def _field_sections(fields: tuple[Field, ...]) -> list[Block]:
     row: list[Block] = []
     for f in fields:
         text = {"type": "mrkdwn",
-                "text": truncate(f"*{mrkdwn(f.name)}*\n{mrkdwn(f.value)}", _FIELD)}
+                "text": truncate(f"*{mrkdwn(f.name)}*\n{rich(f.value)}", _FIELD)}
         if f.inline:
             row.append(text)
             if len(row) == _FIELDS_PER_SECTION:

@@ -38,21 +38,26 @@ class Origin:
     channel_id: str | None = None
     response_url: str | None = None
     trigger_id: str | None = None
-    # Button presses: the answer is for the presser alone, whatever the command says.
+    # Button presses: the answer is for the presser alone, whatever the command says
+    # (but a shared answer, which is for everyone).
     private_only: bool = False
     # A button on a private answer (a pager): the new answer replaces the old one.
     replace_original: bool = False
+    # A button of the Home tab: the answer opens as a modal (`trigger_id`).
+    home: bool = False
+    # A button in a modal showing an answer: the new answer replaces it there.
+    view_id: str | None = None
 
 
 def is_error(reply: Reply) -> bool:
     """`Reply.error` answers (a refusal, a parse error): red, private, "⚠️ ..."."""
-    return reply.ephemeral and reply.card.color == "red" and reply.card.text.startswith("⚠️")
+    return reply.is_error
 
 
 async def answer(client: AsyncWebClient, origin: Origin, reply: Reply) -> None:
     blocks = card_blocks(reply.card)
     text = fallback_text(reply.card)
-    if reply.ephemeral or origin.private_only:
+    if reply.ephemeral or (origin.private_only and not reply.shared):
         await _private(client, origin, blocks, text)
         return
     if origin.channel_id:

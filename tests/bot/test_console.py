@@ -107,3 +107,26 @@ async def test_a_reaction_on_a_message_number_no_one_could_post_is_explained() -
     assert result.ok
     assert sum("There is no message #" in t for t in result.transcript) == 2
     assert all(len(t) < 200 for t in result.transcript)
+
+
+async def test_answers_are_private_and_share_posts_them_for_everyone() -> None:
+    result = await asyncio.wait_for(run_script([
+        "@mod is moderator",
+        '@mod: /points award @alice 120 "Welcome"',
+        "@alice: /leaderboard",
+        "expect #3 (to @alice) Leaderboard: all time",
+        "expect You: #1 with 120 pts (top 100%)",
+        "expect [Share]",
+        "@bob press Share #3",
+        "expect Message #3 was for @alice alone.",
+        "@alice press share #3",
+        "expect #5 [#general] Leaderboard: all time",
+        "expect Shared by: @alice, #1 with 120 pts (top 100%)",
+        "@alice press Share #5",
+        "expect Message #5 has no [Share] button",
+        "@alice press Next #3",
+        "expect has no [Next] button (its buttons: [Share])",
+    ]), 30)
+    assert result.ok, "\n".join([*result.transcript, str(result.error)])
+    shared = result.transcript[result.transcript.index("#5 [#general] Leaderboard: all time"):]
+    assert not any(line.strip().startswith("You:") for line in shared[:8])

@@ -2359,13 +2359,39 @@ def _validate_command(cmd: Mapping[str, Any]) -> dict[str, Any] | None:
         if not isinstance(description, str) or not 1 <= len(description) <= 100:
             errors["description"] = payloads.field_error(
                 "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length.")
-        option_errors = _validate_options(cmd.get("options") or [])
+        option_errors = _validate_options(cmd.get("options") or [], "command")
         if option_errors:
             errors["options"] = option_errors
     return errors or None
 
 
-def _validate_options(options: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+_NESTING = (OptionType.SUB_COMMAND, OptionType.SUB_COMMAND_GROUP)
+# What each level may hold (Discord's docs, "Subcommands and Subcommand Groups"): a command
+# holds subcommands and groups, or plain options, never both; a group holds subcommands
+# only; a subcommand holds plain options only (no deeper nesting).
+_ALLOWED = {"group": (OptionType.SUB_COMMAND,), "subcommand": ()}
+
+
+def _nesting_error(level: str, options: Sequence[Mapping[str, Any]], opt: Mapping[str, Any]
+                   ) -> dict[str, Any] | None:
+    kind = opt.get("type")
+    nests = kind in _NESTING
+    if level == "command":
+        mixed = any(o.get("type") in _NESTING for o in options) and not all(
+            o.get("type") in _NESTING for o in options)
+        bad = mixed
+    elif level == "group":
+        bad = kind not in _ALLOWED["group"]
+    else:
+        bad = nests
+    if not bad:
+        return None
+    return payloads.field_error("APPLICATION_COMMAND_OPTION_TYPE_INVALID",
+                                "Invalid option type for this level of nesting")
+
+
+def _validate_options(options: Sequence[Mapping[str, Any]], level: str = "command"
+                      ) -> dict[str, Any]:
     errors: dict[str, Any] = {}
     if len(options) > 25:
         errors["_errors"] = [{"code": "BASE_TYPE_MAX_LENGTH",
@@ -2373,6 +2399,9 @@ def _validate_options(options: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     seen_optional = False
     for index, opt in enumerate(options):
         problem: dict[str, Any] = {}
+        nesting = _nesting_error(level, options, opt)
+        if nesting is not None:
+            problem["type"] = nesting
         name = opt.get("name")
         if not isinstance(name, str) or not _COMMAND_NAME_RE.fullmatch(name) \
                 or name != name.lower():
@@ -2385,8 +2414,9 @@ def _validate_options(options: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         if len(opt.get("choices") or []) > 25:
             problem["choices"] = payloads.field_error("BASE_TYPE_MAX_LENGTH",
                                                       "Must be 25 or fewer in length.")
-        if opt.get("type") in (OptionType.SUB_COMMAND, OptionType.SUB_COMMAND_GROUP):
-            nested = _validate_options(opt.get("options") or [])
+        if opt.get("type") in _NESTING:
+            inner = "group" if opt.get("type") == OptionType.SUB_COMMAND_GROUP else "subcommand"
+            nested = _validate_options(opt.get("options") or [], inner)
             if nested:
                 problem["options"] = nested
         elif opt.get("required"):

@@ -19,6 +19,8 @@ import discord
 
 from bot.delivery import DeliveryWorker
 from bot.discord.app import RunningDiscord, start_discord
+from bot.discord.slash import discord_path
+from commands.tree import TREE
 from config.settings import Settings
 from engine.clock import FixedClock
 from engine.refs import CommunityRef, MemberRef
@@ -33,6 +35,12 @@ def settings_for(fake: FakeDiscord, **extra: Any) -> Settings:
     return Settings(discord_token=fake.token, discord_api_base=fake.api_base,  # type: ignore[arg-type]
                     discord_gateway_url=fake.gateway_url, database_url="sqlite+aiosqlite://",
                     **extra)
+
+
+def on_discord(path: str) -> str:
+    """A command tree path as Discord's tree spells it (bot/discord/slash.py)."""
+    command = TREE.get(path)
+    return " ".join(discord_path(command)) if command is not None else path
 
 
 def message_text(message: Mapping[str, Any]) -> str:
@@ -99,10 +107,12 @@ class DiscordWorld:
 
     async def command(self, user: str, path: str, options: Mapping[str, Any] | None = None,
                       *, channel: int | None = None, **extra: Any) -> Said:
-        """`user` runs `/path` with `options` ({"name": value}, ids for members/channels)."""
+        """`user` runs `/path` with `options` ({"name": value}, ids for members/channels).
+        `path` is the command tree's ("challenge create"), sent as Discord's members see
+        it ("mod challenge create")."""
         async def send() -> InteractionRecord:
             return await self.fake.dispatch_slash_command(
-                path, dict(options or {}), user_id=self.users[user],
+                on_discord(path), dict(options or {}), user_id=self.users[user],
                 channel_id=channel or self.fake.seed.general_channel_id, **extra)
 
         return await self._interaction(send)
@@ -110,7 +120,8 @@ class DiscordWorld:
     async def autocomplete(self, user: str, path: str, options: Mapping[str, Any],
                            focused: str) -> list[dict[str, Any]]:
         async def send() -> InteractionRecord:
-            return await self.fake.dispatch_autocomplete(path, options, focused=focused,
+            return await self.fake.dispatch_autocomplete(on_discord(path), options,
+                                                         focused=focused,
                                                          user_id=self.users[user])
 
         said = await self._interaction(send)

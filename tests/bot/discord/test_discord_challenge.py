@@ -69,7 +69,7 @@ async def test_a_whole_submission_challenge(world: DiscordWorld) -> None:
     assert "New challenge: Dreamscapes" in message_text(news)
     assert [f["name"] for f in news["embeds"][0]["fields"]][:2] == ["Submit by", "Voting until"]
 
-    # Alice uploads her entry, Bob links an image, Carol gives a title only.
+    # Alice uploads her entry, Bob gives an image link, Carol links to a picture.
     upload = {"id": "777", "filename": "garden.png", "size": 2048,
               "content_type": "image/png", "url": "https://cdn.example.com/garden.png"}
     said = await world.command("alice", "challenge submit",
@@ -80,14 +80,17 @@ async def test_a_whole_submission_challenge(world: DiscordWorld) -> None:
         "challenge": "dreamscapes", "title": "Cloud harbour",
         "image": "https://example.com/harbour.png"})
     await world.command("carol", "challenge submit",
-                        {"challenge": "dreamscapes", "title": "Glass forest"})
+                        {"challenge": "dreamscapes", "title": "Glass forest",
+                         "link": "https://example.com/forest.JPG?w=800"})
 
     # Each entry is its own message in #entries, the vote emoji already under it.
     await world.deliver()
     posted = fake.messages_in(entries)
     assert [m["embeds"][0]["title"] for m in posted] == [
         "Night garden", "Cloud harbour", "Glass forest"]
-    assert posted[0]["embeds"][0]["image"]["url"] == "https://cdn.example.com/garden.png"
+    assert [m["embeds"][0]["image"]["url"] for m in posted] == [
+        "https://cdn.example.com/garden.png", "https://example.com/harbour.png",
+        "https://example.com/forest.JPG?w=800"]
     night, harbour, forest = (int(m["id"]) for m in posted)
     for mid in (night, harbour, forest):
         assert fake.reaction_users(mid, "👍") == [fake.bot_id]

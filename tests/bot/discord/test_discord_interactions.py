@@ -21,20 +21,48 @@ async def test_leaderboard_pages_turn_for_the_presser(world: DiscordWorld) -> No
         await world.engine.award_points(admin, MemberRef(world.community, f"{9000 + i}",
                                                          f"member{i}"), 10 + i, "seed")
     said = await world.command("alice", "leaderboard")
-    [board] = said.public
-    assert "Page 1/2" in message_text(board) and labels(board) == ["Next ▶"]
+    [board] = said.private  # an answer to alice's question: hers alone
+    assert "Page 1/2" in message_text(board) and labels(board) == ["Next ▶", "Share"]
 
-    # Pressing Next on the public board answers the presser alone with page 2...
-    page2 = await world.press("alice", board, "Next ▶")
-    [answer] = page2.messages
-    assert answer["flags"] & MessageFlags.EPHEMERAL
-    assert "Page 2/2" in message_text(answer) and labels(answer) == ["◀ Previous"]
-    assert "Page 1/2" in message_text(board)  # everyone else still sees page 1
+    # Next on that private answer turns it in place...
+    turned = await world.press("alice", board, "Next ▶")
+    assert turned.record.response_type == Callback.UPDATE_MESSAGE
+    assert "Page 2/2" in message_text(board) and labels(board) == ["◀ Previous", "Share"]
 
-    # ...and Previous on that private answer turns it back in place.
-    back = await world.press("alice", answer, "◀ Previous")
-    assert back.record.response_type == Callback.UPDATE_MESSAGE
-    assert "Page 1/2" in message_text(answer)
+    # ...and on a shared board it answers the presser alone, leaving the board as it is.
+    shared = await world.press("alice", board, "Share")
+    [public] = shared.public
+    assert "Page 2/2" in message_text(public) and labels(public) == ["◀ Previous"]
+    back = await world.press("bob", public, "◀ Previous")
+    [answer] = back.messages
+    assert answer["flags"] & MessageFlags.EPHEMERAL and "Page 1/2" in message_text(answer)
+    assert "Page 2/2" in message_text(public)  # everyone else still sees page 2
+
+
+async def test_share_posts_a_public_version_naming_who_shared_it(world: DiscordWorld) -> None:
+    admin = world.ref("mod", admin=True)
+    await world.engine.award_points(admin, world.ref("alice"), 120, "seed")
+    await world.engine.award_points(admin, world.ref("bob"), 80, "seed")
+    said = await world.command("alice", "leaderboard")
+    [private] = said.private
+    assert not said.public and "You\n#1 with 120 pts" in message_text(private)
+
+    shared = await world.press("alice", private, "Share")
+    [public] = shared.public
+    assert int(public["channel_id"]) == world.fake.seed.general_channel_id
+    text = message_text(public)
+    alice = world.users["alice"]
+    assert f"Shared by\n<@{alice}>, #1 with 120 pts (top 50%)" in text
+    assert "\nYou\n" not in text and "Share" not in labels(public)
+    assert "posted in the channel" not in message_text(private)  # the answer stays
+
+    # A challenge's details: the presser's own part is left out of the shared version.
+    await world.command("mod", "challenge create", {"kind": "submission", "name": "Dune"})
+    [info] = (await world.command("bob", "challenge info", {"challenge": "dune"})).private
+    assert "0/3 entries" in message_text(info)
+    [public] = (await world.press("bob", info, "Share")).public
+    assert "0/3 entries" not in message_text(public) and "Dune" in message_text(public)
+    assert f"<@{world.users['bob']}>" in message_text(public)
 
 
 async def test_join_button_on_a_goal_challenge_announcement(world: DiscordWorld) -> None:
@@ -87,9 +115,10 @@ async def test_slow_commands_are_deferred_then_answered(world: DiscordWorld) -> 
     assert "Created Dreamscapes" in message_text(original)
 
     # A public answer after a private "thinking..." is posted for everyone.
-    said = await world.command("alice", "challenge list")
+    said = await world.command("mod", "points award", {"member": world.users["bob"],
+                                                       "amount": 5, "reason": "Helping"})
     public = said.public
-    assert len(public) == 1 and "Dreamscapes" in message_text(public[0])
+    assert len(public) == 1 and "Awarded 5 points" in message_text(public[0])
     assert "posted in the channel" in message_text(said.private[0])
 
 

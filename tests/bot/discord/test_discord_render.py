@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from types import SimpleNamespace
+from zoneinfo import ZoneInfo
 
 import discord
 
 from bot.discord.identity import matches_setting
 from bot.discord.render import BUTTON_PREFIX, COLOURS, action_of, render
+from commands.tree import help_card
+from engine import moments
 from engine.messages import Button, Card, Field
+
+CLOSE = datetime(2026, 1, 8, 9, 0, tzinfo=UTC)
+NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+PARIS = ZoneInfo("Europe/Paris")
 
 
 async def test_a_card_becomes_an_embed_with_buttons() -> None:
@@ -51,6 +59,31 @@ async def test_discord_limits_are_respected() -> None:
     assert e.image.url is None  # only http(s) links can be embedded
     assert out.view is None  # the one button's action does not fit a custom_id
     assert render(Card()).embed.description  # never an empty embed
+
+
+def test_moments_are_discord_timestamps_where_discord_shows_them() -> None:
+    stamp = int(CLOSE.timestamp())
+    card = Card(title=f"Closes {moments.relative(CLOSE, NOW, PARIS)}",
+                text=f"Voting closes {moments.relative(CLOSE, NOW, PARIS)}.",
+                fields=(Field("Voting until", moments.at(CLOSE, PARIS)),),
+                footer=f"Ends {moments.at(CLOSE, PARIS)}")
+    e = render(card).embed
+    assert e.description == f"Voting closes <t:{stamp}:R>."
+    assert e.fields[0].value == f"<t:{stamp}:f> (<t:{stamp}:R>)"
+    # Titles and footers cannot show timestamps: the engine's wording, Paris time.
+    assert e.title == "Closes in 3 days"
+    assert e.footer.text == "Ends Thu 08 Jan 2026 10:00 CET"
+
+
+def test_commands_are_named_as_discord_members_see_them() -> None:
+    e = render(help_card()).embed
+    assert "`/mod challenge create <kind> <name>" in (e.description or "")
+    assert "`/mod points award <member>" in (e.description or "")
+    assert "`/challenge list [phase] [page]`" in (e.description or "")
+    assert "/mod challenge list" not in (e.description or "")
+    card = Card(text="Moderators can start one with `/challenge create`.")
+    assert render(card).embed.description == ("Moderators can start one with "
+                                              "`/mod challenge create`.")
 
 
 def role(role_id: int, name: str) -> discord.Role:

@@ -9,9 +9,10 @@ import discord
 
 from bot.discord.app import intents
 from bot.discord.invite import invite_url
-from bot.discord.slash import MANAGE_GUILD
+from bot.discord.slash import MANAGE_GUILD, MOD
 from commands.parsing import OptionType
-from commands.tree import COMMANDS, groups
+from commands.spec import Command
+from commands.tree import COMMANDS, TREE
 from engine.clock import FixedClock
 from engine.service import Engine
 from tests.bot.discord.fake_discord import FakeDiscord
@@ -26,20 +27,34 @@ EXPECTED_TYPE = {OptionType.STRING: D.STRING, OptionType.INTEGER: D.INTEGER,
                  OptionType.CHOICE: D.STRING}
 
 
+def _exposed(stored: dict[str, Any]) -> dict[str, tuple[str, dict[str, Any]]]:
+    """Neutral command path -> (the top-level command showing it, its declaration)."""
+    out: dict[str, tuple[str, dict[str, Any]]] = {}
+
+    def walk(top: str, path: list[str], node: dict[str, Any]) -> None:
+        subs = [o for o in node.get("options") or []
+                if o["type"] in (D.SUB_COMMAND, D.SUB_COMMAND_GROUP)]
+        if not subs:
+            neutral = path[1:] if path[0] == MOD else path
+            out[" ".join(neutral)] = (top, node)
+        for sub in subs:
+            walk(top, [*path, sub["name"]], sub)
+
+    for name, top in stored.items():
+        walk(name, [name], top)
+    return out
+
+
 async def test_the_whole_tree_is_synced_with_types_and_permissions(world: DiscordWorld
                                                                    ) -> None:
     fake = world.fake
     stored = {c["name"]: c for c in fake.commands()}
-    expected_names = {g for g in groups() if g} | {c.name for c in COMMANDS if c.group is None}
-    assert set(stored) == expected_names
+    exposed = _exposed(stored)
+    assert sorted(exposed) == sorted(c.path for c in COMMANDS)  # each once, none lost
     for command in COMMANDS:
-        top = stored[command.group or command.name]
-        declared = top["options"]
-        if command.group:
-            [sub] = [o for o in declared if o["name"] == command.name]
-            assert sub["type"] == D.SUB_COMMAND and sub["description"] == command.description
-            declared = sub["options"]
-        by_name = {o["name"]: o for o in declared}
+        _, node = exposed[command.path]
+        assert node["description"] == command.description
+        by_name = {o["name"]: o for o in node["options"]}
         for spec in command.options:
             option = by_name[spec.name]
             assert option["type"] == EXPECTED_TYPE[spec.type], (command.path, spec.name)
@@ -50,19 +65,39 @@ async def test_the_whole_tree_is_synced_with_types_and_permissions(world: Discor
     # Discord refuses a command whose names, descriptions and choices pass 8000 characters.
     for top in stored.values():
         assert _text_size(top) <= 8000, top["name"]
-    # Moderator-only commands are hidden from members without Manage Server.
-    assert stored["settings"]["default_member_permissions"] == str(MANAGE_GUILD)
-    for name in ("challenge", "badge", "points", "leaderboard", "help"):
-        assert stored[name]["default_member_permissions"] is None
     assert all(c["contexts"] == [0] for c in stored.values())  # servers only
     # Discord-only: an uploaded image for entries.
-    submit = next(o for o in stored["challenge"]["options"] if o["name"] == "submit")
+    _, submit = exposed["challenge submit"]
     upload = next(o for o in submit["options"] if o["name"] == "upload")
     assert upload["type"] == D.ATTACHMENT and not upload["required"]
-    channel = next(o for o in next(o for o in stored["settings"]["options"]
-                                   if o["name"] == "channel")["options"]
-                   if o["name"] == "channel")
+    _, channel_setting = exposed["settings channel"]
+    channel = next(o for o in channel_setting["options"] if o["name"] == "channel")
     assert channel["channel_types"] == [0, 5]
+
+
+async def test_members_see_only_the_commands_they_may_run(world: DiscordWorld) -> None:
+    """Discord sets default permissions per top-level command: one that shows a member a
+    moderator's subcommand (`/challenge create`) would show it to every member."""
+    stored = {c["name"]: c for c in world.fake.commands()}
+    shown: dict[str, list[Command]] = {}
+    for path, (top, _) in _exposed(stored).items():
+        shown.setdefault(top, []).append(TREE[path])
+    for top, commands in shown.items():
+        permissions = stored[top]["default_member_permissions"]
+        if permissions is None:  # every member sees it
+            assert not [c.path for c in commands if c.moderator], top
+        else:  # members without Manage Server do not
+            assert permissions == str(MANAGE_GUILD), top
+            assert all(c.moderator for c in commands), top
+    member_view = {c.path for top, cs in shown.items() for c in cs
+                   if stored[top]["default_member_permissions"] is None}
+    assert member_view == {c.path for c in COMMANDS if not c.moderator}
+    assert "settings" in stored and stored["mod"]["default_member_permissions"]
+    # The bot's own check still holds where a server lets members see them anyway.
+    refused = await world.command("alice", "challenge create",
+                                  {"kind": "submission", "name": "Sneaky"})
+    assert refused.private and "Only moderators can do that." in refused.text
+    assert [o["name"] for o in stored["mod"]["options"]] == ["challenge", "badge", "points"]
 
 
 def _text_size(option: dict[str, Any]) -> int:

@@ -166,6 +166,34 @@ async def test_command_sync_validation_answers_invalid_form_body(fake: FakeDisco
     assert fake.commands() == []
 
 
+async def test_command_sync_refuses_nesting_discord_does_not_allow(fake: FakeDiscord) -> None:
+    def sub(name: str, *options: dict[str, object]) -> dict[str, object]:
+        return {"type": 1, "name": name, "description": "x", "options": list(options)}
+
+    def group(name: str, *options: dict[str, object]) -> dict[str, object]:
+        return {"type": 2, "name": name, "description": "x", "options": list(options)}
+
+    text = {"type": 3, "name": "text", "description": "x"}
+    good = {"name": "mod", "description": "x", "type": 1,
+            "options": [group("challenge", sub("create", text)), sub("help")]}
+    bad = [{"name": "deep", "description": "x", "type": 1,  # a group in a group
+            "options": [group("a", group("b", sub("c")))]},
+           {"name": "inside", "description": "x", "type": 1,  # a group in a subcommand
+            "options": [sub("a", group("b", sub("c")))]},
+           {"name": "mixed", "description": "x", "type": 1,  # subcommands beside options
+            "options": [sub("a"), text]}]
+    async with aiohttp.ClientSession(headers={"Authorization": f"Bot {fake.token}"}) as http:
+        url = f"{fake.api_base}/applications/{fake.application_id}/commands"
+        async with http.put(url, json=[good, *bad]) as resp:
+            assert resp.status == 400
+            answer = await resp.json()
+        assert set(answer["errors"]) == {"1", "2", "3"}
+        assert fake.commands() == []
+        async with http.put(url, json=[good]) as resp:
+            assert resp.status == 200
+    assert fake.command_names() == ["mod"]
+
+
 async def test_slash_command_reaches_the_app_command_and_its_response_is_recorded(
         fake: FakeDiscord, client: discord.Client) -> None:
     tree = app_commands.CommandTree(client)

@@ -29,7 +29,8 @@ Behaviour worth knowing:
   token -> ``not_authed``, unknown -> ``invalid_auth``, wrong kind -> ``not_allowed_token_type``.
   Errors are HTTP 200 with ``{"ok": false, "error": ...}``, like Slack.
 * Validation is deliberately light: required arguments, Slack's block limits (50 per
-  message, 100 per view), ``no_text``, ``message_not_found`` for chat.update,
+  message, 100 per view), what views may hold (modal texts, input blocks, the elements
+  forms use: see `fake_views.py`), ``no_text``, ``message_not_found`` for chat.update,
   ``already_reacted``/``no_reaction``, ``hash_conflict`` for views,
   ``invalid_metadata_format`` for message metadata without an ``event_type`` string and
   an ``event_payload`` object. Reactions and permalinks do not require the message to
@@ -83,6 +84,7 @@ import aiohttp
 from aiohttp import web
 
 from tests.bot.loopback import LoopbackServer, close_websocket
+from tests.bot.slack.fake_views import view_problems
 from tests.bot.slack.payloads import (
     API_APP_ID,
     BOT_ID,
@@ -883,6 +885,9 @@ class FakeSlack(LoopbackServer):
         if not isinstance(blocks, list) or len(blocks) > _MAX_VIEW_BLOCKS:
             raise SlackApiFailure("invalid_arguments", response_metadata={
                 "messages": [f"[ERROR] blocks must be a list of at most {_MAX_VIEW_BLOCKS}"]})
+        problems = view_problems(view)
+        if problems:
+            raise SlackApiFailure("invalid_arguments", response_metadata={"messages": problems})
         return {
             "id": view_id, "team_id": self.team_id, "type": view["type"], "blocks": blocks,
             "private_metadata": view.get("private_metadata", ""),

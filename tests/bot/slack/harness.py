@@ -28,6 +28,7 @@ from engine.refs import CommunityRef, MemberRef
 from engine.service import Engine
 from tests.bot.slack import payloads
 from tests.bot.slack.fake_slack import ApiCall, FakeSlack, clear_proxy_env
+from tests.bot.slack.fake_views import submitted_state, view_problems
 from tests.bot.slack.signing import SignedSender
 
 Transport = Literal["socket", "http"]
@@ -86,6 +87,7 @@ class Said:
     private: list[dict[str, Any]] = field(default_factory=list)  # {"blocks", "text"}
     public: list[dict[str, Any]] = field(default_factory=list)  # {"channel", "blocks", ...}
     modals: list[dict[str, Any]] = field(default_factory=list)  # views.open's view
+    updated: list[dict[str, Any]] = field(default_factory=list)  # views.update's view
 
     @property
     def private_text(self) -> str:
@@ -187,12 +189,17 @@ class SlackWorld:
             body["container"]["is_ephemeral"] = True
         return await self._step(lambda: self._send_interaction(body), response_url=response_url)
 
+    def fake_view_problems(self, view: dict[str, Any]) -> list[str]:
+        """What Slack would refuse in `view` (a view given in an acknowledgement)."""
+        return view_problems(view)
+
     async def submit_form(self, user: str, view: dict[str, Any],
-                          values: dict[str, dict[str, Any]]) -> tuple[dict[str, Any] | None,
-                                                                       Said]:
-        """`user` submits form `view` with `values` ({option: element state}); returns
-        the acknowledgement's body (errors keep the form open) and what was said."""
-        state = {name: {"value": value} for name, value in values.items()}
+                          values: dict[str, dict[str, Any]], *, channel: str = GENERAL
+                          ) -> tuple[dict[str, Any] | None, Said]:
+        """`user` submits form `view` with `values` ({option: element state}), every
+        other input as it was shown (`channel`: where the form was opened); returns the
+        acknowledgement's body (errors keep the form open) and what was said."""
+        state = submitted_state(view, values, channel=channel)
         body = payloads.view_submission(view["callback_id"], state, user_id=user,
                                         user_name=NAMES.get(user, user),
                                         private_metadata=view["private_metadata"])
@@ -250,6 +257,8 @@ class SlackWorld:
                 target.append(call.args)
             elif call.method == "views.open":
                 said.modals.append(call.response["view"])
+            elif call.method == "views.update":
+                said.updated.append(call.response["view"])
         return said
 
     async def _send_command(self, form: Any) -> None:

@@ -528,3 +528,78 @@ async def test_a_failure_after_the_handler_keeps_what_it_did(fake: FakeSlack) ->
     with pytest.raises(SlackApiError):
         await client.chat_postMessage(channel="C0HIST0001", text="lost answer")
     assert [m["text"] for m in fake.messages_in("C0HIST0001")] == ["lost answer"]
+
+
+def _input(block_id: str, element: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "input", "block_id": block_id, "element": element,
+            "label": {"type": "plain_text", "text": block_id}}
+
+
+def _plain(text: str) -> dict[str, Any]:
+    return {"type": "plain_text", "text": text}
+
+
+async def test_views_are_checked_as_slack_documents_them(fake: FakeSlack) -> None:
+    client = fake.web_client()
+    kinds = [{"text": _plain("Submission"), "value": "submission"},
+             {"text": _plain("Goal"), "value": "goal"}]
+    good = {"type": "modal", "callback_id": "m", "title": _plain("Create a challenge"),
+            "submit": _plain("Next"), "blocks": [
+                _input("kind", {"type": "radio_buttons", "action_id": "v", "options": kinds,
+                                "initial_option": kinds[1]}),
+                _input("when", {"type": "datetimepicker", "action_id": "v",
+                                "initial_date_time": 1767776400}),
+                _input("where", {"type": "conversations_select", "action_id": "v",
+                                 "initial_conversation": "C0ANNOUNCE",
+                                 "filter": {"include": ["public", "private"]}})]}
+    opened = await client.views_open(trigger_id="1.2.a", view=good)
+    assert opened["view"]["blocks"] == good["blocks"]
+
+    bad_cases = {
+        "title": {**good, "title": _plain("A title far longer than slack allows")},
+        "submit": {key: value for key, value in good.items() if key != "submit"},
+        "blocks/1/element/initial_date_time": {**good, "blocks": [
+            _input("when", {"type": "datetimepicker", "action_id": "v",
+                            "initial_date_time": 1767776400000})]},
+        "blocks/0/element/initial_option": {**good, "blocks": [
+            _input("kind", {"type": "radio_buttons", "action_id": "v", "options": kinds,
+                            "initial_option": {"text": _plain("Other"), "value": "x"}})]},
+        "blocks/0/accessory": {**good, "blocks": [
+            {"type": "section", "text": _plain("When?"),
+             "accessory": {"type": "datetimepicker", "action_id": "v"}}]},
+        "blocks/0/element/filter/include": {**good, "blocks": [
+            _input("where", {"type": "conversations_select", "action_id": "v",
+                             "filter": {"include": ["everything"]}})]},
+        "blocks/0/element": {**good, "blocks": [_input("x", {"type": "button"})]},
+    }
+    for pointer, view in bad_cases.items():
+        with pytest.raises(SlackApiError) as caught:
+            await client.views_open(trigger_id="1.2.a", view=view)
+        assert caught.value.response["error"] == "invalid_arguments"
+        messages = caught.value.response["response_metadata"]["messages"]
+        assert any(pointer.split("/")[-1] in m for m in messages), (pointer, messages)
+
+
+def test_a_submitted_modal_holds_what_was_shown_unless_changed() -> None:
+    from tests.bot.slack.fake_views import submitted_state
+
+    option = {"text": _plain("Goal"), "value": "goal"}
+    view = {"blocks": [
+        _input("kind", {"type": "static_select", "action_id": "v", "options": [option],
+                        "initial_option": option}),
+        _input("here", {"type": "conversations_select", "action_id": "v",
+                        "default_to_current_conversation": True}),
+        _input("there", {"type": "conversations_select", "action_id": "v",
+                         "initial_conversation": "C0ANNOUNCE"}),
+        _input("when", {"type": "datetimepicker", "action_id": "v"}),
+        _input("name", {"type": "plain_text_input", "action_id": "v"}),
+        {"type": "section", "text": _plain("not an input")}]}
+    state = submitted_state(view, {"name": {"type": "plain_text_input", "value": "Comets"}},
+                            channel="C0GENERAL1")
+    assert state == {
+        "kind": {"v": {"type": "static_select", "selected_option": option}},
+        "here": {"v": {"type": "conversations_select", "selected_conversation": "C0GENERAL1"}},
+        "there": {"v": {"type": "conversations_select", "selected_conversation": "C0ANNOUNCE"}},
+        "when": {"v": {"type": "datetimepicker", "selected_date_time": None}},
+        "name": {"v": {"type": "plain_text_input", "value": "Comets"}},
+    }

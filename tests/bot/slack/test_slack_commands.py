@@ -51,9 +51,9 @@ class Case:
 
 MOD_ONLY = "Only moderators can do that."
 CASES: dict[str, Case] = {
-    "challenge list": Case(ALICE, "/challenge list", PUBLIC, "Dreamscapes",
+    "challenge list": Case(ALICE, "/challenge list", PRIVATE, "Dreamscapes",
                            ALICE, "/challenge list phase:someday", "phase must be one of"),
-    "challenge info": Case(ALICE, "/challenge info dreamscapes", PUBLIC, "Entries",
+    "challenge info": Case(ALICE, "/challenge info dreamscapes", PRIVATE, "Entries",
                            ALICE, "/challenge info atlantis",
                            "There is no challenge called 'atlantis'"),
     "challenge join": Case(ALICE, "/challenge join reading", PRIVATE, "You joined *Reading*",
@@ -66,7 +66,7 @@ CASES: dict[str, Case] = {
                              "link"),
     "challenge log": Case(ALICE, "/challenge log marathon 5", PRIVATE, "Logged 5",
                           ALICE, "/challenge log marathon lots", "amount must be a number"),
-    "challenge standings": Case(ALICE, "/challenge standings dreamscapes", PUBLIC,
+    "challenge standings": Case(ALICE, "/challenge standings dreamscapes", PRIVATE,
                                 "Standings: Dreamscapes", ALICE,
                                 "/challenge standings dreamscapes page:0", "page must be"),
     "challenge create": Case(ADMIN, '/challenge create submission "Sky castles" '
@@ -84,11 +84,11 @@ CASES: dict[str, Case] = {
     "challenge disqualify": Case(ADMIN, '/challenge disqualify #2 "Off topic"', PRIVATE,
                                  "is disqualified: Off topic", ADMIN,
                                  "/challenge disqualify #2", "Missing reason"),
-    "leaderboard": Case(ALICE, "/leaderboard", PUBLIC, "Leaderboard",
+    "leaderboard": Case(ALICE, "/leaderboard", PRIVATE, "Leaderboard",
                         ALICE, "/leaderboard yearly", "period must be one of"),
-    "profile": Case(ALICE, "/profile", PUBLIC, "Points", ALICE,
+    "profile": Case(ALICE, "/profile", PRIVATE, "Points", ALICE,
                     "/profile <@U0NOBODY01|nobody>", "That member hasn't taken part yet."),
-    "badges": Case(ALICE, "/badges", PUBLIC, "Badges: alice",
+    "badges": Case(ALICE, "/badges", PRIVATE, "Badges: alice",
                    ALICE, "/badges <#C0GENERAL1|general>", "member must be a member"),
     "achievements": Case(ALICE, "/achievements", PRIVATE, "Achievements",
                          ALICE, "/achievements everything", "Too many values"),

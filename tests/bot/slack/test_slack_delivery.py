@@ -144,7 +144,7 @@ async def test_each_workspace_is_its_own_community(world: SlackWorld) -> None:
     other = "T0OTHER001"
     await create_challenge(world)
     said = await world.command(ALICE, "/challenge list", team_id=other, channel="C0OTHERGEN")
-    assert "No challenges here yet" in said.public_text
+    assert "No challenges here yet" in said.private_text
     said = await world.command(ADMIN, "/challenge create submission Elsewhere", team_id=other,
                                channel="C0OTHERGEN")
     assert "Created Elsewhere" in said.private_text

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
 from bot.slack.events import HANDLED_EVENTS
 from bot.slack.identity import moderator_ids
 from bot.slack.manifest import BOT_SCOPES, HEADER, MANIFEST_PATH, manifest, to_yaml
 from bot.slack.render import MAX_BLOCKS, card_blocks, fallback_text
 from bot.slack.slash import command_line, slash_commands
 from bot.slack.text import command_text, mrkdwn
+from commands.render import profile_card
 from commands.tree import COMMANDS, TREE
+from engine import moments
+from engine.leaderboards import ViewerRank
 from engine.messages import Button, Card, Field
+from engine.views import Profile
 from tests.bot.slack.harness import SCOPE_OF_METHOD
 
 
@@ -34,6 +41,35 @@ def test_a_card_becomes_header_sections_image_context_and_buttons() -> None:
         "laurels_run_0", "/challenge standings dreamscapes", "primary")
     assert second["action_id"] == "laurels_run_1" and "style" not in second
     assert fallback_text(card).startswith("*Night garden*\nEntry #1")
+
+
+def test_moments_are_slack_dates_with_the_communitys_time_as_fallback() -> None:
+    close = datetime(2026, 1, 8, 9, 0, tzinfo=UTC)
+    paris = ZoneInfo("Europe/Paris")
+    now = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+    date = (f"<!date^{int(close.timestamp())}^{{date_short_pretty}} {{time}}"
+            f"|Thu 08 Jan 2026 10:00 CET>")
+    card = Card(title=f"Closes {moments.relative(close, now, paris)}",
+                text=f"Voting closes {moments.relative(close, now, paris)} for **all**.",
+                fields=(Field("Voting until", moments.at(close, paris)),),
+                footer=f"Ends {moments.at(close, paris)}")
+    blocks = card_blocks(card)
+    assert blocks[0]["text"]["text"] == "Closes in 3 days"  # a header is plain text
+    assert blocks[1]["text"]["text"] == f"Voting closes {date} for *all*."
+    assert blocks[2]["fields"][0]["text"] == f"*Voting until*\n{date}"
+    assert blocks[3]["elements"][0]["text"] == f"Ends {date}"
+    assert fallback_text(card) == f"*Closes in 3 days*\nVoting closes {date} for *all*."
+
+
+def test_the_fallback_text_is_a_sentence_not_a_bare_name() -> None:
+    profile = Profile("U0ALICE001", "alice", 1250, ViewerRank(3, 1250, 40), 4, 9, [], 2, [],
+                      [])
+    assert fallback_text(profile_card(profile)) == (
+        "alice has 1,250 points, ranked #3 of 40 (top 7.5%), a streak of 4 days (best 9) "
+        "and 2 badges.")
+    # A card without text or summary says its fields rather than its title alone.
+    card = Card(title="Settings", fields=(Field("Time zone", "UTC"), Field("Digest", "off")))
+    assert fallback_text(card) == "*Settings*\nTime zone: UTC; Digest: off"
 
 
 def test_block_kit_limits_are_respected() -> None:

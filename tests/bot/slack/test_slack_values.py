@@ -40,7 +40,7 @@ async def test_ids_that_cannot_be_ids_get_a_clear_answer(world: SlackWorld) -> N
 async def test_lone_surrogates_and_bidi_controls_in_text_are_cleaned(world: SlackWorld
                                                                      ) -> None:
     said = await world.command(ALICE, "/challenge info mi\ud800les")
-    assert "Miles" in said.public_text and SORRY not in said.private_text
+    assert "Miles" in said.private_text and SORRY not in said.private_text
     said = await world.command(ADMIN, '/challenge create goal "\u202eSteps\ud800 up" goal:5')
     assert "Created Steps up" in said.private_text
 
