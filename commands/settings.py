@@ -9,6 +9,7 @@ from commands.spec import Command, Context, Reply
 from engine.api_tokens import ApiTokenView
 from engine.messages import Card, Field
 from engine.schedule import ScheduleSettings
+from engine.wording import plural
 
 __all__ = ["COMMANDS"]
 
@@ -34,8 +35,8 @@ async def moderators(ctx: Context) -> Reply:
 async def points(ctx: Context) -> Reply:
     c = await ctx.engine.set_point_rule(ctx.member, str(ctx.args["rule"]),
                                         int(ctx.args["value"]))  # type: ignore[call-overload]
-    return Reply.text(f"{ctx.args['rule']} is now {c.points[str(ctx.args['rule'])]} points.",
-                      ephemeral=True)
+    rule = str(ctx.args["rule"])
+    return Reply.text(f"{rule} is now {plural(c.points[rule], 'point')}.", ephemeral=True)
 
 
 def _channel(channel_id: str | None) -> str:

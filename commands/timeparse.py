@@ -48,6 +48,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from engine.wording import plural
+
 __all__ = [
     "ACCEPTED_DURATIONS",
     "ACCEPTED_TIMES",
@@ -186,12 +188,12 @@ def humanize_delta(delta: timedelta) -> str:
         n, rest = divmod(seconds, size)
         if not n:
             continue
-        out = f"{n} {name}{'' if n == 1 else 's'}"
+        out = plural(n, name)
         if i + 1 < len(_HUMAN_UNITS):
             sub_name, sub_size = _HUMAN_UNITS[i + 1]
             m = rest // sub_size
             if m:
-                out += f" {m} {sub_name}{'' if m == 1 else 's'}"
+                out += f" {plural(m, sub_name)}"
         return out
     raise AssertionError("unreachable: seconds >= 60 always has a minute")
 

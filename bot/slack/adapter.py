@@ -28,6 +28,7 @@ from engine.errors import LaurelsError
 from engine.refs import CommunityRef, MemberRef, MessageRef
 from engine.views import ChallengeView
 from engine.votes import VoteResult
+from engine.wording import plural
 
 if TYPE_CHECKING:
     from slack_sdk.web.async_client import AsyncWebClient
@@ -252,5 +253,6 @@ def _why_not_submit(c: ChallengeView, mine: int) -> str:
     if c.phase != "open":
         return f"{c.name} isn't taking entries: {c.status}."
     if mine >= c.max_entries:
-        return f"You have already submitted {mine} of {c.max_entries} entries to {c.name}."
+        return (f"You have already submitted {mine} of {plural(c.max_entries, 'entry')} to "
+                f"{c.name}.")
     return f"Submissions to {c.name} are closed."

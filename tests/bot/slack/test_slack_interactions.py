@@ -43,7 +43,7 @@ def buttons(view: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def field_values(view: dict[str, Any]) -> dict[str, str]:
-    """The Home's figures: {"Points": "75", "Rank": "#1 of 2 · top 50%", ...}."""
+    """The Home's figures: {"Points": "75", "Rank": "#1 of 2", ...}."""
     out: dict[str, str] = {}
     for block in view["blocks"]:
         for f in block.get("fields", []):
@@ -62,8 +62,8 @@ async def test_home_shows_the_members_real_figures(world: SlackWorld) -> None:
     assert profile.points > 0 and profile.rank is not None
     figures = field_values(home)
     assert figures["Points"] == f"{profile.points:,}"
-    assert figures["Rank"] == (f"#{profile.rank.rank} of {profile.rank.members} · top "
-                               f"{profile.rank.top_percent:g}%")
+    # A small board: the rank alone, as on every card (engine.wording.standing).
+    assert figures["Rank"] == f"#{profile.rank.rank} of {profile.rank.members}"
     assert figures["Streak"] == f"{profile.streak} day (best {profile.longest_streak})"
     assert figures["Badges"].startswith(str(profile.badges))
     text = block_text(home)
