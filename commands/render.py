@@ -34,15 +34,35 @@ REASONS = {
 }
 
 
-def challenge_list_card(page: Page[ChallengeView], phase: str | None) -> Card:
+def challenge_list_card(page: Page[ChallengeView], phase: str | None,
+                        unfiltered: int | None = None) -> Card:
+    """A page of challenges, each with its state. `unfiltered`: how many challenges the
+    list holds without the `phase` filter (asked for when the filter leaves none)."""
     title = f"Challenges ({phase})" if phase else "Challenges"
     if not page.items:
-        return Card(title=title, text="No challenges here yet. Moderators can start one with "
-                    "`/challenge create`.")
-    lines = [f"{PHASE_ICONS.get(c.phase, '•')} **{c.name}** (`{c.slug}`, {c.kind}) "
-             f"{c.phase}: {c.status}" for c in page.items]
+        return Card(title=title, text=_no_challenges(page, phase, unfiltered))
+    lines = [f"{PHASE_ICONS.get(c.phase, '•')} **{c.name}** (`{c.slug}`, {c.kind}) · "
+             f"{_state(c)}" for c in page.items]
     return Card(title=title, text="\n".join(lines),
                 footer=f"Page {page.page}/{page.pages} · {plural(page.total, 'challenge')}")
+
+
+def _state(c: ChallengeView) -> str:
+    """'open: Submissions close in 2 days', 'Completed 3 days ago', 'Cancelled'."""
+    if c.status.lower().startswith(c.phase):
+        return c.status
+    return f"{c.phase}: {c.status}"
+
+
+def _no_challenges(page: Page[ChallengeView], phase: str | None,
+                   unfiltered: int | None) -> str:
+    if page.total:
+        return (f"Page {page.page} is past the end: the list has "
+                f"{plural(page.pages, 'page')}.")
+    if phase and unfiltered:
+        return (f"No {phase} challenges right now; {plural(unfiltered, 'other challenge')} "
+                "in `/challenge list`.")
+    return "No challenges here yet. Moderators can start one with `/challenge create`."
 
 
 def challenge_card(d: ChallengeDetails, tz: ZoneInfo, now: datetime) -> Card:

@@ -38,15 +38,18 @@ def check_listing(phase: str | None, page: int, page_size: int) -> None:
 
 async def list_challenges(tx: Tx, phase: str | None, page: int, page_size: int
                           ) -> Page[ChallengeView]:
+    """The community's challenges in `phase`, or all but drafts (finished and cancelled
+    ones too: a challenge does not vanish when it ends); running ones first, then
+    finished ones, each newest first."""
     query = select(Challenge).where(Challenge.community_id == tx.community_id)
     if phase is not None:
         query = query.where(Challenge.phase == phase)
     else:
-        query = query.where(Challenge.phase.not_in(("draft", "cancelled")))
+        query = query.where(Challenge.phase != "draft")
     total = int(await tx.session.scalar(
         select(func.count()).select_from(query.subquery())) or 0)
     rows = (await tx.session.scalars(
-        query.order_by(Challenge.phase.in_(("completed",)), Challenge.id.desc())
+        query.order_by(Challenge.phase.in_(challenges.TERMINAL), Challenge.id.desc())
         .offset((page - 1) * page_size).limit(page_size))).all()
     return Page([view_of(c, tx) for c in rows], page, max(1, -(-total // page_size)), total)
 

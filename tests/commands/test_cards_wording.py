@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from commands.render import board_card, profile_card
+from commands.render import board_card, challenge_list_card, profile_card
 from engine.leaderboards import Board, BoardRow, ViewerRank
-from engine.views import Profile
+from engine.views import Page, Profile
 from engine.wording import standing_rule
 
 
@@ -42,3 +42,13 @@ def test_a_profile_card_words_the_rank() -> None:
     crowd = profile_card(profile(ViewerRank(40, 1, 200)))
     assert _fields(crowd)["Rank"] == "#40 of 200 (top 20%)"
     assert crowd.footer == standing_rule()
+
+
+def test_an_empty_list_says_what_hides_the_rest() -> None:
+    none_at_all = challenge_list_card(Page([], 1, 1, 0), None)
+    assert none_at_all.text.startswith("No challenges here yet")
+    filtered = challenge_list_card(Page([], 1, 1, 0), "cancelled", unfiltered=1)
+    assert filtered.text == ("No cancelled challenges right now; 1 other challenge in "
+                             "`/challenge list`.")
+    past = challenge_list_card(Page([], 4, 2, 12), None)
+    assert past.text == "Page 4 is past the end: the list has 2 pages."
