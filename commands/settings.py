@@ -7,6 +7,7 @@ from commands.parsing import OptionSpec as O
 from commands.parsing import OptionType as T
 from commands.spec import Command, Context, Reply
 from engine.api_tokens import ApiTokenView
+from engine.members import moderators_label
 from engine.messages import Card, Field
 from engine.schedule import ScheduleSettings
 from engine.wording import plural
@@ -28,8 +29,8 @@ async def timezone(ctx: Context) -> Reply:
 
 async def moderators(ctx: Context) -> Reply:
     c = await ctx.engine.set_moderator_role(ctx.member, ctx.str_arg("role"))
-    who = f"members with {c.moderator_role}" if c.moderator_role else "administrators only"
-    return Reply.text(f"Moderators are now {who}.", ephemeral=True)
+    return Reply.text(f"Moderators are now {moderators_label(c.platform, c.moderator_role)}.",
+                      ephemeral=True)
 
 
 async def points(ctx: Context) -> Reply:
@@ -51,7 +52,7 @@ async def show(ctx: Context) -> Reply:
     fields = [Field("Announcements", _channel(c.announce_channel)),
               Field("Entries", _channel(c.entries_channel or c.announce_channel)),
               Field("Time zone", c.timezone),
-              Field("Moderator role", c.moderator_role or "administrators only"),
+              Field("Moderators", moderators_label(c.platform, c.moderator_role)),
               Field("Point rules", ", ".join(f"{k}={v}" for k, v in sorted(c.points.items())),
                     inline=False),
               *_schedule_fields(sched)]

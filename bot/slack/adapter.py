@@ -24,7 +24,7 @@ from bot.slack.render import card_blocks, fallback_text
 from bot.slack.replies import Origin, answer
 from commands.spec import Command, Reply
 from commands.tree import execute, execute_text
-from engine.errors import LaurelsError
+from engine.errors import Forbidden, LaurelsError
 from engine.refs import CommunityRef, MemberRef, MessageRef
 from engine.views import ChallengeView
 from engine.votes import VoteResult
@@ -112,8 +112,11 @@ class SlackAdapter:
                          request: ModalRequest, origin: Origin) -> Reply | None:
         """Open the command's form; a Reply instead when there is nothing to fill in."""
         command = request.command
-        if command.moderator and not await self.engine.is_moderator(member):
-            return Reply.error("Only moderators can do that.")
+        if command.moderator:
+            try:
+                await self.engine.require_moderator(member)
+            except Forbidden as exc:
+                return Reply.error(exc.message)
         choices: dict[str, list[tuple[str, str]]] = {}
         initial = dict(request.prefill)
         if command.path == "challenge submit":

@@ -185,7 +185,8 @@ async def test_engine_refusals_in_a_form_stay_in_the_form(world: SlackWorld) -> 
 
 async def test_create_form_is_for_moderators_only(world: SlackWorld) -> None:
     said = await world.command(BOB, "/challenge create")
-    assert not said.modals and "Only moderators can do that." in said.private_text
+    assert not said.modals and ("Only moderators can do that: here, workspace admins."
+                                in said.private_text)
 
 
 async def test_public_answers_where_the_bot_may_not_post_use_the_response_url(
