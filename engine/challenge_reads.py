@@ -3,7 +3,7 @@ names autocompletion offers."""
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from engine import challenges, goals
 from engine.context import Tx
@@ -93,13 +93,27 @@ async def challenge_info(tx: Tx, viewer: MemberRef, ref: str) -> ChallengeDetail
                             joined, mine, my_votes, can_submit, pace, team)
 
 
+def _contains(typed: str) -> str:
+    """A LIKE pattern for text containing `typed` (its wildcards taken literally)."""
+    escaped = typed.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
 async def challenge_names(tx: Tx, prefix: str, limit: int) -> list[tuple[str, str]]:
-    """(slug, name) pairs for autocompletion, newest first."""
+    """(slug, name) pairs for autocompletion, newest first: challenges whose slug starts
+    with what was typed (transliterated as slugs are), or whose name contains it."""
     query = select(Challenge.slug, Challenge.name).where(
         Challenge.community_id == tx.community_id,
         Challenge.phase.not_in(("cancelled", "draft")))
-    if prefix:
-        query = query.where(Challenge.slug.like(f"{challenges.slugify(prefix)}%"))
+    typed = clean_text(prefix or "")
+    if typed:
+        slug = challenges.slugify(typed)
+        # SQLite lowers ASCII letters only: the name as typed matches too.
+        matches = [func.lower(Challenge.name).like(_contains(typed.lower()), escape="\\"),
+                   Challenge.name.like(_contains(typed), escape="\\")]
+        if slug:
+            matches.append(Challenge.slug.like(f"{slug}%"))
+        query = query.where(or_(*matches))
     rows = await tx.session.execute(query.order_by(Challenge.id.desc()).limit(limit))
     return [(s, n) for s, n in rows.all()]
 
@@ -118,8 +132,7 @@ async def entry_names(tx: Tx, typed: str, limit: int) -> list[tuple[int, str]]:
     if typed.isascii() and typed.isdigit():
         query = query.where(Entry.id == (as_id(typed) or 0))  # 0: no such entry
     elif typed:
-        escaped = typed.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        query = query.where(func.lower(Entry.title).like(f"%{escaped.lower()}%", escape="\\"))
+        query = query.where(func.lower(Entry.title).like(_contains(typed.lower()), escape="\\"))
     rows = await tx.session.execute(query.order_by(Entry.id.desc()).limit(limit))
     return [(i, f"#{i} {title} by {name or ext} ({challenge})")
             for i, title, name, ext, challenge in rows.all()]

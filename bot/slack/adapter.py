@@ -148,10 +148,10 @@ class SlackAdapter:
                 return Reply.error(exc.message)
             c = details.challenge
             if details.can_submit:
-                return [(c.slug, c.name)]
+                return [(c.slug, _menu_label(c))]
             return Reply.error(_why_not_submit(c, len(details.my_entries)))
         page = await self.engine.list_challenges(member.community, "open", page_size=50)
-        found = [(c.slug, c.name) for c in page.items if c.kind == "submission"]
+        found = [(c.slug, _menu_label(c)) for c in page.items if c.kind == "submission"]
         if not found:
             return Reply.text("No challenge is taking entries right now. See `/challenge "
                               "list`.", ephemeral=True)
@@ -248,6 +248,12 @@ class _ReactionAnswer:
 
     async def recorded(self, reaction: Reaction, result: VoteResult) -> None:
         self._adapter.refresh_home(self._client, reaction.member)
+
+
+def _menu_label(c: ChallengeView) -> str:
+    """A challenge in a form's menu: Slack filters a menu by what members type, so by
+    name or slug alike."""
+    return c.name if c.name.lower() == c.slug else f"{c.name} ({c.slug})"
 
 
 def _why_not_submit(c: ChallengeView, mine: int) -> str:

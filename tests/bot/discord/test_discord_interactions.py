@@ -117,6 +117,18 @@ async def test_autocomplete_suggests_challenges_and_badges(world: DiscordWorld) 
     assert badges and all(c["value"] for c in badges)
 
 
+async def test_challenges_named_in_any_script_are_autocompleted_by_name(
+        world: DiscordWorld) -> None:
+    said = await world.command("mod", "challenge create", {"kind": "submission",
+                                                            "name": "日本語のタイトル"})
+    assert "Challenge `ri-ben-yu-notaitoru`" in said.text
+    for typed in ("日本語", "タイトル", "ri-ben"):
+        choices = await world.autocomplete("alice", "challenge info", {"challenge": typed},
+                                           focused="challenge")
+        assert [(c["name"], c["value"]) for c in choices] == [
+            ("日本語のタイトル (ri-ben-yu-notaitoru)", "ri-ben-yu-notaitoru")], typed
+
+
 async def test_a_moderator_role_named_in_settings_moderates(world: DiscordWorld) -> None:
     fake = world.fake
     stewards = fake.add_role(fake.seed.guild_id, "Stewards")  # no permissions at all

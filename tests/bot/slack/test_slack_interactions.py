@@ -183,6 +183,17 @@ async def test_engine_refusals_in_a_form_stay_in_the_form(world: SlackWorld) -> 
     assert not said.modals and "already submitted 3 of 3" in said.private_text
 
 
+async def test_the_entry_forms_menu_offers_names_and_slugs_to_type(world: SlackWorld
+                                                                  ) -> None:
+    await world.command(ADMIN, '/challenge create submission "日本語のタイトル" "A haiku"')
+    form = (await world.command(ALICE, "/challenge submit")).modal
+    options = form["blocks"][0]["element"]["options"]
+    # Slack filters a menu by what is typed in it: by the name or by the slug.
+    assert {o["text"]["text"]: o["value"] for o in options} == {
+        "日本語のタイトル (ri-ben-yu-notaitoru)": "ri-ben-yu-notaitoru",
+        "Dreamscapes": "dreamscapes"}
+
+
 async def test_create_form_is_for_moderators_only(world: SlackWorld) -> None:
     said = await world.command(BOB, "/challenge create")
     assert not said.modals and ("Only moderators can do that: here, workspace admins."
