@@ -40,7 +40,10 @@ ENTRY = O("entry", T.STRING, "Entry number, like #12", max_length=20)
 async def list_(ctx: Context) -> Reply:
     phase = ctx.str_arg("phase")
     page = await ctx.engine.list_challenges(ctx.member.community, phase, int(ctx.arg("page", 1)))
-    return Reply(challenge_list_card(page, phase, ctx.tz, ctx.now))
+    unfiltered = None
+    if phase and not page.total:  # say whether the filter hides the others
+        unfiltered = (await ctx.engine.list_challenges(ctx.member.community, page_size=1)).total
+    return Reply(challenge_list_card(page, phase, ctx.tz, ctx.now, unfiltered))
 
 
 async def info(ctx: Context) -> Reply:

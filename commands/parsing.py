@@ -39,8 +39,10 @@ __all__ = [
     "ParseError",
     "Token",
     "bind",
+    "closest",
     "convert",
     "parse_command_text",
+    "shorten",
     "tokenize",
 ]
 
@@ -265,7 +267,8 @@ def _check_range(spec: OptionSpec, value: float, usage: str | None) -> None:
                          option=spec.name, usage=usage)
 
 
-def _closest(word: str, options: Sequence[str]) -> str | None:
+def closest(word: str, options: Sequence[str]) -> str | None:
+    """The option `word` was most likely meant to be (a typo's fix), if any is close."""
     found = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
     return found[0] if found else None
 
@@ -315,7 +318,7 @@ def convert(spec: OptionSpec, raw: str, *, tz: ZoneInfo, now: datetime,
             return True
         if word in _FALSE:
             return False
-        raise fail(f"{spec.name} must be yes or no (got '{_short(text)}').")
+        raise fail(f"{spec.name} must be yes or no (got '{shorten(text)}').")
     if kind is OptionType.MEMBER:
         m = _MENTION.fullmatch(text)
         if m:
@@ -326,7 +329,7 @@ def convert(spec: OptionSpec, raw: str, *, tz: ZoneInfo, now: datetime,
         shaped = text.startswith("@") or _PLAIN_NAME.fullmatch(name) is not None
         if name and not decorated and len(name) <= 100 and shaped:
             return name
-        raise fail(f"{spec.name} must be a member, like @alex (got '{_short(text)}').")
+        raise fail(f"{spec.name} must be a member, like @alex (got '{shorten(text)}').")
     if kind is OptionType.CHANNEL:
         m = _CHANNEL_MENTION.fullmatch(text)
         if m:
@@ -334,7 +337,7 @@ def convert(spec: OptionSpec, raw: str, *, tz: ZoneInfo, now: datetime,
         name = text.removeprefix("#")
         if _PLAIN_NAME.fullmatch(name):
             return name
-        raise fail(f"{spec.name} must be a channel, like #general (got '{_short(text)}').")
+        raise fail(f"{spec.name} must be a channel, like #general (got '{shorten(text)}').")
     if kind is OptionType.TIME:
         try:
             return parse_time(text, tz=tz, now=now)
@@ -350,20 +353,21 @@ def convert(spec: OptionSpec, raw: str, *, tz: ZoneInfo, now: datetime,
         choice = by_norm.get(_norm_choice(text))
         if choice is not None:
             return choice
-        hint = _closest(_norm_choice(text), list(by_norm))
+        hint = closest(_norm_choice(text), list(by_norm))
         did_you_mean = f" Did you mean {by_norm[hint]}?" if hint else ""
         raise fail(f"{spec.name} must be one of: {', '.join(spec.choices)} "
-                   f"(got '{_short(text)}').{did_you_mean}")
+                   f"(got '{shorten(text)}').{did_you_mean}")
     raise AssertionError(f"unhandled option type {kind}")
 
 
 def _not_a_number(name: str, text: str, shape: str) -> str:
     if any(c.isdigit() and not c.isascii() for c in text):
-        return f"{name} must be written with the digits 0-9 (got '{_short(text)}')."
-    return f"{name} must be {shape} (got '{_short(text)}')."
+        return f"{name} must be written with the digits 0-9 (got '{shorten(text)}')."
+    return f"{name} must be {shape} (got '{shorten(text)}')."
 
 
-def _short(text: str, limit: int = 40) -> str:
+def shorten(text: str, limit: int = 40) -> str:
+    """`text` as quoted back in a message: at most `limit` characters."""
     return text if len(text) <= limit else text[:limit] + "…"
 
 
@@ -388,7 +392,7 @@ def _named(token: str, by_key: dict[str, OptionSpec], usage: str) -> tuple[Optio
     if m[2] == ":" and (value.startswith("//") or key in _URL_SCHEMES):
         return None  # a link, not an option
     names = [s.name for s in by_key.values()]
-    hint = _closest(key, names)
+    hint = closest(key, names)
     known = f" Options: {', '.join(names)}." if names else " This command takes no options."
     did_you_mean = f" Did you mean {hint}?" if hint else ""
     raise ParseError(
@@ -412,8 +416,8 @@ def bind(specs: Sequence[OptionSpec], tokens: Sequence[str], *, usage: str, tz: 
             spec, value = named
             if spec.name in raw:
                 raise ParseError(
-                    f"{spec.name} was given twice ('{_short(raw[spec.name])}' and "
-                    f"'{_short(value)}').", option=spec.name, usage=usage)
+                    f"{spec.name} was given twice ('{shorten(raw[spec.name])}' and "
+                    f"'{shorten(value)}').", option=spec.name, usage=usage)
             raw[spec.name] = value
             continue
         spec = next((s for s in specs if s.name not in raw), None)
@@ -422,7 +426,7 @@ def bind(specs: Sequence[OptionSpec], tokens: Sequence[str], *, usage: str, tz: 
         else:
             raw[spec.name] = str(token)
     if extra:
-        shown = ", ".join(f"'{_short(t, 20)}'" for t in extra[:5]) + (
+        shown = ", ".join(f"'{shorten(t, 20)}'" for t in extra[:5]) + (
             ", …" if len(extra) > 5 else "")
         raise ParseError(
             f"Too many values: {shown} left over. Put text with spaces in quotes, like "

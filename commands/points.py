@@ -7,6 +7,7 @@ from commands.parsing import OptionSpec as O
 from commands.parsing import OptionType as T
 from commands.render import history_card
 from commands.spec import Command, Context, Reply
+from engine.wording import plural
 
 __all__ = ["COMMANDS"]
 
@@ -24,7 +25,7 @@ async def _change(ctx: Context, sign: int) -> Reply:
     line = await ctx.engine.award_points(ctx.member, target, sign * amount,
                                          str(ctx.args["reason"]))
     verb = "Awarded" if sign > 0 else "Deducted"
-    return Reply.text(f"{verb} {amount} points {'to' if sign > 0 else 'from'} "
+    return Reply.text(f"{verb} {plural(amount, 'point')} {'to' if sign > 0 else 'from'} "
                       f"<@{target.user_id}> ({ctx.args['reason']}). "
                       f"New balance: {line.balance_after}.")
 

@@ -11,7 +11,7 @@ from engine.challenges import live_status
 from engine.leaderboards import Board, Standings
 from engine.messages import Button, Card, Field
 from engine.views import BadgeView, ChallengeDetails, ChallengeView, LedgerLine, Page, Profile
-from engine.wording import plural
+from engine.wording import has_share, number, plural, standing_rule
 
 __all__ = [
     "achievements_card",
@@ -38,40 +38,53 @@ REASONS = {
 }
 
 
-def _num(x: float) -> str:
-    return f"{x:,.0f}" if float(x).is_integer() else f"{x:,.2f}".rstrip("0").rstrip(".")
-
-
-def _days(n: int) -> str:
-    return f"{n} day{'' if n == 1 else 's'}"
-
-
 def challenge_list_card(page: Page[ChallengeView], phase: str | None, tz: ZoneInfo,
-                        now: datetime) -> Card:
+                        now: datetime, unfiltered: int | None = None) -> Card:
+    """A page of challenges, each with its state. `unfiltered`: how many challenges the
+    list holds without the `phase` filter (asked for when the filter leaves none)."""
     title = f"Challenges ({phase})" if phase else "Challenges"
     if not page.items:
-        return Card(title=title, text="No challenges here yet. Moderators can start one with "
-                    "`/challenge create`.")
-    lines = [f"{PHASE_ICONS.get(c.phase, '•')} **{c.name}** (`{c.slug}`, {c.kind}) "
-             f"{c.phase}: {live_status(c, now, tz)}" for c in page.items]
+        return Card(title=title, text=_no_challenges(page, phase, unfiltered))
+    lines = [f"{PHASE_ICONS.get(c.phase, '•')} **{c.name}** (`{c.slug}`, {c.kind}) · "
+             f"{_state(c, now, tz)}" for c in page.items]
     return Card(title=title, text="\n".join(lines),
-                footer=f"Page {page.page}/{page.pages} · {page.total} challenges")
+                footer=f"Page {page.page}/{page.pages} · {plural(page.total, 'challenge')}")
+
+
+def _state(c: ChallengeView, now: datetime, tz: ZoneInfo) -> str:
+    """'open: Submissions close in 2 days', 'Completed 3 days ago', 'Cancelled'."""
+    status = live_status(c, now, tz)
+    if status.lower().startswith(c.phase):
+        return status
+    return f"{c.phase}: {status}"
+
+
+def _no_challenges(page: Page[ChallengeView], phase: str | None,
+                   unfiltered: int | None) -> str:
+    if page.total:
+        return (f"Page {page.page} is past the end: the list has "
+                f"{plural(page.pages, 'page')}.")
+    if phase and unfiltered:
+        return (f"No {phase} challenges right now; {plural(unfiltered, 'other challenge')} "
+                "in `/challenge list`.")
+    return "No challenges here yet. Moderators can start one with `/challenge create`."
 
 
 def challenge_you(d: ChallengeDetails, tz: ZoneInfo, now: datetime) -> Field:
     """The caller's part in a challenge: their entries and votes, or their progress."""
     c = d.challenge
     if c.kind == "submission":
-        mine = (f"{len(d.my_entries)}/{c.max_entries} entries"
-                + (" (" + ", ".join(f"#{e.id} {e.votes} votes" for e in d.my_entries) + ")"
+        mine = (f"{len(d.my_entries)}/{plural(c.max_entries, 'entry')}"
+                + (" (" + ", ".join(f"#{e.id} {plural(e.votes, 'vote')}"
+                                    for e in d.my_entries) + ")"
                    if d.my_entries else "")
-                + f", {d.my_votes} votes cast")
+                + f", {plural(d.my_votes, 'vote')} cast")
         if d.can_submit:
             mine += f". You can submit {c.max_entries - len(d.my_entries)} more."
     elif d.my_progress is not None:
         p = d.my_progress
-        mine = (f"{_num(p.progress)}/{_num(p.goal)} {c.unit or ''}, "
-                f"{_num(p.per_day)} a day").replace(" ,", ",")
+        mine = (f"{number(p.progress)}/{number(p.goal)} {c.unit or ''}, "
+                f"{number(p.per_day)} a day").replace(" ,", ",")
         if p.projected_finish is not None:
             mine += ("; at this pace you reach the goal "
                      + moments.relative(p.projected_finish, now, tz))
@@ -87,7 +100,8 @@ def challenge_card(d: ChallengeDetails, tz: ZoneInfo, now: datetime) -> Card:
     fields = [Field("Phase", f"{PHASE_ICONS.get(c.phase, '')} {c.phase}".strip())]
     if c.kind == "submission":
         fields += [
-            Field("Entries", f"{d.entries} from {d.participants} members"),
+            Field("Entries", f"{plural(d.entries, 'entry')} from "
+                           f"{plural(d.participants, 'member')}"),
             Field("Votes", str(d.votes)),
             Field("Vote with", c.vote_emoji),
         ]
@@ -96,7 +110,7 @@ def challenge_card(d: ChallengeDetails, tz: ZoneInfo, now: datetime) -> Card:
         if c.voting_close_at:
             fields.append(Field("Voting closes", moments.at(c.voting_close_at, tz)))
     else:
-        goal = f"{_num(c.goal or 0)} {c.unit or ''}".strip()
+        goal = f"{number(c.goal or 0)} {c.unit or ''}".strip()
         fields += [Field("Goal", f"{goal} ({c.team_mode})"),
                    Field("Participants", str(d.participants))]
         if c.ends_at:
@@ -122,16 +136,16 @@ def standings_card(s: Standings) -> Card:
         empty = "No entries yet." if c.kind == "submission" else "Nobody has logged progress yet."
         return Card(title=f"Standings: {c.name}", text=empty)
     lines = [f"{r.rank}. {r.name}" + (f" {r.detail}" if r.detail else "")
-             + f": {_num(r.points)} {_unit(c, r.points)}".rstrip() for r in s.rows]
+             + f": {_score(c, r.points)}" for r in s.rows]
     buttons = _pager(f"/challenge standings {c.slug}", s.page, s.pages)
     return Card(title=f"Standings: {c.name}", text="\n".join(lines), buttons=buttons,
                 footer=f"Page {s.page}/{s.pages} · {s.total} ranked")
 
 
-def _unit(c: ChallengeView, score: float) -> str:
+def _score(c: ChallengeView, score: float) -> str:
     if c.kind == "submission":
-        return "vote" if score == 1 else "votes"
-    return c.unit or ""
+        return plural(score, "vote")
+    return f"{number(score)} {c.unit or ''}".rstrip()  # a unit is spelt as its moderator set it
 
 
 def _pager(base: str, page: int, pages: int) -> tuple[Button, ...]:
@@ -149,26 +163,29 @@ def board_you(b: Board) -> tuple[Field, str | None]:
     if b.viewer is None:
         return Field("You", "not on this board yet", inline=False), None
     v = b.viewer
-    rank = f"#{v.rank} with {_num(v.points)} pts (top {v.top_percent:g}%)"
+    rank = f"{v.standing} with {plural(v.points, 'pt')}"
     return Field("You", rank, inline=False), rank
 
 
 def board_card(b: Board) -> Card:
     if not b.rows:
         return Card(title=f"Leaderboard: {b.label}", text="No points yet this period.")
-    lines = [f"{r.rank}. {r.name}: {_num(r.points)} pts" for r in b.rows]
-    fields = [Field("Members", f"{b.members:,}"), Field("Average", _num(round(b.average, 1))),
-              Field("Median", _num(b.median)), board_you(b)[0]]
+    lines = [f"{r.rank}. {r.name}: {plural(r.points, 'pt')}" for r in b.rows]
+    fields = [Field("Members", number(b.members)),
+              Field("Average", number(round(b.average, 1))), Field("Median", number(b.median)),
+              board_you(b)[0]]
+    footer = f"Page {b.page}/{b.pages}"
+    if b.viewer is not None and has_share(b.viewer.rank, b.viewer.members):
+        footer += f" · {standing_rule()}"
     return Card(title=f"Leaderboard: {b.label}", text="\n".join(lines), fields=tuple(fields),
                 buttons=_pager(f"/leaderboard {b.period}", b.page, b.pages),
-                footer=f"Page {b.page}/{b.pages}", color="gold")
+                footer=footer, color="gold")
 
 
 def profile_card(p: Profile) -> Card:
-    rank = (f"#{p.rank.rank} of {p.rank.members:,} (top {p.rank.top_percent:g}%)"
-            if p.rank else "not ranked yet")
-    fields = [Field("Points", _num(p.points)), Field("Rank", rank),
-              Field("Streak", f"{_days(p.streak)} (best {p.longest_streak})"),
+    rank = p.rank.standing if p.rank else "not ranked yet"
+    fields = [Field("Points", number(p.points)), Field("Rank", rank),
+              Field("Streak", f"{plural(p.streak, 'day')} (best {p.longest_streak})"),
               Field("Badges", str(p.badges))]
     if p.showcase:
         fields.append(Field("Showcase", " ".join(f"{b.icon} {b.name}" for b in p.showcase)))
@@ -179,16 +196,17 @@ def profile_card(p: Profile) -> Card:
     if p.recent:
         fields.append(Field("Recent points", "\n".join(_ledger_line(line) for line in p.recent),
                             inline=False))
+    footer = standing_rule() if p.rank and has_share(p.rank.rank, p.rank.members) else None
     return Card(title=f"{p.name}", fields=tuple(fields), color="blue", mention=None,
-                summary=profile_summary(p))
+                footer=footer, summary=profile_summary(p))
 
 
 def profile_summary(p: Profile) -> str:
     """The profile in one sentence (a notification, a screen reader)."""
-    rank = (f"ranked #{p.rank.rank} of {p.rank.members:,} (top {p.rank.top_percent:g}%)"
-            if p.rank else "not ranked yet")
+    rank = f"ranked {p.rank.standing}" if p.rank else "not ranked yet"
     return (f"{p.name} has {plural(p.points, 'point')}, {rank}, a streak of "
-            f"{_days(p.streak)} (best {p.longest_streak}) and {plural(p.badges, 'badge')}.")
+            f"{plural(p.streak, 'day')} (best {p.longest_streak}) and "
+            f"{plural(p.badges, 'badge')}.")
 
 
 def _ledger_line(line: LedgerLine) -> str:
@@ -221,7 +239,7 @@ def achievements_card(progress: list[Progress]) -> Card:
     for p in progress:
         d = p.definition
         mark = "✅" if p.unlocked else "⬜"
-        reward = f" (+{d.points} pts)" if d.points else ""
+        reward = f" (+{plural(d.points, 'pt')})" if d.points else ""
         lines.append(f"{mark} {d.badge} **{d.name}** {RARITY_ICONS.get(d.rarity, '')} "
                      f"{p.label}: {d.description.rstrip('.')}{reward}")
     done = sum(1 for p in progress if p.unlocked)

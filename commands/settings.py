@@ -7,8 +7,10 @@ from commands.parsing import OptionSpec as O
 from commands.parsing import OptionType as T
 from commands.spec import Command, Context, Reply
 from engine.api_tokens import ApiTokenView
+from engine.members import moderators_label
 from engine.messages import Card, Field
 from engine.schedule import ScheduleSettings
+from engine.wording import plural
 
 __all__ = ["COMMANDS"]
 
@@ -27,15 +29,15 @@ async def timezone(ctx: Context) -> Reply:
 
 async def moderators(ctx: Context) -> Reply:
     c = await ctx.engine.set_moderator_role(ctx.member, ctx.str_arg("role"))
-    who = f"members with {c.moderator_role}" if c.moderator_role else "administrators only"
-    return Reply.text(f"Moderators are now {who}.", ephemeral=True)
+    return Reply.text(f"Moderators are now {moderators_label(c.platform, c.moderator_role)}.",
+                      ephemeral=True)
 
 
 async def points(ctx: Context) -> Reply:
     c = await ctx.engine.set_point_rule(ctx.member, str(ctx.args["rule"]),
                                         int(ctx.args["value"]))  # type: ignore[call-overload]
-    return Reply.text(f"{ctx.args['rule']} is now {c.points[str(ctx.args['rule'])]} points.",
-                      ephemeral=True)
+    rule = str(ctx.args["rule"])
+    return Reply.text(f"{rule} is now {plural(c.points[rule], 'point')}.", ephemeral=True)
 
 
 def _channel(channel_id: str | None) -> str:
@@ -50,7 +52,7 @@ async def show(ctx: Context) -> Reply:
     fields = [Field("Announcements", _channel(c.announce_channel)),
               Field("Entries", _channel(c.entries_channel or c.announce_channel)),
               Field("Time zone", c.timezone),
-              Field("Moderator role", c.moderator_role or "administrators only"),
+              Field("Moderators", moderators_label(c.platform, c.moderator_role)),
               Field("Point rules", ", ".join(f"{k}={v}" for k, v in sorted(c.points.items())),
                     inline=False),
               *_schedule_fields(sched)]

@@ -48,12 +48,15 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from engine.wording import plural
+
 __all__ = [
     "ACCEPTED_DURATIONS",
     "ACCEPTED_TIMES",
     "MAX_AHEAD",
     "MAX_DURATION",
     "MIN_DURATION",
+    "SpanTooShort",
     "TimeParseError",
     "humanize_delta",
     "parse_duration",
@@ -63,6 +66,7 @@ __all__ = [
 ACCEPTED_TIMES = ("2026-12-01 18:00, tomorrow 9:00, today 18:00, friday 18:00, fri 6pm, "
                   "dec 1, noon, in 3 days, 5d")
 ACCEPTED_DURATIONS = "5d, 2h, 90m, 1w, 1d12h, 1h30m, 3 days, 45 minutes"
+ISO_EXAMPLE = "2026-12-01T18:00"
 
 MAX_DURATION = timedelta(days=366)
 MIN_DURATION = timedelta(minutes=1)
@@ -81,6 +85,11 @@ class TimeParseError(ValueError):
         self.message = message
 
 
+class SpanTooShort(TimeParseError):
+    """A span under `MIN_DURATION` (seconds, "0.5m"): where a moment is accepted as well,
+    the message says how to give one."""
+
+
 # --- durations -----------------------------------------------------------------------------
 
 _UNIT_SECONDS: dict[str, int] = {}
@@ -97,9 +106,11 @@ for _names, _seconds in (
 _REFUSED_UNITS = {
     **dict.fromkeys(("mo", "mon", "mos", "month", "months", "y", "yr", "yrs", "year", "years"),
                     "Months and years vary in length; use days or weeks (e.g. 30d, 8w)."),
-    **dict.fromkeys(("s", "sec", "secs", "second", "seconds"),
-                    "Durations are counted in minutes, hours, days or weeks."),
 }
+_SECONDS = ("s", "sec", "secs", "second", "seconds")
+# Said whenever a span is too short: the minimum, and how to write one.
+_AT_LEAST = (f"at least {plural(MIN_DURATION // timedelta(minutes=1), 'minute')} "
+             "(1m, 90m, 2h, 5d)")
 
 # One "amount unit" part: "12h", "1.5 days", "an hour". "a"/"an" must be followed by a
 # space so "ad" is not read as "1 day".
@@ -149,6 +160,8 @@ def parse_duration(text: str) -> timedelta:
     for raw, amount, unit in parts:
         if unit in _REFUSED_UNITS:
             raise TimeParseError(_REFUSED_UNITS[unit])
+        if unit in _SECONDS:
+            raise SpanTooShort(f"Spans are counted in minutes, hours, days or weeks, {_AT_LEAST}.")
         size = _UNIT_SECONDS.get(unit)
         if size is None:
             raise TimeParseError(
@@ -163,7 +176,7 @@ def parse_duration(text: str) -> timedelta:
     if total <= 0:
         raise TimeParseError("A duration must be longer than zero.")
     if total < MIN_DURATION.total_seconds():
-        raise TimeParseError("That is too short: at least one minute.")
+        raise SpanTooShort(f"That is too short: a span is {_AT_LEAST}.")
     return timedelta(seconds=round(total))
 
 
@@ -186,12 +199,12 @@ def humanize_delta(delta: timedelta) -> str:
         n, rest = divmod(seconds, size)
         if not n:
             continue
-        out = f"{n} {name}{'' if n == 1 else 's'}"
+        out = plural(n, name)
         if i + 1 < len(_HUMAN_UNITS):
             sub_name, sub_size = _HUMAN_UNITS[i + 1]
             m = rest // sub_size
             if m:
-                out += f" {m} {sub_name}{'' if m == 1 else 's'}"
+                out += f" {plural(m, sub_name)}"
         return out
     raise AssertionError("unreachable: seconds >= 60 always has a minute")
 
@@ -437,6 +450,9 @@ def parse_time(text: str, *, tz: ZoneInfo, now: datetime, future_only: bool = Tr
         raise TimeParseError(f"That is too long to be a time. Try {ACCEPTED_TIMES}.")
     try:
         when = _parse_moment(cleaned, tz=tz, now=now)
+    except SpanTooShort as exc:
+        raise SpanTooShort(f"{exc.message} Or give a date and time: {ISO_EXAMPLE} (ISO, "
+                           f"{ISO_EXAMPLE}+02:00 with an offset), friday 18:00.") from None
     except OverflowError:
         # Dates near year 1 or 9999 cannot move between zones.
         raise TimeParseError("That date is out of range.") from None

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from zoneinfo import ZoneInfo
 
 from commands import challenge, dashboard, members, points, settings, sharing
-from commands.parsing import OptionType, ParseError, bind, tokenize
+from commands.parsing import OptionType, ParseError, bind, closest, shorten, tokenize
 from commands.spec import Command, Context, Reply
 from engine.errors import LaurelsError
 from engine.messages import Card
@@ -59,9 +59,17 @@ def resolve(tokens: list[str], help_hint: str = "/help") -> tuple[Command, list[
     if head in TREE:
         return TREE[head], tokens[1:]
     subs = [c.name for c in COMMANDS if c.group == head]
+    if subs and len(tokens) > 1:
+        typed = tokens[1].lower()
+        hint = closest(typed, subs)
+        fix = f" Did you mean /{head} {hint}?" if hint else ""
+        raise ParseError(f"/{head} has no subcommand '{shorten(tokens[1])}'.{fix} "
+                         f"It has: {', '.join(subs)}.", option=None)
     if subs:
         raise ParseError(f"/{head} needs a subcommand: {', '.join(subs)}.", option=None)
-    raise ParseError(f"Unknown command /{head}. Try {help_hint}.", option=None)
+    hint = closest(head, sorted({c.group or c.name for c in COMMANDS}))
+    fix = f" Did you mean /{hint}?" if hint else ""
+    raise ParseError(f"Unknown command /{shorten(head)}.{fix} Try {help_hint}.", option=None)
 
 
 async def _context(engine: Engine, member: MemberRef, args: dict[str, object],
@@ -75,8 +83,8 @@ async def execute(engine: Engine, command: Command, member: MemberRef,
                   args: dict[str, object], channel_id: str | None = None) -> Reply:
     """Run a command with already-typed arguments (Discord options, buttons, modals)."""
     try:
-        if command.moderator and not await engine.is_moderator(member):
-            return Reply.error("Only moderators can do that.")
+        if command.moderator:
+            await engine.require_moderator(member)
         reply = await command.handler(await _context(engine, member, args, channel_id))
         return sharing.private(reply, command, args)
     except LaurelsError as exc:

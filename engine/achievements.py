@@ -14,6 +14,7 @@ from engine.errors import InvalidInput
 from engine.ledger import Posting, balance, post
 from engine.messages import Card, Field
 from engine.topten import announce_entries
+from engine.wording import plural
 from storage.sql.ledger import balances_of
 from storage.sql.progress import achievements_of, upsert_add
 from storage.tables import Achievement, Badge, Member, MemberStat, Streak
@@ -332,7 +333,7 @@ async def _grant(tx: Tx, member_id: int, d: AchievementDef, times: int) -> None:
     member = await tx.session.get(Member, member_id)
     who = member.external_id if member else str(member_id)
     name = member.display_name if member and member.display_name else who
-    reward = f" (+{d.points} points)" if d.points else ""
+    reward = f" (+{plural(d.points, 'point')})" if d.points else ""
     await outbox.enqueue(
         tx,
         "achievement",

@@ -21,8 +21,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 
 from engine.context import Tx
-from engine.errors import Conflict, Forbidden, InvalidInput, LaurelsError, NotFound
-from engine.members import find_member, is_moderator, moderator
+from engine.errors import Conflict, InvalidInput, LaurelsError, NotFound
+from engine.members import find_member, moderator, require_moderator
 from engine.refs import CommunityRef, MemberRef
 from storage.db import Database, is_fault
 from storage.sql.api_tokens import TokenRow, token_by_prefix, touch_token
@@ -169,9 +169,7 @@ async def revoke(tx: Tx, actor: MemberRef, which: str) -> ApiTokenView:
 
 async def list_active(tx: Tx, actor: MemberRef) -> list[ApiTokenView]:
     """The community's live tokens (moderators only); never their values."""
-    row = await find_member(tx, actor.user_id)
-    if not is_moderator(actor, bool(row and row.is_moderator), tx.community.moderator_role):
-        raise Forbidden("Only moderators can do that.")
+    require_moderator(tx, await find_member(tx, actor.user_id), actor)
     return await _views(tx, await _active(tx))
 
 

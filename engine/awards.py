@@ -19,6 +19,7 @@ from engine.messages import Card
 from engine.refs import MemberRef
 from engine.text import clean_text
 from engine.views import BadgeView, LedgerLine
+from engine.wording import plural
 from storage.tables import Badge, Member
 
 __all__ = ["MAX_SHOWCASE", "award_badge", "award_points", "badges_of", "check_award",
@@ -51,7 +52,8 @@ async def award_points(tx: Tx, actor: MemberRef, target: MemberRef, amount: int,
         have = await balance(tx, member.id)
         if have + amount < 0:
             raise InvalidInput(
-                f"{member.display_name} has only {have} points; you can deduct at most {have}.")
+                f"{member.display_name} has only {plural(have, 'point')}; you can deduct at most "
+                f"{have}.")
     # Without a key every award is its own: two identical awards in the same instant (a
     # fixed clock, a quick moderator) both pay.
     posting_key = key or f"manual:{mod.id}:{member.id}:{uuid.uuid4().hex}"

@@ -3,7 +3,7 @@ names autocompletion offers."""
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from engine import challenges, goals
 from engine.context import Tx
@@ -38,15 +38,18 @@ def check_listing(phase: str | None, page: int, page_size: int) -> None:
 
 async def list_challenges(tx: Tx, phase: str | None, page: int, page_size: int
                           ) -> Page[ChallengeView]:
+    """The community's challenges in `phase`, or all but drafts (finished and cancelled
+    ones too: a challenge does not vanish when it ends); running ones first, then
+    finished ones, each newest first."""
     query = select(Challenge).where(Challenge.community_id == tx.community_id)
     if phase is not None:
         query = query.where(Challenge.phase == phase)
     else:
-        query = query.where(Challenge.phase.not_in(("draft", "cancelled")))
+        query = query.where(Challenge.phase != "draft")
     total = int(await tx.session.scalar(
         select(func.count()).select_from(query.subquery())) or 0)
     rows = (await tx.session.scalars(
-        query.order_by(Challenge.phase.in_(("completed",)), Challenge.id.desc())
+        query.order_by(Challenge.phase.in_(challenges.TERMINAL), Challenge.id.desc())
         .offset((page - 1) * page_size).limit(page_size))).all()
     return Page([view_of(c, tx) for c in rows], page, max(1, -(-total // page_size)), total)
 
@@ -90,13 +93,27 @@ async def challenge_info(tx: Tx, viewer: MemberRef, ref: str) -> ChallengeDetail
                             joined, mine, my_votes, can_submit, pace, team)
 
 
+def _contains(typed: str) -> str:
+    """A LIKE pattern for text containing `typed` (its wildcards taken literally)."""
+    escaped = typed.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
 async def challenge_names(tx: Tx, prefix: str, limit: int) -> list[tuple[str, str]]:
-    """(slug, name) pairs for autocompletion, newest first."""
+    """(slug, name) pairs for autocompletion, newest first: challenges whose slug starts
+    with what was typed (transliterated as slugs are), or whose name contains it."""
     query = select(Challenge.slug, Challenge.name).where(
         Challenge.community_id == tx.community_id,
         Challenge.phase.not_in(("cancelled", "draft")))
-    if prefix:
-        query = query.where(Challenge.slug.like(f"{challenges.slugify(prefix)}%"))
+    typed = clean_text(prefix or "")
+    if typed:
+        slug = challenges.slugify(typed)
+        # SQLite lowers ASCII letters only: the name as typed matches too.
+        matches = [func.lower(Challenge.name).like(_contains(typed.lower()), escape="\\"),
+                   Challenge.name.like(_contains(typed), escape="\\")]
+        if slug:
+            matches.append(Challenge.slug.like(f"{slug}%"))
+        query = query.where(or_(*matches))
     rows = await tx.session.execute(query.order_by(Challenge.id.desc()).limit(limit))
     return [(s, n) for s, n in rows.all()]
 
@@ -115,8 +132,7 @@ async def entry_names(tx: Tx, typed: str, limit: int) -> list[tuple[int, str]]:
     if typed.isascii() and typed.isdigit():
         query = query.where(Entry.id == (as_id(typed) or 0))  # 0: no such entry
     elif typed:
-        escaped = typed.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        query = query.where(func.lower(Entry.title).like(f"%{escaped.lower()}%", escape="\\"))
+        query = query.where(func.lower(Entry.title).like(_contains(typed.lower()), escape="\\"))
     rows = await tx.session.execute(query.order_by(Entry.id.desc()).limit(limit))
     return [(i, f"#{i} {title} by {name or ext} ({challenge})")
             for i, title, name, ext, challenge in rows.all()]

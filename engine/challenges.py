@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo
 
+from slugify import slugify as _slugify
 from sqlalchemy import func, or_, select, update
 
 from engine import moments, outbox
@@ -153,26 +153,40 @@ def _check_goal(draft: ChallengeDraft, starts: datetime, now: datetime) -> dict[
     }
 
 
+MAX_SLUG = 48  # leaves room in the column for a "-12" that makes it unique
+FALLBACK_SLUG = "challenge"
+
+
 def slugify(name: str) -> str:
-    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
-    return slug[:48] or "challenge"
+    """The name in lowercase ASCII words joined by hyphens, other scripts transliterated
+    ("Ünïcødé" -> "unicode", "Привет мир" -> "privet-mir"); "" when nothing is left (a
+    name of emoji). Whole words, at most `MAX_SLUG` characters."""
+    return _slugify(name, max_length=MAX_SLUG, word_boundary=True)
+
+
+async def _slugs_like(tx: Tx, base: str) -> set[str]:
+    """The community's slugs that are `base` or `base-<anything>`."""
+    return set((await tx.session.scalars(select(Challenge.slug).where(
+        Challenge.community_id == tx.community_id,
+        or_(Challenge.slug == base, Challenge.slug.like(f"{base}-%"))))).all())
 
 
 async def _unique_slug(tx: Tx, name: str) -> str:
+    """A slug no other challenge of the community has: the name's, else "<slug>-2", ...;
+    a name with nothing to spell in ASCII gets "challenge-<n>", n counting the
+    community's challenges (the next free number if taken), never the bare "challenge",
+    which reads as part of the command."""
     base = slugify(name)
-    taken = set(
-        (
-            await tx.session.scalars(
-                select(Challenge.slug).where(
-                    Challenge.community_id == tx.community_id,
-                    or_(Challenge.slug == base, Challenge.slug.like(f"{base}-%")),
-                )
-            )
-        ).all()
-    )
-    if base not in taken:
-        return base
-    n = 2
+    if base:
+        taken = await _slugs_like(tx, base)
+        if base not in taken:
+            return base
+        n = 2
+    else:
+        base = FALLBACK_SLUG
+        taken = await _slugs_like(tx, base)
+        n = 1 + int(await tx.session.scalar(select(func.count()).select_from(Challenge).where(
+            Challenge.community_id == tx.community_id)) or 0)
     while f"{base}-{n}" in taken:
         n += 1
     return f"{base}-{n}"
@@ -234,13 +248,16 @@ async def find(tx: Tx, ref: str, *, for_update: bool = False, for_share: bool = 
         query = query.where(Challenge.id == number)
     else:
         slug = slugify(ref)
-        exact = query.where(Challenge.slug == slug)
-        found = await tx.session.scalar(_lock(exact, lock))
-        if found is not None:
-            return found
-        query = query.where(
-            or_(Challenge.slug.like(f"{slug}%"), func.lower(Challenge.name) == ref.lower())
-        ).order_by(Challenge.id.desc())
+        if slug:
+            exact = query.where(Challenge.slug == slug)
+            found = await tx.session.scalar(_lock(exact, lock))
+            if found is not None:
+                return found
+        # By its name too: a name typed whole, whatever its script (SQLite lowers ASCII
+        # letters only, hence the name as typed as well).
+        named = or_(Challenge.name == ref, func.lower(Challenge.name) == ref.lower())
+        query = query.where(or_(Challenge.slug.like(f"{slug}%"), named) if slug else named
+                            ).order_by(Challenge.id.desc())
     matches = (await tx.session.scalars(_lock(query.limit(2), lock))).all()
     if not matches:
         raise NotFound(f"There is no challenge called '{ref}'. Try /challenge list.")

@@ -21,6 +21,7 @@ from engine.refs import MemberRef
 from engine.streaks import record_activity
 from engine.timefmt import ago_or_in
 from engine.views import EntryView
+from engine.wording import plural
 from storage.tables import Challenge, Entry, LedgerRow, Member, Vote, VoteCount
 
 __all__ = ["count_again", "disqualify", "disqualify_by", "feature", "feature_by", "find_entry",
@@ -58,7 +59,7 @@ async def submit(
     )
     if int(count or 0) >= c.max_entries:
         raise Conflict(
-            f"You have already submitted {count} of {c.max_entries} entries to {c.name}."
+            f"You have already submitted {count} of {plural(c.max_entries, 'entry')} to {c.name}."
         )
     entry = Entry(
         community_id=tx.community_id, challenge_id=c.id, member_id=member.id, title=title,

@@ -18,6 +18,7 @@ from engine.messages import Card
 from engine.refs import MemberRef
 from engine.streaks import record_activity
 from engine.views import ChallengeView, Pace
+from engine.wording import plural
 from storage.tables import Challenge, Member, Participant, ProgressLog, Team
 
 __all__ = ["Pace", "join", "join_by", "leave", "leave_by", "log_by", "log_progress", "pace"]
@@ -145,7 +146,7 @@ async def _finish(tx: Tx, c: Challenge, p: Participant) -> None:
         tx, "finisher",
         Card(title=f"🏁 Goal reached: {c.name}",
              text=f"{who} reached the goal of {_num(c.goal or 0)} "
-             f"{c.unit or ''}! (+{tx.rule('goal_reached')} points)".replace(" !", "!"),
+             f"{c.unit or ''}! (+{plural(tx.rule('goal_reached'), 'point')})".replace(" !", "!"),
              color="green", mention=member.external_id),
         dedupe_key=f"finish:{c.id}:{p.member_id}",
     )

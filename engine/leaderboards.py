@@ -14,6 +14,7 @@ from engine.errors import InvalidInput
 from engine.periods import period_key, period_label
 from engine.placing import entry_order, progress_key, shared_ranks, team_key
 from engine.ranking import RankIndex
+from engine.wording import plural, standing
 from storage.sql.boards import board_groups
 from storage.tables import Challenge, Entry, Member, Participant, Placement, Team, VoteCount
 
@@ -42,6 +43,11 @@ class ViewerRank:
     def top_percent(self) -> float:
         """'top 3%': the share of the board at or above this rank."""
         return max(0.1, math.ceil(1000 * self.rank / self.members) / 10)
+
+    @property
+    def standing(self) -> str:
+        """'#4 of 250 (top 2%)', '#3 of 3': as every card and page words it."""
+        return standing(self.rank, self.members)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +89,7 @@ async def leaderboard(
     stats = found.stats
     pages = max(1, math.ceil(stats.members / page_size))
     if page > pages:
-        raise InvalidInput(f"The board has {pages} page{'s' if pages != 1 else ''}.")
+        raise InvalidInput(f"The board has {plural(pages, 'page')}.")
     rank_of = {g.points: g.rank for g in found.groups}
     result = await board_groups(ctx.source, ctx.community_id, key,
                                 [(g.points, g.members, g.skip, g.take) for g in found.groups])
@@ -179,7 +185,7 @@ async def _progress_rows(tx: Tx, c: Challenge) -> list[tuple[float, str, str | N
                 counts[p.team_id] += 1
         ordered = sorted(totals.items(), key=lambda kv: team_key(kv[1], kv[0]))
         return [(score, f"Team {names.get(tid, '?')}", None,
-                 f"{counts[tid]} member{'s' if counts[tid] != 1 else ''}")
+                 plural(counts[tid], "member"))
                 for tid, score in ordered]
     ends = c.ends_at or tx.now
     ordered_parts = sorted(parts, key=lambda r: progress_key(r[0].progress, r[0].finished_at,

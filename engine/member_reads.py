@@ -112,7 +112,7 @@ async def _taking_part(tx: Tx, member: Member) -> list[tuple[ChallengeView, str]
                Challenge.phase.in_(("open", "voting")))
         .group_by(Challenge.id))).all()
     for c, n in entered:
-        active.append((view_of(c, tx), f"{n} entr{'y' if n == 1 else 'ies'}"))
+        active.append((view_of(c, tx), plural(n, "entry")))
     return active
 
 

@@ -28,6 +28,7 @@ __all__ = [
     "lock_members",
     "moderator",
     "moderators_label",
+    "moderators_only",
     "refuse_bots",
     "require_moderator",
     "taking_part",
@@ -171,17 +172,39 @@ def is_moderator(ref: MemberRef, marked: bool, moderator_role: str | None) -> bo
             or (moderator_role is not None and moderator_role in ref.roles))
 
 
-def moderators_label(moderator_role: str | None) -> str:
-    """Who the moderators are, in words a member can act on."""
-    if moderator_role:
-        return f"server or workspace admins and {moderator_role}"
-    return "server or workspace admins"
+# Whom each platform lets manage a community, in its own words: they moderate Laurels
+# there (the adapters report them as `MemberRef.is_admin`).
+_ADMINS = {
+    "discord": "server managers (Manage Server)",
+    "slack": "workspace admins",
+    "console": "members marked as moderators (@name is moderator)",
+}
 
 
-def require_moderator(tx: Tx, member: Member, ref: MemberRef) -> None:
-    if is_moderator(ref, member.is_moderator, tx.community.moderator_role):
+def moderators_label(platform: str, moderator_role: str | None) -> str:
+    """Who the moderators are, in words a member can act on: "server managers (Manage
+    Server) and @Moderators", "workspace admins and @mods"."""
+    admins = _ADMINS.get(platform, "the community's admins")
+    if not moderator_role:
+        return admins
+    named = moderator_role.strip()
+    if not named.startswith(("@", "<")) and " " not in named and "," not in named:
+        named = f"@{named}"  # a role or group named bare, as members see it mentioned
+    return f"{admins} and {named}"
+
+
+def moderators_only(platform: str, moderator_role: str | None) -> str:
+    """What a member who may not run a moderator's command is told."""
+    return f"Only moderators can do that: here, {moderators_label(platform, moderator_role)}."
+
+
+def require_moderator(tx: Tx, member: Member | None, ref: MemberRef) -> None:
+    """Forbidden, naming who the moderators are, unless `ref` moderates here (`member`:
+    their row, None when they have none yet)."""
+    marked = bool(member and member.is_moderator)
+    if is_moderator(ref, marked, tx.community.moderator_role):
         return
-    raise Forbidden("Only moderators can do that.")
+    raise Forbidden(moderators_only(tx.community.platform, tx.community.moderator_role))
 
 
 async def moderator(tx: Tx, actor: MemberRef) -> Member:

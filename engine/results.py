@@ -185,7 +185,7 @@ async def _results_card(tx: Tx, c: Challenge, ranked: list[Ranked]) -> Card:
     for r in ranked[:3]:
         medal = MEDALS.get(r.place, f"{r.place}.")
         extra = f" ({r.tiebreak})" if r.tiebreak else ""
-        lines.append(f"{medal} {r.label}: {_num(r.score)} {_unit(unit, r.score)}{extra}")
+        lines.append(f"{medal} {r.label}: {_score(unit, r.score)}{extra}")
     fields: list[Field] = []
     if c.kind == "submission":
         fields.append(Field("Placement points",
@@ -202,5 +202,7 @@ async def _results_card(tx: Tx, c: Challenge, ranked: list[Ranked]) -> Card:
                 color="gold", footer=f"#{c.id} · {c.slug}")
 
 
-def _unit(unit: str, score: float) -> str:
-    return unit[:-1] if unit == "votes" and score == 1 else unit
+def _score(unit: str, score: float) -> str:
+    if unit == "votes":
+        return plural(score, "vote")
+    return f"{_num(score)} {unit}".rstrip()  # a goal's unit is spelt as its moderator set it

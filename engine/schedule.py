@@ -38,6 +38,7 @@ from engine.leases import LEASE
 from engine.messages import Card, Field
 from engine.periods import period_key, period_label
 from engine.timefmt import span
+from engine.wording import plural
 from storage.tables import Badge, Challenge, DueEvent, Member, Standing, Streak
 
 __all__ = [
@@ -619,7 +620,7 @@ async def digest(tx: Tx, due_at: datetime) -> None:
               inline=False),
     ]
     if streaks:
-        fields.append(Field("Streaks", "\n".join(f"{n}: {d} days" for n, d in streaks),
+        fields.append(Field("Streaks", "\n".join(f"{n}: {plural(d, 'day')}" for n, d in streaks),
                             inline=False))
     open_now = [f"{c.name}: {challenges.live_status(c, tx.now, tx.tz)}" for c in running
                 if c.phase != "scheduled"]
@@ -647,7 +648,7 @@ async def close_period(tx: Tx, period: str, due_at: datetime) -> None:
     if not top:
         return
     medals = ("🥇", "🥈", "🥉", "4.", "5.")
-    lines = [f"{medals[i]} {name}: {pts} pts" for i, (name, pts) in enumerate(top)]
+    lines = [f"{medals[i]} {name}: {plural(pts, 'pt')}" for i, (name, pts) in enumerate(top)]
     await outbox.enqueue(tx, "period_close", Card(
         title=f"🏁 Final standings for {period_label(period, ended, tx.tz)}",
         text="\n".join(lines), color="gold"), dedupe_key=f"close:{key}")

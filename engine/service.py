@@ -44,7 +44,7 @@ from engine.clock import Clock, SystemClock
 from engine.context import RankMoved, Tx, View, VotesCounted
 from engine.due import DueRunner
 from engine.errors import Conflict, NotFound, Unavailable
-from engine.members import find_member, is_moderator, moderator
+from engine.members import find_member, is_moderator, moderator, require_moderator
 from engine.metrics import VOTES_NOT_COUNTED
 from engine.ordering import KeyedLocks
 from engine.ranking import MemoryRankIndex, RankIndex, SqlRankIndex
@@ -259,6 +259,13 @@ class Engine:
                                 tx.community.moderator_role)
 
         return await self.uow.read(member.community, work)
+
+    async def require_moderator(self, member: MemberRef) -> None:
+        """Forbidden, naming who the moderators are here, unless `member` is one."""
+        async def work(tx: Tx) -> None:
+            require_moderator(tx, await find_member(tx, member.user_id), member)
+
+        await self.uow.read(member.community, work)
 
     async def set_channel(self, actor: MemberRef, which: str, channel_id: str) -> CommunityView:
         community_settings.check_channel(which, channel_id)

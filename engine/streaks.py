@@ -15,6 +15,7 @@ from engine import outbox
 from engine.achievements import check_values
 from engine.context import Tx
 from engine.messages import Card
+from engine.wording import plural
 from storage.sql.progress import put_streaks, streaks_of
 from storage.tables import Member
 
@@ -59,7 +60,7 @@ def from_days(days: Iterable[date]) -> StreakState:
 
 def milestone_card(name: str, external_id: str | None, days: int) -> Card:
     return Card(title=f"🔥 {days}-day streak!",
-                text=f"{name} has taken part {days} days in a row.",
+                text=f"{name} has taken part {plural(days, 'day')} in a row.",
                 color="gold", mention=external_id)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from engine.wording import plural
+
 __all__ = ["ago_or_in", "format_local", "span"]
 
 
@@ -17,7 +19,7 @@ def span(delta: timedelta) -> str:
     for name, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
         n, seconds = divmod(seconds, size)
         if n:
-            parts.append(f"{n} {name}{'s' if n != 1 else ''}")
+            parts.append(plural(n, name))
     return " ".join(parts[:2])
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from engine import outbox
 from engine.context import Tx
 from engine.messages import Card
+from engine.wording import plural
 from storage.sql.boards import top_members
 from storage.tables import Member
 
@@ -71,7 +72,7 @@ def entered(before: Mapping[int, int | None], after: Mapping[int, int],
 
 def top10_card(name: str, external_id: str, rank: int, points: int) -> Card:
     return Card(title=f"📈 {name} entered the top {TOP}",
-                text=f"{name} is now #{rank} all time with {points} points.",
+                text=f"{name} is now #{rank} all time with {plural(points, 'point')}.",
                 color="gold", mention=external_id)
 
 

@@ -27,7 +27,7 @@ from engine.refs import CommunityRef, MemberRef
 from engine.service import Engine
 from engine.sign_in import LinkRefused
 from engine.views import WebCommunity
-from engine.wording import plural
+from engine.wording import noun_for, number, plural
 from web import charts
 from web.auth import Session, Sessions, origin_ok
 from web.options import WebOptions
@@ -57,9 +57,7 @@ def _time(value: datetime | None) -> Markup:
 
 
 def _num(x: float | None) -> str:
-    if x is None:
-        return "—"
-    return f"{x:,.0f}" if float(x).is_integer() else f"{x:,.2f}".rstrip("0").rstrip(".")
+    return "—" if x is None else number(x)
 
 
 def _initials(name: str) -> str:
@@ -88,7 +86,8 @@ class Dashboard:
                                lstrip_blocks=True)
         self.env.filters.update(time=_time, num=_num, initials=_initials,
                                 reason=lambda r: REASONS.get(r, r))
-        self.env.globals.update(plural=plural, PERIOD_NAMES=PERIOD_NAMES, charts=charts)
+        self.env.globals.update(plural=plural, noun_for=noun_for, PERIOD_NAMES=PERIOD_NAMES,
+                                charts=charts)
         self._sessions: Sessions | None = None
 
     async def sessions(self) -> Sessions:
@@ -313,7 +312,7 @@ class Dashboard:
 
             def bars(series: list[Any], what: str) -> Markup:
                 return charts.bar_chart([(f"{d.day:%b %d}", d.value) for d in series],
-                                        f"{what} per day, last {len(series)} days")
+                                        f"{what} per day, last {plural(len(series), 'day')}")
 
             return self.render("mod_stats.html", **self._page_values(
                 community, session, stats=stats, bars=bars))

@@ -35,11 +35,12 @@ from bot.slack.replies import Origin, answer
 from commands.parsing import OptionType
 from commands.spec import Command, Reply
 from commands.tree import TREE, execute, execute_text
-from engine.errors import LaurelsError
+from engine.errors import Forbidden, LaurelsError
 from engine.messages import Card
 from engine.refs import CommunityRef, MemberRef, MessageRef
 from engine.views import ChallengeView
 from engine.votes import VoteResult
+from engine.wording import plural
 
 if TYPE_CHECKING:
     from slack_sdk.web.async_client import AsyncWebClient
@@ -147,8 +148,11 @@ class SlackAdapter:
                          request: ModalRequest, origin: Origin) -> Reply | None:
         """Open the command's form; a Reply instead when there is nothing to fill in."""
         command = request.command
-        if command.moderator and not await self.engine.is_moderator(member):
-            return Reply.error("Only moderators can do that.")
+        if command.moderator:
+            try:
+                await self.engine.require_moderator(member)
+            except Forbidden as exc:
+                return Reply.error(exc.message)
         choices: dict[str, list[tuple[str, str]]] = {}
         initial = dict(request.prefill)
         meta = ModalMeta(command.path, origin.channel_id, origin.response_url,
@@ -184,10 +188,10 @@ class SlackAdapter:
                 return Reply.error(exc.message)
             c = details.challenge
             if details.can_submit:
-                return [(c.slug, c.name)]
+                return [(c.slug, _menu_label(c))]
             return Reply.error(_why_not_submit(c, len(details.my_entries)))
         page = await self.engine.list_challenges(member.community, "open", page_size=50)
-        found = [(c.slug, c.name) for c in page.items if c.kind == "submission"]
+        found = [(c.slug, _menu_label(c)) for c in page.items if c.kind == "submission"]
         if not found:
             return Reply.text("No challenge is taking entries right now. See `/challenge "
                               "list`.", ephemeral=True)
@@ -314,11 +318,18 @@ class _ReactionAnswer:
         self._adapter.refresh_home(self._client, reaction.member)
 
 
+def _menu_label(c: ChallengeView) -> str:
+    """A challenge in a form's menu: Slack filters a menu by what members type, so by
+    name or slug alike."""
+    return c.name if c.name.lower() == c.slug else f"{c.name} ({c.slug})"
+
+
 def _why_not_submit(c: ChallengeView, mine: int) -> str:
     if c.kind != "submission":
         return f"{c.name} is a goal challenge: log progress instead of submitting."
     if c.phase != "open":
         return f"{c.name} isn't taking entries: {c.status}."
     if mine >= c.max_entries:
-        return f"You have already submitted {mine} of {c.max_entries} entries to {c.name}."
+        return (f"You have already submitted {mine} of {plural(c.max_entries, 'entry')} to "
+                f"{c.name}.")
     return f"Submissions to {c.name} are closed."

@@ -21,6 +21,7 @@ from commands.render import PHASE_ICONS, REASONS
 from engine.messages import Button, Card
 from engine.timefmt import format_local
 from engine.views import BadgeView, ChallengeView, LedgerLine, Profile
+from engine.wording import has_share, plural, standing_rule
 
 __all__ = ["HomeData", "home_view"]
 
@@ -48,6 +49,9 @@ def home_view(data: HomeData) -> dict[str, object]:
                                     "emoji": True}},
         {"type": "section", "fields": _figures(data)},
     ]
+    rank = data.profile.rank
+    if rank is not None and has_share(rank.rank, rank.members):
+        blocks.append(_context(standing_rule()))
     if data.profile.showcase:
         shown = " ".join(f"{b.icon} {escape(b.name)}" for b in data.profile.showcase)
         blocks.append(_context(f"Showcase: {shown}"))
@@ -71,13 +75,11 @@ def home_view(data: HomeData) -> dict[str, object]:
 
 def _figures(data: HomeData) -> list[Block]:
     p = data.profile
-    rank = (f"#{p.rank.rank} of {p.rank.members:,} · top {p.rank.top_percent:g}%"
-            if p.rank else "Not ranked yet")
+    rank = p.rank.standing if p.rank else "Not ranked yet"
     icons = " ".join(b.icon for b in data.badges[-8:])
     badges = f"{p.badges} {icons}".strip() if p.badges else "None yet"
-    day = "day" if p.streak == 1 else "days"
     return [_field("Points", f"{p.points:,}"), _field("Rank", rank),
-            _field("Streak", f"{p.streak} {day} (best {p.longest_streak})"),
+            _field("Streak", f"{plural(p.streak, 'day')} (best {p.longest_streak})"),
             _field("Badges", badges)]
 
 

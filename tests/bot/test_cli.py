@@ -32,7 +32,7 @@ def test_run_without_tokens_starts_the_console_on_sqlite(tmp_path: Path) -> None
                       "@alice: /challenge list\n")
     assert result.returncode == 0, result.stderr
     assert "Laurels console" in result.stdout
-    assert "🎨 Dreamscapes (dreamscapes, submission) open" in result.stdout
+    assert "🎨 Dreamscapes (dreamscapes, submission) · open" in result.stdout
     assert (tmp_path / "laurels.db").exists()
     # the data survives a restart: the database is the source of truth
     again = _laurels("run", cwd=tmp_path, stdin="@bob: /challenge list\n")

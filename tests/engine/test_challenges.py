@@ -188,8 +188,11 @@ async def test_cancel_announces_and_stops_entries_and_votes(
     clock.advance(10 * DAY)
     await run_due(engine)
     assert await outbox_rows(db, "results") == []
-    assert [v.slug for v in (await engine.list_challenges(guild)).items] == []
+    # Still listed, with its state: a cancelled challenge does not vanish.
+    assert [(v.slug, v.phase, v.status) for v in (await engine.list_challenges(guild)).items
+            ] == [(c.slug, "cancelled", "Cancelled")]
     assert [v.slug for v in (await engine.list_challenges(guild, "cancelled")).items] == [c.slug]
+    assert (await engine.list_challenges(guild, "open")).items == []
 
 
 async def test_max_entries_per_member(engine: Engine, guild: CommunityRef,
@@ -253,6 +256,8 @@ async def test_list_and_info_show_the_callers_status(
     await engine.advance_challenge(mod, old.slug)
     await engine.advance_challenge(mod, old.slug)  # completed
     c = await submission_challenge(engine, guild, clock)
+    rained = await submission_challenge(engine, guild, clock, name="Rained out")
+    await engine.cancel_challenge(mod, rained.slug, "rain")
     later = await engine.create_challenge(mod, replace(
         GOOD, name="Later", starts_at=START + DAY, submissions_close_at=START + 8 * DAY,
         voting_close_at=START + 10 * DAY))
@@ -263,11 +268,13 @@ async def test_list_and_info_show_the_callers_status(
     await engine.cast_vote(bob, msg, "👍")
 
     listing = await engine.list_challenges(guild)
-    assert [v.slug for v in listing.items] == [later.slug, c.slug, old.slug]  # completed last
-    assert [v.phase for v in listing.items] == ["open", "voting", "completed"]
+    # Running ones first, then finished and cancelled ones, each newest first.
+    assert [v.slug for v in listing.items] == [later.slug, c.slug, rained.slug, old.slug]
+    assert [v.phase for v in listing.items] == ["open", "voting", "cancelled", "completed"]
     assert [v.slug for v in (await engine.list_challenges(guild, "voting")).items] == [c.slug]
     page2 = await engine.list_challenges(guild, page=2, page_size=2)
-    assert ([v.slug for v in page2.items], page2.pages, page2.total) == ([old.slug], 2, 3)
+    assert ([v.slug for v in page2.items], page2.pages, page2.total) == (
+        [rained.slug, old.slug], 2, 4)
     with pytest.raises(InvalidInput, match="Phase must be one of"):
         await engine.list_challenges(guild, "finished")
 

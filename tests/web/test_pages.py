@@ -32,6 +32,10 @@ async def test_public_pages_show_the_community() -> None:
         member = await w.client.get(f"{w.base}/members/alice")
         assert member.status_code == 200
         assert "Active days" in member.text and "Badges" in member.text
+        # The rank as every card words it (engine.wording.standing): never "top 100%".
+        rank = (await w.engine.profile(_ref("alice"))).rank
+        assert rank is not None and f"<strong>{rank.standing}</strong>" in member.text
+        assert "100%" not in member.text and "1 points" not in member.text
         assert (await w.client.get(f"{w.base}/members/nobody")).status_code == 404
         assert (await w.client.get(f"{w.base}/?period=year")).status_code == 400
         assert (await w.client.get(f"{w.base}/?page=x")).status_code == 400

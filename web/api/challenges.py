@@ -26,7 +26,7 @@ async def challenges(
     api: Api,
     phase: Annotated[str | None, Query(description="draft, scheduled, open, voting, "
                                        "active, completed or cancelled; none: all but "
-                                       "drafts and cancelled ones")] = None,
+                                       "drafts, running ones first")] = None,
     page: Annotated[int, Query(ge=1)] = 1,
     page_size: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 10,
 ) -> ChallengePage:

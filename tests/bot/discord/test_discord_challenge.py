@@ -59,7 +59,7 @@ async def test_a_whole_submission_challenge(world: DiscordWorld) -> None:
     await world.command("mod", "settings channel", {"kind": "entries", "channel": entries})
     refused = await world.command("bob", "challenge create",
                                   {"kind": "submission", "name": "Sneaky"})
-    assert "Only moderators can do that." in refused.text
+    assert "Only moderators can do that: here, server managers (Manage Server)." in refused.text
     said = await world.command("mod", "challenge create", {
         "kind": "submission", "name": "Dreamscapes", "submissions": "2d", "voting": "1d",
         "prompt": "Paint the place you visit in dreams", "prize": "A framed print"})

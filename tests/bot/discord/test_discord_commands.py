@@ -27,7 +27,7 @@ from tests.conftest import START
 MODULE_LOOP = pytest.mark.asyncio(loop_scope="module")
 
 PUBLIC, PRIVATE = "public", "private"
-MOD_ONLY = "Only moderators can do that."
+MOD_ONLY = "Only moderators can do that: here, server managers (Manage Server)"
 IN_SERVER = "Laurels commands work in a server."
 # Ids filled in by the world fixture: members and channels of the fake server.
 IDS: dict[str, int] = {}
@@ -121,8 +121,8 @@ CASES: dict[str, Case] = {
     "settings timezone": Case("mod", {"zone": "UTC"}, PRIVATE, "Time zone set to UTC",
                               "mod", {"zone": "Mars/Olympus"}, "is not a time zone I know"),
     "settings moderators": Case("mod", {"role": "@Moderator"}, PRIVATE,
-                                "Moderators are now members with @Moderator.", "alice", {},
-                                MOD_ONLY),
+                                "Moderators are now server managers (Manage Server) and "
+                                "@Moderator.", "alice", {}, MOD_ONLY),
     "settings points": Case("mod", {"rule": "vote_cast", "value": 5}, PRIVATE,
                             "vote_cast is now 5 points", "alice",
                             {"rule": "vote_cast", "value": 5}, MOD_ONLY),

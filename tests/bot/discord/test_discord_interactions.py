@@ -9,6 +9,8 @@ from tests.bot.discord.harness import DiscordWorld, message_text
 from tests.bot.discord.payloads import InteractionCallbackType as Callback
 from tests.bot.discord.payloads import MessageFlags
 
+MOD_ONLY = "Only moderators can do that: here, server managers (Manage Server)"
+
 
 def labels(message: dict[str, object]) -> list[str]:
     rows = message.get("components") or []
@@ -144,25 +146,39 @@ async def test_autocomplete_suggests_challenges_and_badges(world: DiscordWorld) 
     assert badges and all(c["value"] for c in badges)
 
 
+async def test_challenges_named_in_any_script_are_autocompleted_by_name(
+        world: DiscordWorld) -> None:
+    said = await world.command("mod", "challenge create", {"kind": "submission",
+                                                            "name": "日本語のタイトル"})
+    assert "Challenge `ri-ben-yu-notaitoru`" in said.text
+    for typed in ("日本語", "タイトル", "ri-ben"):
+        choices = await world.autocomplete("alice", "challenge info", {"challenge": typed},
+                                           focused="challenge")
+        assert [(c["name"], c["value"]) for c in choices] == [
+            ("日本語のタイトル (ri-ben-yu-notaitoru)", "ri-ben-yu-notaitoru")], typed
+
+
 async def test_a_moderator_role_named_in_settings_moderates(world: DiscordWorld) -> None:
     fake = world.fake
     stewards = fake.add_role(fake.seed.guild_id, "Stewards")  # no permissions at all
     fake.set_member_roles(fake.seed.guild_id, world.users["carol"], [int(stewards["id"])])
     refused = await world.command("carol", "challenge create", {"kind": "submission",
                                                                  "name": "Early"})
-    assert "Only moderators can do that." in refused.text
+    assert f"{MOD_ONLY}." in refused.text
     # discord.py learns of the new role when Discord says so.
     await fake.dispatch("GUILD_ROLE_CREATE", {"guild_id": str(fake.seed.guild_id),
                                               "role": stewards})
-    for setting in (f"<@&{stewards['id']}>", "Stewards"):
+    # A refusal names who the moderators are: a role mention shows as the role there.
+    for setting, shown in ((f"<@&{stewards['id']}>", f"<@&{stewards['id']}>"),
+                           ("Stewards", "@Stewards")):
         said = await world.command("mod", "settings moderators", {"role": setting})
-        assert "Moderators are now members with" in said.text
+        assert f"Moderators are now server managers (Manage Server) and {shown}." in said.text
         ok = await world.command("carol", "challenge create", {"kind": "submission",
                                                                 "name": f"By {setting[:3]}"})
         assert "Created" in ok.text, ok.text
         no = await world.command("dave", "challenge create", {"kind": "submission",
                                                                "name": "Sneaky"})
-        assert "Only moderators can do that." in no.text
+        assert f"{MOD_ONLY} and {shown}." in no.text
 
 
 async def test_a_failure_on_our_side_is_told_not_swallowed(world: DiscordWorld,

@@ -52,7 +52,7 @@ async def test_a_whole_submission_challenge(world: SlackWorld) -> None:
     assert f"Announcements go to <#{ANNOUNCE}>" in said.private_text
     await world.command(ADMIN, f"/settings channel entries <#{ENTRIES}|entries>")
     refused = await world.command(BOB, "/challenge create submission Sneaky")
-    assert "Only moderators can do that." in refused.private_text
+    assert "Only moderators can do that: here, workspace admins." in refused.private_text
     said = await world.command(
         ADMIN, '/challenge create submission Dreamscapes "Paint the place you visit in '
                'dreams" submissions:2d voting:1d prize:"A framed print"')

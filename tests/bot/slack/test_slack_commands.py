@@ -49,7 +49,7 @@ class Case:
     error: str  # in the refusal's blocks
 
 
-MOD_ONLY = "Only moderators can do that."
+MOD_ONLY = "Only moderators can do that: here, workspace admins"
 CASES: dict[str, Case] = {
     "challenge list": Case(ALICE, "/challenge list", PRIVATE, "Dreamscapes",
                            ALICE, "/challenge list phase:someday", "phase must be one of"),
@@ -116,7 +116,7 @@ CASES: dict[str, Case] = {
                               ADMIN, "/settings timezone Mars/Olympus",
                               "is not a time zone I know"),
     "settings moderators": Case(ADMIN, "/settings moderators <!subteam^S0MODS0001|@mods>",
-                                PRIVATE, "Moderators are now members with @mods.", ALICE,
+                                PRIVATE, "Moderators are now workspace admins and @mods.", ALICE,
                                 "/settings moderators", MOD_ONLY),
     "settings points": Case(ADMIN, "/settings points vote_cast 5", PRIVATE,
                             "vote_cast is now 5 points", ADMIN,

@@ -45,7 +45,7 @@ def buttons(view: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def field_values(view: dict[str, Any]) -> dict[str, str]:
-    """The Home's figures: {"Points": "75", "Rank": "#1 of 2 · top 50%", ...}."""
+    """The Home's figures: {"Points": "75", "Rank": "#1 of 2", ...}."""
     out: dict[str, str] = {}
     for block in view["blocks"]:
         for f in block.get("fields", []):
@@ -64,8 +64,8 @@ async def test_home_shows_the_members_real_figures(world: SlackWorld) -> None:
     assert profile.points > 0 and profile.rank is not None
     figures = field_values(home)
     assert figures["Points"] == f"{profile.points:,}"
-    assert figures["Rank"] == (f"#{profile.rank.rank} of {profile.rank.members} · top "
-                               f"{profile.rank.top_percent:g}%")
+    # A small board: the rank alone, as on every card (engine.wording.standing).
+    assert figures["Rank"] == f"#{profile.rank.rank} of {profile.rank.members}"
     assert figures["Streak"] == f"{profile.streak} day (best {profile.longest_streak})"
     assert figures["Badges"].startswith(str(profile.badges))
     text = block_text(home)
@@ -316,9 +316,21 @@ async def test_engine_refusals_in_a_form_stay_in_the_form(world: SlackWorld) -> 
     assert not said.modals and "already submitted 3 of 3" in said.private_text
 
 
+async def test_the_entry_forms_menu_offers_names_and_slugs_to_type(world: SlackWorld
+                                                                  ) -> None:
+    await world.command(ADMIN, '/challenge create submission "日本語のタイトル" "A haiku"')
+    form = (await world.command(ALICE, "/challenge submit")).modal
+    options = form["blocks"][0]["element"]["options"]
+    # Slack filters a menu by what is typed in it: by the name or by the slug.
+    assert {o["text"]["text"]: o["value"] for o in options} == {
+        "日本語のタイトル (ri-ben-yu-notaitoru)": "ri-ben-yu-notaitoru",
+        "Dreamscapes": "dreamscapes"}
+
+
 async def test_create_form_is_for_moderators_only(world: SlackWorld) -> None:
     said = await world.command(BOB, "/challenge create")
-    assert not said.modals and "Only moderators can do that." in said.private_text
+    assert not said.modals and ("Only moderators can do that: here, workspace admins."
+                                in said.private_text)
 
 
 async def test_public_answers_where_the_bot_may_not_post_use_the_response_url(
