@@ -1,5 +1,5 @@
-"""/settings: channels, time zone, moderators, point rules, reminders, digest, recurring,
-the web dashboard, API tokens."""
+"""/settings: channels (achievement posts too), time zone, moderators, point rules,
+reminders, digest, recurring, the web dashboard, API tokens."""
 
 from __future__ import annotations
 
@@ -10,15 +10,36 @@ from engine.api_tokens import ApiTokenView
 from engine.members import moderators_label
 from engine.messages import Card, Field
 from engine.schedule import ScheduleSettings
+from engine.views import CommunityView
 from engine.wording import plural
 
 __all__ = ["COMMANDS"]
 
 
 async def channel(ctx: Context) -> Reply:
-    c = await ctx.engine.set_channel(ctx.member, str(ctx.args["kind"]), str(ctx.args["channel"]))
+    kind = str(ctx.args["kind"])
+    c = await ctx.engine.set_channel(ctx.member, kind, str(ctx.args["channel"]))
+    if kind == "achievements":
+        return Reply.text(f"Achievement posts go to {_achievements(c)}.", ephemeral=True)
     return Reply.text(f"Announcements go to <#{c.announce_channel}>, entries to "
                       f"<#{c.entries_channel or c.announce_channel}>.", ephemeral=True)
+
+
+async def achievements(ctx: Context) -> Reply:
+    c = await ctx.engine.set_achievement_posts(ctx.member, str(ctx.args["where"]))
+    if c.achievement_posts == "off":
+        return Reply.text("Achievement posts are off: achievements still unlock, with their "
+                          "badges and points, without a post.", ephemeral=True)
+    return Reply.text(f"Achievement posts go to {_achievements(c)}.", ephemeral=True)
+
+
+def _achievements(c: CommunityView) -> str:
+    """Where achievement posts go, in words."""
+    if c.achievement_posts == "off":
+        return "off"
+    if c.achievement_posts == "channel":
+        return _channel(c.achievements_channel)
+    return f"{_channel(c.announce_channel)} (with announcements)"
 
 
 async def timezone(ctx: Context) -> Reply:
@@ -51,6 +72,7 @@ async def show(ctx: Context) -> Reply:
     parked = await ctx.engine.delivery_problems(ctx.member.community)
     fields = [Field("Announcements", _channel(c.announce_channel)),
               Field("Entries", _channel(c.entries_channel or c.announce_channel)),
+              Field("Achievements", _achievements(c)),
               Field("Time zone", c.timezone),
               Field("Moderators", moderators_label(c.platform, c.moderator_role)),
               Field("Point rules", ", ".join(f"{k}={v}" for k, v in sorted(c.points.items())),
@@ -154,9 +176,13 @@ COMMANDS: tuple[Command, ...] = (
     Command("show", "Show this community's settings", show, group="settings", moderator=True),
     Command("channel", "Where announcements or entries are posted", channel, group="settings",
             moderator=True, options=(
-                O("kind", T.CHOICE, "announcements or entries",
-                  choices=("announcements", "entries")),
+                O("kind", T.CHOICE, "announcements, entries or achievements",
+                  choices=("announcements", "entries", "achievements")),
                 O("channel", T.CHANNEL, "The channel"))),
+    Command("achievements", "Achievement posts with announcements, or off", achievements,
+            group="settings", moderator=True, options=(
+                O("where", T.CHOICE, "announcements (their own channel: /settings channel "
+                  "achievements) or off", choices=("announcements", "off")),)),
     Command("timezone", "The community's time zone", timezone, group="settings",
             moderator=True, options=(O("zone", T.STRING, "e.g. Europe/Paris", max_length=64),)),
     Command("moderators", "The role or user group whose members moderate", moderators,

@@ -8,16 +8,13 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from engine import outbox
-from engine.context import Tx
+from engine.context import Tx, Unlock
 from engine.errors import InvalidInput
 from engine.ledger import Posting, balance, post
-from engine.messages import Card, Field
 from engine.topten import announce_entries
-from engine.wording import plural
 from storage.sql.ledger import balances_of
 from storage.sql.progress import achievements_of, upsert_add
-from storage.tables import Achievement, Badge, Member, MemberStat, Streak
+from storage.tables import Achievement, Badge, MemberStat, Streak
 
 __all__ = [
     "AchievementDef",
@@ -330,22 +327,9 @@ async def _grant(tx: Tx, member_id: int, d: AchievementDef, times: int) -> None:
                 )
             ],
         )
-    member = await tx.session.get(Member, member_id)
-    who = member.external_id if member else str(member_id)
-    name = member.display_name if member and member.display_name else who
-    reward = f" (+{plural(d.points, 'point')})" if d.points else ""
-    await outbox.enqueue(
-        tx,
-        "achievement",
-        Card(
-            title=f"{d.badge} Achievement unlocked: {d.name}",
-            text=f"{name} earned **{d.name}**: {d.description}{reward}",
-            fields=(Field("Rarity", d.rarity.title()),),
-            color="gold",
-            mention=who,
-        ),
-        dedupe_key=f"ach:{d.key}:{member_id}:{times}",
-    )
+    # Announced with whatever else this transaction unlocks, in one post before the
+    # commit (engine/achievement_posts.py).
+    tx.unlocks.append(Unlock(member_id, d.key, times))
 
 
 async def progress(tx: Tx, member_id: int, *, include_secret: bool = False) -> list[Progress]:

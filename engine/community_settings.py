@@ -1,34 +1,44 @@
-"""A community's settings: channels, time zone, moderators, point rules, the schedule."""
+"""A community's settings: channels (achievement posts too), time zone, moderators, point
+rules, the schedule."""
 
 from __future__ import annotations
 
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from engine import schedule
+from engine import achievement_posts, schedule
 from engine.context import Tx
 from engine.errors import InvalidInput
 from engine.members import ensure_member, moderator
 from engine.refs import MemberRef
 from engine.text import clean_text
 from engine.views import CommunityView
+from storage.tables import Community
 
 __all__ = ["MAX_AWARD", "check_channel", "check_point_rule", "check_timezone",
-           "community_view", "set_channel", "set_member_flags", "set_moderator_role",
-           "set_point_rule", "set_recurring", "set_schedule", "set_timezone"]
+           "community_view", "set_achievement_posts", "set_channel", "set_member_flags",
+           "set_moderator_role", "set_point_rule", "set_recurring", "set_schedule",
+           "set_timezone", "view_of"]
 
 MAX_AWARD = 100_000
-CHANNEL_KINDS = ("announcements", "entries")
+CHANNEL_KINDS = ("announcements", "entries", "achievements")
 
 
 def community_view(tx: Tx) -> CommunityView:
-    c = tx.community
+    return view_of(tx.community, tx.points)
+
+
+def view_of(c: Community, points: dict[str, int]) -> CommunityView:
+    """The community's settings as commands and pages show them."""
+    posts = achievement_posts.posts_to(c)
     return CommunityView(c.id, c.platform, c.external_id, c.name, c.timezone,
-                         c.announce_channel, c.entries_channel, c.moderator_role, tx.points)
+                         c.announce_channel, c.entries_channel, c.moderator_role, points,
+                         posts.to, posts.channel)
 
 
 def check_channel(which: str, channel_id: str) -> None:
     if which not in CHANNEL_KINDS:
-        raise InvalidInput("Channel kind must be 'announcements' or 'entries'.")
+        raise InvalidInput("Channel kind must be 'announcements', 'entries' or "
+                           "'achievements'.")
     if not channel_id.strip():
         raise InvalidInput("Which channel?")
     if len(channel_id) > 64:
@@ -39,8 +49,20 @@ async def set_channel(tx: Tx, actor: MemberRef, which: str, channel_id: str) -> 
     await moderator(tx, actor)
     if which == "announcements":
         tx.community.announce_channel = channel_id
+    elif which == "achievements":
+        achievement_posts.send_to(tx.community, achievement_posts.PostsTo("channel",
+                                                                          channel_id))
     else:
         tx.community.entries_channel = channel_id
+    return community_view(tx)
+
+
+async def set_achievement_posts(tx: Tx, actor: MemberRef, place: str) -> CommunityView:
+    """Achievement posts back to the announcements channel, or off ("announcements",
+    "off", checked by `achievement_posts.check_place`); a channel of their own is set
+    with `set_channel`."""
+    await moderator(tx, actor)
+    achievement_posts.send_to(tx.community, achievement_posts.PostsTo(place))
     return community_view(tx)
 
 

@@ -17,7 +17,8 @@ from storage.tables import Community
 if TYPE_CHECKING:
     from engine.achievements import Catalog
 
-__all__ = ["LedgerMoves", "RankMoved", "ScheduleChanged", "Tx", "View", "VotesCounted"]
+__all__ = ["LedgerMoves", "RankMoved", "ScheduleChanged", "Tx", "Unlock", "View",
+           "VotesCounted"]
 
 
 # -- events: facts a committed transaction tells the rest of the process ---------------
@@ -67,6 +68,17 @@ class LedgerMoves:
         self.raised.clear()
 
 
+@dataclass(frozen=True, slots=True)
+class Unlock:
+    """An achievement a member unlocked (for the `times`-th time) in this transaction.
+    What one transaction unlocks is announced in one post before its commit
+    (`engine.achievement_posts.announce`)."""
+
+    member_id: int
+    key: str
+    times: int
+
+
 @dataclass(eq=False)
 class Tx:
     """One unit of work: a session, the community it is scoped to, and the time."""
@@ -83,6 +95,9 @@ class Tx:
     # Rows already read in this transaction, by key; shared like `events`.
     memo: dict[Any, Any] = field(default_factory=dict)
     moves: LedgerMoves = field(default_factory=LedgerMoves)
+    # Achievements unlocked so far, in order, for the one post written before the commit;
+    # shared like `events`.
+    unlocks: list[Unlock] = field(default_factory=list)
 
     @property
     def community_id(self) -> int:

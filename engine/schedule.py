@@ -31,15 +31,16 @@ from sqlalchemy import case, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from engine import challenges, moments, outbox
+from engine import challenges, moments, outbox, top_lists
 from engine.context import ScheduleChanged, Tx
 from engine.errors import InvalidInput
 from engine.leases import LEASE
 from engine.messages import Card, Field
 from engine.periods import period_key, period_label
+from engine.results import MEDALS
 from engine.timefmt import span
 from engine.wording import plural
-from storage.tables import Badge, Challenge, DueEvent, Member, Standing, Streak
+from storage.tables import Badge, Challenge, DueEvent, Member
 
 __all__ = [
     "DEFAULT_DIGEST",
@@ -85,6 +86,12 @@ RECURRING_GRACE = timedelta(hours=1)
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 OFF_WORDS = frozenset({"off", "none", "no", "never", "disable", "disabled"})
 LIVE_PHASES = ("scheduled", "open", "voting", "active")
+# How long the lists of posts are before what is left is counted (engine/top_lists.py).
+DIGEST_TOP = 5  # top movers, streaks
+DIGEST_BADGES = 10
+DIGEST_STREAK_DAYS = 7  # streaks shorter than this are not in the digest
+DIGEST_CHALLENGES = 8  # open now, and starting soon
+CLOSE_TOP = 5  # a period's final standings
 # How far back a late community event looks for the occurrences it missed (a decade of
 # weeks; only bad data gets near it).
 _MAX_CATCH_UP_STEPS = 600
@@ -589,43 +596,41 @@ async def remind(tx: Tx, c: Challenge, kind: str, due_at: datetime) -> str:
 
 
 async def digest(tx: Tx, due_at: datetime) -> None:
-    """The weekly digest: top movers, new badges, streaks, what is open and coming."""
+    """The weekly digest: top movers, new badges, streaks, what is open and coming. Every
+    list says what its cut left out; movers and streaks rank as `/leaderboard` does."""
     since = due_at - timedelta(days=7)
     # The week most of the seven days fall in: last week for a Monday digest, this week
     # for a Friday one.
     middle = due_at - timedelta(days=3.5)
     week = period_key("week", middle, tx.tz)
-    movers = (await tx.session.execute(
-        select(Member.display_name, Standing.points).join(Member, Member.id == Standing.member_id)
-        .where(Standing.community_id == tx.community_id, Standing.period == week,
-               Standing.points > 0)
-        .order_by(Standing.points.desc(), Standing.member_id).limit(5))).all()
+    movers = await top_lists.board_top(tx, week, DIGEST_TOP)
+    new_badges = (Badge.community_id == tx.community_id, Badge.awarded_at >= since,
+                  Badge.awarded_at < due_at)
     badges = (await tx.session.execute(
-        select(Member.display_name, Badge.icon, Badge.name)
+        select(Member.display_name, Member.external_id, Badge.icon, Badge.name)
         .join(Member, Member.id == Badge.member_id)
-        .where(Badge.community_id == tx.community_id, Badge.awarded_at >= since,
-               Badge.awarded_at < due_at).order_by(Badge.id).limit(10))).all()
-    streaks = (await tx.session.execute(
-        select(Member.display_name, Streak.current).join(Member, Member.id == Streak.member_id)
-        .where(Streak.community_id == tx.community_id, Streak.current >= 7)
-        .order_by(Streak.current.desc()).limit(5))).all()
-    running = (await tx.session.scalars(select(Challenge).where(
-        Challenge.community_id == tx.community_id,
-        Challenge.phase.in_(("open", "voting", "active", "scheduled")))
-        .order_by(Challenge.starts_at).limit(8))).all()
+        .where(*new_badges).order_by(Badge.id).limit(DIGEST_BADGES))).all()
+    badge_lines = [f"{i} {b} ({n or ext})" for n, ext, i, b in badges]
+    if len(badges) == DIGEST_BADGES:
+        badge_lines += _more(await _count(tx, select(func.count(Badge.id)).where(*new_badges))
+                             - DIGEST_BADGES, "badge")
+    streaks = await top_lists.streak_top(tx, DIGEST_STREAK_DAYS, DIGEST_TOP)
     fields = [
-        Field("Top movers", "\n".join(f"{n}: +{p}" for n, p in movers) or "No points yet",
-              inline=False),
-        Field("New badges", "\n".join(f"{i} {b} ({n})" for n, i, b in badges) or "None",
-              inline=False),
+        Field("Top movers", "\n".join([*(f"{r.rank}. {r.name}: +{r.points}"
+                                         for r in movers.rows), *_line(movers.more)])
+              or "No points yet", inline=False),
+        Field("New badges", "\n".join(badge_lines) or "None", inline=False),
     ]
-    if streaks:
-        fields.append(Field("Streaks", "\n".join(f"{n}: {plural(d, 'day')}" for n, d in streaks),
-                            inline=False))
-    open_now = [f"{c.name}: {challenges.live_status(c, tx.now, tx.tz)}" for c in running
-                if c.phase != "scheduled"]
-    soon = [f"{c.name}: starts {moments.relative(c.starts_at, tx.now, tx.tz)}"
-            for c in running if c.phase == "scheduled"]
+    if streaks.rows:
+        fields.append(Field("Streaks", "\n".join(
+            [*(f"{r.name}: {plural(r.points, 'day')}" for r in streaks.rows),
+             *_line(streaks.more)]), inline=False))
+    running, more_running = await _challenges(tx, ("open", "voting", "active"))
+    coming, more_coming = await _challenges(tx, ("scheduled",))
+    open_now = [*(f"{c.name}: {challenges.live_status(c, tx.now, tx.tz)}" for c in running),
+                *more_running]
+    soon = [*(f"{c.name}: starts {moments.relative(c.starts_at, tx.now, tx.tz)}" for c in coming),
+            *more_coming]
     fields.append(Field("Open now", "\n".join(open_now) or "Nothing open", inline=False))
     if soon:
         fields.append(Field("Starting soon", "\n".join(soon), inline=False))
@@ -636,22 +641,47 @@ async def digest(tx: Tx, due_at: datetime) -> None:
                          dedupe_key=f"digest:{due_at.astimezone(UTC):%Y-%m-%dT%H:%M}")
 
 
+async def _challenges(tx: Tx, phases: tuple[str, ...]
+                      ) -> tuple[Sequence[Challenge], list[str]]:
+    """The first challenges in these phases (by start) for the digest, and the line that
+    says how many more there are (none when none are)."""
+    in_phase = (Challenge.community_id == tx.community_id, Challenge.phase.in_(phases))
+    found = (await tx.session.scalars(
+        select(Challenge).where(*in_phase).order_by(Challenge.starts_at, Challenge.id)
+        .limit(DIGEST_CHALLENGES))).all()
+    if len(found) < DIGEST_CHALLENGES:
+        return found, []
+    more = await _count(tx, select(func.count(Challenge.id)).where(*in_phase))
+    return found, _more(more - DIGEST_CHALLENGES, "challenge")
+
+
+async def _count(tx: Tx, statement: Any) -> int:
+    return int(await tx.session.scalar(statement) or 0)
+
+
+def _more(left_out: int, noun: str) -> list[str]:
+    return _line(top_lists.more_line(0, left_out, "", noun))
+
+
+def _line(line: str | None) -> list[str]:
+    return [line] if line else []
+
+
 async def close_period(tx: Tx, period: str, due_at: datetime) -> None:
-    """Announce the closing standings of the week or month that just ended."""
+    """Announce the closing standings of the week or month that just ended, ranked as
+    `/leaderboard` ranks them (tied members share a rank; a tie at the cut is shown
+    whole or counted)."""
     ended = due_at - timedelta(seconds=1)
     key = period_key(period, ended, tx.tz)
-    top = (await tx.session.execute(
-        select(Member.display_name, Standing.points).join(Member, Member.id == Standing.member_id)
-        .where(Standing.community_id == tx.community_id, Standing.period == key,
-               Standing.points > 0)
-        .order_by(Standing.points.desc(), Standing.member_id).limit(5))).all()
-    if not top:
+    top = await top_lists.board_top(tx, key, CLOSE_TOP)
+    if not top.rows:
         return
-    medals = ("🥇", "🥈", "🥉", "4.", "5.")
-    lines = [f"{medals[i]} {name}: {plural(pts, 'pt')}" for i, (name, pts) in enumerate(top)]
+    lines = [f"{MEDALS.get(r.rank, f'{r.rank}.')} {r.name}: {plural(r.points, 'pt')}"
+             for r in top.rows]
     await outbox.enqueue(tx, "period_close", Card(
         title=f"🏁 Final standings for {period_label(period, ended, tx.tz)}",
-        text="\n".join(lines), color="gold"), dedupe_key=f"close:{key}")
+        text="\n".join([*lines, *_line(top.more)]), color="gold"),
+        dedupe_key=f"close:{key}")
 
 
 async def create_recurring(tx: Tx, t: Template, due_at: datetime) -> Challenge | None:

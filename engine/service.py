@@ -5,9 +5,10 @@ holds its rules in one transaction of the unit of work (engine/unit.py), scoped 
 community. It returns plain values (engine/views.py) or raises a `LaurelsError`.
 
 Wiring, in one place: settlement pays counted votes before every write; point
-thresholds and the top 10 are settled before every commit; committed events reach the
-rank index (standings moved), the settler (votes counted) and whoever listens for
-schedule changes (the scheduler).
+thresholds and the top 10 are settled, and what the transaction unlocked is posted in
+one post, before every commit; committed events reach the rank index (standings
+moved), the settler (votes counted) and whoever listens for schedule changes (the
+scheduler).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any, TypeVar
 
 from config.catalog import load_default_achievements, load_default_points
 from engine import (
+    achievement_posts,
     achievements,
     api_reads,
     api_tokens,
@@ -125,6 +127,8 @@ class Engine:
         self._public_ids: dict[str, CommunityRef] = {}
         self.uow.before_write.append(self.settler.settle_in)
         self.uow.before_commit.append(achievements.settle)
+        # Last: what the transaction unlocked (thresholds above included), in one post.
+        self.uow.before_commit.append(achievement_posts.announce)
         self.uow.on(RankMoved, self.ranks.moved)
         self.uow.on(VotesCounted, self.settler.counted)
 
@@ -238,16 +242,11 @@ class Engine:
         c, created = await self.uow.open_community(
             ref, timezone=timezone, announce_channel=announce_channel,
             entries_channel=entries_channel)
-        return CommunityView(c.id, c.platform, c.external_id, c.name, c.timezone,
-                             c.announce_channel, c.entries_channel, c.moderator_role,
-                             self.uow.points_of(c)), created
+        return community_settings.view_of(c, self.uow.points_of(c)), created
 
     async def community(self, ref: CommunityRef) -> CommunityView:
         async def work(ctx: Tx | View) -> CommunityView:
-            c = ctx.community
-            return CommunityView(c.id, c.platform, c.external_id, c.name, c.timezone,
-                                 c.announce_channel, c.entries_channel, c.moderator_role,
-                                 self.uow.points_of(c))
+            return community_settings.view_of(ctx.community, self.uow.points_of(ctx.community))
 
         return await self.uow.view(ref, work)
 
@@ -271,6 +270,13 @@ class Engine:
         community_settings.check_channel(which, channel_id)
         return await self._write(actor.community, lambda tx: community_settings.set_channel(
             tx, actor, which, channel_id))
+
+    async def set_achievement_posts(self, actor: MemberRef, place: str) -> CommunityView:
+        """Achievement posts back to the announcements channel ("announcements") or off
+        ("off"); `set_channel(actor, "achievements", channel)` gives them a channel."""
+        place = achievement_posts.check_place(place)
+        return await self._write(actor.community, lambda tx:
+                                 community_settings.set_achievement_posts(tx, actor, place))
 
     async def set_timezone(self, actor: MemberRef, zone: str) -> CommunityView:
         zone = community_settings.check_timezone(zone)

@@ -79,7 +79,10 @@ class Settler:
 
         async def unit(session: AsyncSession) -> int:
             await self._uow.serialize(session, ref)  # as every write of the community
-            return await self.settle_in(session, ref, limit)
+            paid = await self.settle_in(session, ref, limit)
+            # And ends as every write does: what the votes unlocked is announced.
+            await self._uow.finish(await self._uow.tx(session, ref))
+            return paid
 
         return await self._uow.run(unit)
 

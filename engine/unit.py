@@ -5,7 +5,8 @@ Every engine operation runs through here:
 
 - `write` runs its work in one transaction. Before the work, the `before_write` hooks
   run (settlement pays the community's counted votes first, so every write sees them
-  paid); after it, the `before_commit` hooks (point thresholds, the top-10 entries).
+  paid); after it, the `before_commit` hooks (point thresholds, the top-10 entries,
+  the one post of what the transaction unlocked).
 - `read` and `view` run reads; `view` runs on a session-less reader where the database
   has one (SQLite files), for work of plain statements only.
 - Work raises typed events (`engine.context`); once the transaction has committed, each
@@ -48,6 +49,7 @@ FAULT_FIRST_WAIT = 0.1
 FAULT_MAX_WAIT = 2.0
 _EVENTS = "laurels.events"
 _MEMO = "laurels.memo"
+_UNLOCKS = "laurels.unlocks"
 
 BeforeWrite = Callable[[AsyncSession, CommunityRef], Awaitable[None]]
 BeforeCommit = Callable[[Tx], Awaitable[None]]
@@ -99,6 +101,7 @@ class UnitOfWork:
             # A retried attempt starts with nothing raised and nothing remembered.
             raised[0] = session.info[_EVENTS] = []
             session.info[_MEMO] = {}
+            session.info[_UNLOCKS] = []
             return await unit(session)
 
         loop = asyncio.get_running_loop()
@@ -180,7 +183,8 @@ class UnitOfWork:
                ) -> Tx:
         return Tx(session, community, self.clock.now(), points, self.catalog,
                   close_grace=self.close_grace, events=session.info.setdefault(_EVENTS, []),
-                  memo=session.info.setdefault(_MEMO, {}))
+                  memo=session.info.setdefault(_MEMO, {}),
+                  unlocks=session.info.setdefault(_UNLOCKS, []))
 
     async def plain_tx(self, session: AsyncSession, ref: CommunityRef) -> Tx:
         """A Tx for work of plain statements only (a vote batch), on the loaded copy of
@@ -243,11 +247,16 @@ class UnitOfWork:
                 await hook(session, ref)
             tx = await self.tx(session, ref)
             result = await work(tx)
-            for before in self.before_commit:
-                await before(tx)
+            await self.finish(tx)
             return result
 
         return await self.run(unit, patience=patience)
+
+    async def finish(self, tx: Tx) -> None:
+        """The last work of a write transaction: the `before_commit` hooks. Every write
+        runs them (settlement, which pays votes in transactions of its own, too)."""
+        for before in self.before_commit:
+            await before(tx)
 
     async def read(self, ref: CommunityRef, work: Callable[[Tx], Awaitable[T]]) -> T:
         await self.known(ref)

@@ -50,6 +50,10 @@ class CommunityView:
     entries_channel: str | None
     moderator_role: str | None
     points: dict[str, int]
+    # Where achievement posts go: "announcements" (the default), "channel"
+    # (`achievements_channel`) or "off".
+    achievement_posts: str = "announcements"
+    achievements_channel: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

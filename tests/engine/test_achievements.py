@@ -134,9 +134,10 @@ async def test_prerequisite_must_be_earned_first(
 
     progress = _by_key(await engine.achievements(alice))
     assert progress["first_win"].unlocked and progress["encore"].unlocked
-    titles = [r.body["title"] for r in await outbox_rows(db, "achievement")]
-    assert titles.index("🏆 Achievement unlocked: Laureate") < titles.index(
-        "🏅 Achievement unlocked: Encore")
+    # the tally's one post lists them in the order they unlocked
+    text = (await outbox_rows(db, "achievement"))[-1].body["text"]
+    assert "Alice earned **Laureate**" in text and "Alice earned **Encore**" in text
+    assert text.index("**Laureate**") < text.index("**Encore**")
 
 
 async def test_prerequisite_chain_unlocks_in_one_go(

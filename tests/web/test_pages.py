@@ -170,6 +170,10 @@ async def test_moderator_settings_and_announcements() -> None:
         await w.sign_in("mod", moderator=True)
         page = await w.client.get(f"{w.base}/mod/settings")
         assert page.status_code == 200 and "off" in page.text
+        assert "<dt>Achievements</dt><dd>" in page.text and "(with announcements)" in page.text
+        await w.engine.set_channel(_ref("mod", admin=True), "achievements", "wins")
+        page = await w.client.get(f"{w.base}/mod/settings")
+        assert "<dt>Achievements</dt><dd>wins</dd>" in page.text
         turned = await w.client.post(f"{w.base}/mod/settings", data={
             "csrf": csrf_of(page.text), "setting": "public", "value": "on"})
         assert turned.status_code == 200 and "Saved." in turned.text
