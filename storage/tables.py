@@ -98,6 +98,8 @@ class Member(Base):
     community_id: Mapped[int] = community_fk()
     external_id: Mapped[str] = mapped_column(String(64))
     display_name: Mapped[str] = mapped_column(String(200), default="")
+    # The platform's picture of the member (https, engine/avatars.py); None: initials.
+    avatar_url: Mapped[str | None] = mapped_column(String(500))
     is_bot: Mapped[bool] = mapped_column(Boolean, default=False)
     is_moderator: Mapped[bool] = mapped_column(Boolean, default=False)
     showcase: Mapped[dict[str, Any]] = mapped_column(default=dict)
@@ -235,6 +237,10 @@ class Vote(Base):
     entry_id: Mapped[int] = mapped_column(Id, ForeignKey("entries.id", ondelete="CASCADE"))
     voter_id: Mapped[int] = mapped_column(Id, ForeignKey("members.id", ondelete="CASCADE"))
     cast_at: Mapped[datetime]
+    # The variants of the vote emoji the voter holds on the entry (👍, 👍🏽; Slack's +1 and
+    # +1::skin-tone-3 are separate reactions), separated by spaces: the vote stands while
+    # one is left (engine/vote_rules.py). Empty for votes counted before it was kept.
+    reactions: Mapped[str] = mapped_column(String(200), server_default="")
 
 
 
