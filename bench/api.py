@@ -23,7 +23,7 @@ from bot.http.server import HttpOptions, serve
 from engine.service import Engine
 from web.api import api_mount
 
-__all__ = ["CLIENTS", "measure_api"]
+__all__ = ["CLIENTS", "WARM_UP", "ServerTimes", "load", "measure_api"]
 
 BENCH = "api"
 CLIENTS = 16
@@ -73,9 +73,9 @@ async def _measure(backend: str, engine: Engine, index: str, sizes: Sizes) -> li
     try:
         for label, page in (("first page", 1), ("deep page", deep)):
             path = f"/api/v1/communities/{made.community}/leaderboard?page={page}"
-            await _load(server.url, made.token, path, WARM_UP)
+            await load(server.url, path, WARM_UP, made.token)
             timer.seconds.clear()
-            answers = await _load(server.url, made.token, path, sizes.board_reads)
+            answers = await load(server.url, path, sizes.board_reads, made.token)
             served = list(timer.seconds)
             alone = await _engine_alone(engine, page, sizes)
             figures += _figures(backend, label + index, page, served, answers, alone, sizes)
@@ -85,17 +85,24 @@ async def _measure(backend: str, engine: Engine, index: str, sizes: Sizes) -> li
     return figures
 
 
-async def _load(base: str, token: str, path: str, count: int) -> dict[str, object]:
+async def load(base: str, path: str, count: int, token: str | None = None
+               ) -> dict[str, object]:
+    """`count` GETs of `path` from CLIENTS keep-alive clients in another process
+    (bench/api_load.py), each sending `token` as a bearer token if given; what the
+    clients saw. Anything but 200 each time is an error."""
+    env = {k: v for k, v in os.environ.items() if k != "LAURELS_BENCH_TOKEN"}
+    if token is not None:
+        env["LAURELS_BENCH_TOKEN"] = token
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bench.api_load", base, str(CLIENTS), str(count), path,
-        stdout=asyncio.subprocess.PIPE, env={**os.environ, "LAURELS_BENCH_TOKEN": token})
+        stdout=asyncio.subprocess.PIPE, env=env)
     out, _ = await proc.communicate()
     if proc.returncode != 0:
         raise RuntimeError(f"the load generator failed ({proc.returncode})")
     answers: dict[str, object] = json.loads(out.decode().strip().splitlines()[-1])
     statuses = answers["statuses"]
     if statuses != {"200": count}:
-        raise RuntimeError(f"the API answered {statuses}, not {count} times 200")
+        raise RuntimeError(f"{path} answered {statuses}, not {count} times 200")
     return answers
 
 

@@ -1,6 +1,7 @@
-"""The load generator of the API benchmark, run as its own process (so the server's event
-loop serves requests only): `python -m bench.api_load URL CONCURRENCY COUNT PATH`, the token in
-`LAURELS_BENCH_TOKEN` (not on a command line others can list).
+"""The load generator of the API and page benchmarks, run as its own process (so the
+server's event loop serves requests only): `python -m bench.api_load URL CONCURRENCY COUNT
+PATH`, the API token, if any, in `LAURELS_BENCH_TOKEN` (not on a command line others can
+list).
 
 Keeps CONCURRENCY clients busy, each with its own keep-alive connection, until COUNT GETs
 of PATH are answered; prints one JSON line: client-side latencies (s), the wall time, and
@@ -21,12 +22,12 @@ import aiohttp
 __all__ = ["load"]
 
 
-async def load(base: str, token: str, concurrency: int, count: int, path: str
+async def load(base: str, token: str | None, concurrency: int, count: int, path: str
                ) -> dict[str, object]:
     queue = iter(range(count))
     latencies: list[float] = []
     statuses: Counter[int] = Counter()
-    headers = {"Authorization": f"Bearer {token}"}
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
 
     async def client() -> None:
         connector = aiohttp.TCPConnector(limit=1)
@@ -46,7 +47,7 @@ async def load(base: str, token: str, concurrency: int, count: int, path: str
 
 def main() -> None:
     base, concurrency, count, path = sys.argv[1:]
-    token = os.environ["LAURELS_BENCH_TOKEN"]
+    token = os.environ.get("LAURELS_BENCH_TOKEN")
     print(json.dumps(asyncio.run(load(base, token, int(concurrency), int(count), path))))
 
 

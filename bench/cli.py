@@ -10,7 +10,8 @@ from pathlib import Path
 
 __all__ = ["BENCHMARKS", "add_arguments", "main", "run_from_args"]
 
-BENCHMARKS = ("votes", "leaderboard", "tally", "awards", "commands", "memory", "loop", "api")
+BENCHMARKS = ("votes", "leaderboard", "tally", "awards", "commands", "memory", "loop", "api",
+              "pages")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

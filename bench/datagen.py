@@ -10,7 +10,7 @@ import json
 import random
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from itertools import islice
 from pathlib import Path
 from typing import Any, Protocol
@@ -32,13 +32,14 @@ from storage.tables import (
     VoteCount,
 )
 
-__all__ = ["CHALLENGE_SLUG", "ENTRIES_CHANNEL", "Writer", "board_dataset", "open_writer",
-           "vote_dataset"]
+__all__ = ["CHALLENGE_SLUG", "ENTRIES_CHANNEL", "Writer", "board_dataset", "board_points",
+           "last_week_points", "open_writer", "vote_dataset"]
 
 ENTRIES_CHANNEL = "entries"
 CHALLENGE_SLUG = "bench"
 CHUNK = 20_000
 WEEK_DAY = NOW - timedelta(days=1)          # this week and this month
+LAST_WEEK_DAY = NOW - timedelta(days=7)     # last week, this month
 MONTH_DAY = NOW.replace(day=5)              # this month, an earlier week
 OLD_DAY = NOW - timedelta(days=62)          # neither
 
@@ -203,15 +204,34 @@ def board_points(n: int, seed: int = 1) -> Iterator[tuple[int, int, int, int]]:
         yield i, total, month, week
 
 
-def _standings(n: int) -> Iterator[dict[str, Any]]:
-    week_key = f"w{NOW.isocalendar()[0]}-{NOW.isocalendar()[1]:02d}"
-    month_key = f"m{NOW.year}-{NOW.month:02d}"
+def last_week_points(n: int, seed: int = 4) -> Iterator[tuple[int, int, int, int, int]]:
+    """`board_points` with last week's points: half of the members who had points this
+    month before this week had some of them last week (a stream of its own, so the
+    other boards are the same as without it)."""
+    rng = random.Random(seed)
     for i, total, month, week in board_points(n):
+        last = 0
+        if month > week and rng.random() < 0.5:
+            last = min(month - week, int(2 * rng.paretovariate(1.8)))
+        yield i, total, month, week, last
+
+
+def _week_key(day: datetime) -> str:
+    year, week, _ = day.isocalendar()
+    return f"w{year}-{week:02d}"
+
+
+def _standings(n: int) -> Iterator[dict[str, Any]]:
+    week_key, last_week_key = _week_key(NOW), _week_key(LAST_WEEK_DAY)
+    month_key = f"m{NOW.year}-{NOW.month:02d}"
+    for i, total, month, week, last in last_week_points(n):
         yield {"community_id": 1, "period": "all", "member_id": i, "points": total}
         if month:
             yield {"community_id": 1, "period": month_key, "member_id": i, "points": month}
         if week:
             yield {"community_id": 1, "period": week_key, "member_id": i, "points": week}
+        if last:
+            yield {"community_id": 1, "period": last_week_key, "member_id": i, "points": last}
 
 
 def _score_counts(n: int) -> list[dict[str, Any]]:
@@ -223,10 +243,11 @@ def _score_counts(n: int) -> list[dict[str, Any]]:
 
 def _ledger(n: int) -> Iterator[dict[str, Any]]:
     row_id = 0
-    for i, total, month, week in board_points(n):
+    for i, total, month, week, last in last_week_points(n):
         balance = 0
-        for k, (delta, day) in enumerate(((total - month, OLD_DAY), (month - week, MONTH_DAY),
-                                          (week, WEEK_DAY))):
+        for k, (delta, day) in enumerate(((total - month, OLD_DAY),
+                                          (month - week - last, MONTH_DAY),
+                                          (last, LAST_WEEK_DAY), (week, WEEK_DAY))):
             if delta <= 0:
                 continue
             row_id += 1
@@ -238,7 +259,8 @@ def _ledger(n: int) -> Iterator[dict[str, Any]]:
 
 
 def _ledger_count(n: int) -> int:
-    return sum((t > m) + (m > w) + (w > 0) for _, t, m, w in board_points(n))
+    return sum((t > m) + (m - w - last > 0) + (last > 0) + (w > 0)
+               for _, t, m, w, last in last_week_points(n))
 
 
 def tally_votes(entries: int, votes: int, seed: int = 2) -> list[int]:
@@ -267,11 +289,13 @@ def _votes(members: int, counts: list[int]) -> Iterator[dict[str, Any]]:
 
 async def board_dataset(writer: Writer, members: int, tally_entries: int, tally_votes_n: int
                         ) -> None:
-    """`members` members on the all-time, month and week boards (ledger rows to match),
-    and a challenge in its voting phase with `tally_entries` entries and their votes."""
+    """`members` members on the all-time, month and week boards and last week's (ledger
+    rows to match), and a challenge in its voting phase with `tally_entries` entries and
+    their votes."""
     await writer.rows(Community.__table__, [_community()], 1)
     await writer.rows(Member.__table__, _members(members), members)
-    n_standings = sum(1 + (m > 0) + (w > 0) for _, _, m, w in board_points(members))
+    n_standings = sum(1 + (m > 0) + (w > 0) + (last > 0)
+                      for _, _, m, w, last in last_week_points(members))
     await writer.rows(Standing.__table__, _standings(members), n_standings)
     histogram = _score_counts(members)
     await writer.rows(ScoreCount.__table__, histogram, len(histogram))

@@ -15,6 +15,7 @@ from bench.datagen import board_dataset, open_writer
 from bench.leaderboard import measure_leaderboard
 from bench.loop import measure_loop
 from bench.memory import measure_memory
+from bench.pages import measure_pages
 from bench.report import Figure, Report
 from bench.sizes import Sizes
 from bench.tally import measure_tally
@@ -69,7 +70,7 @@ async def _run_backend(report: Report, sizes: Sizes, backend: Backend, only: lis
     await step("awards", lambda: measure_awards(backend, sizes))
     if backend.is_sqlite:
         await step("loop", lambda: measure_loop(backend, sizes))
-    board = {"leaderboard", "commands", "memory", "api", "tally"} & set(only)
+    board = {"leaderboard", "commands", "memory", "api", "pages", "tally"} & set(only)
     if board:
         print(f"- generating {sizes.board_members:,} members, {sizes.tally_entries:,} entries,"
               f" {sizes.tally_votes:,} votes ({backend.kind})", flush=True)
@@ -82,5 +83,6 @@ async def _run_backend(report: Report, sizes: Sizes, backend: Backend, only: lis
         await step("commands", lambda: measure_commands(backend, url, sizes))
         await step("memory", lambda: measure_memory(backend, url, sizes))
         await step("api", lambda: measure_api(backend, url, sizes))
+        await step("pages", lambda: measure_pages(backend, url, sizes))
         await step("tally", lambda: measure_tally(backend, url, sizes))  # last: it writes
     return failed

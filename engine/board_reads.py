@@ -118,7 +118,8 @@ async def board_page(ctx: Tx | View, ranks: RankIndex, week_start: WeekStartBoar
 
 
 def _row(r: leaderboards.BoardRow, moved: int | None, new: bool) -> RankedRow:
-    return RankedRow(r.rank, r.name, r.points, r.member_external_id, moved, new)
+    return RankedRow(r.rank, r.name, r.points, r.member_external_id, moved, new,
+                     r.avatar_url)
 
 
 def _page(board: leaderboards.Board, rows: list[RankedRow], compared: str) -> BoardPage:

@@ -31,6 +31,7 @@ class BoardRow:
     points: float
     member_external_id: str | None = None
     detail: str | None = None
+    avatar_url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,8 +94,9 @@ async def leaderboard(
     rank_of = {g.points: g.rank for g in found.groups}
     result = await board_groups(ctx.source, ctx.community_id, key,
                                 [(g.points, g.members, g.skip, g.take) for g in found.groups])
-    rows = [BoardRow(rank_of[points], name or external_id, points, external_id)
-            for points, external_id, name in result]
+    rows = [BoardRow(rank_of[points], name or external_id, points, external_id,
+                     avatar_url=avatar)
+            for points, external_id, name, avatar in result]
     viewer = None if found.points is None else ViewerRank(
         found.above + 1, found.points, max(stats.members, 1))
     return Board(period, period_label(period, ctx.now, ctx.tz), rows, page, pages, stats.members,

@@ -92,7 +92,7 @@ async def profile(tx: Tx, ranks: RankIndex, viewer: MemberRef, target_user_id: s
         member.external_id, member.display_name, rank.points if rank else 0, rank,
         alive(state, tx.local_day()), state.longest,
         [b for b in owned if b.showcased], len(owned), await _taking_part(tx, member),
-        await history(tx, member.id, 5))
+        await history(tx, member.id, 5), avatar_url=member.avatar_url)
 
 
 async def _taking_part(tx: Tx, member: Member) -> list[tuple[ChallengeView, str]]:
@@ -157,7 +157,7 @@ async def member_page(tx: Tx, ranks: RankIndex, rarity: Rarity, user_id: str) ->
         sorted(d for d in days if first <= d <= today), first, today, owned,
         await achievements.progress(tx, member.id),
         await _balance_by_day(tx, member.id), await history(tx, member.id, RECENT_LINES),
-        await _taken_part(tx, member))
+        await _taken_part(tx, member), member.avatar_url)
 
 
 async def _active_days(tx: Tx, member_id: int, since: datetime) -> set[date]:

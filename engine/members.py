@@ -87,28 +87,34 @@ async def known_rows(tx: Tx, refs: Sequence[MemberRef]) -> dict[str, sql.MemberR
 
 async def ensure_rows(tx: Tx, refs: Sequence[MemberRef]) -> dict[str, sql.MemberRow]:
     """The member rows of `refs` by platform id: new members inserted, renamed members
-    (and members the platform now says are bots) updated, in a fixed order (new ones by
-    platform id, changed ones by row id), so concurrent transactions that create or
-    touch members lock them in one order. Remembered for the rest of the transaction."""
+    (and members the platform now says are bots, or shows with another picture) updated,
+    in a fixed order (new ones by platform id, changed ones by row id), so concurrent
+    transactions that create or touch members lock them in one order. Remembered for the
+    rest of the transaction."""
     cid = tx.community_id
     wanted = {r.user_id: r for r in refs}
     found = await known_rows(tx, list(wanted.values()))
     new = sorted(u for u in wanted if u not in found)
     if new:
         await sql.insert_members(tx.session, [
-            (cid, u, _name(wanted[u]), wanted[u].is_bot, tx.now) for u in new])
+            (cid, u, _name(wanted[u]), wanted[u].is_bot, wanted[u].avatar_url, tx.now)
+            for u in new])
         found.update(await sql.members_by_external_id(tx.session, cid, new))
     changed = []
     for user_id, ref in wanted.items():
-        member_id, _, name, is_bot, is_mod = found[user_id]
+        member_id, _, name, is_bot, is_mod, avatar = found[user_id]
         renamed = bool(ref.display_name) and name != ref.display_name[:MAX_NAME]
-        if renamed or (ref.is_bot and not is_bot):
+        # No picture in the ref: the platform did not say here, not that there is none.
+        pictured = ref.avatar_url is not None and ref.avatar_url != avatar
+        if renamed or (ref.is_bot and not is_bot) or pictured:
             found[user_id] = (member_id, user_id, ref.display_name[:MAX_NAME]
                               if renamed and ref.display_name else name,
-                              is_bot or ref.is_bot, is_mod)
+                              is_bot or ref.is_bot, is_mod,
+                              ref.avatar_url if pictured else avatar)
             changed.append(found[user_id])
     if changed:
-        await sql.update_members(tx.session, cid, [(m, name, bot) for m, _, name, bot, _
+        await sql.update_members(tx.session, cid, [(m, name, bot, avatar)
+                                                   for m, _, name, bot, _, avatar
                                                    in sorted(changed)])
         for m, *_ in changed:  # a copy the session loaded earlier is stale now
             loaded = tx.session.identity_map.get(identity_key(Member, m))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from engine.avatars import clean_avatar_url
 from engine.text import clean_display_name
 
 __all__ = ["CommunityRef", "MemberRef", "MessageRef"]
@@ -35,11 +36,15 @@ class MemberRef:
     # roles or user groups they hold (matched against the community's moderator role).
     is_admin: bool = False
     roles: frozenset[str] = frozenset()
+    # The member's picture where the platform gives one (None: not known here, which
+    # leaves a recorded one as it is); https only (`avatars.clean_avatar_url`).
+    avatar_url: str | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         # Platform text enters here: every use of the name (a member row, a vote batch's
         # comparison, a reply) sees it clean and cut to the column's width.
         object.__setattr__(self, "display_name", clean_display_name(self.display_name))
+        object.__setattr__(self, "avatar_url", clean_avatar_url(self.avatar_url))
 
 
 @dataclass(frozen=True, slots=True)

@@ -182,6 +182,7 @@ class Profile:
     active: list[tuple[ChallengeView, str]]  # challenge and the member's status in it
     recent: list[LedgerLine]
     achievements: list[Progress] = field(default_factory=list)
+    avatar_url: str | None = None  # the platform's picture (None: show initials)
 
 
 @dataclass(frozen=True, slots=True)
@@ -307,6 +308,7 @@ class MemberPage:
     balance: list[tuple[date, int]]  # points at the end of each day with a change
     recent: list[LedgerLine]
     challenges: list[tuple[ChallengeView, str]]
+    avatar_url: str | None = None  # the platform's picture (None: show initials)
 
 
 @dataclass(frozen=True, slots=True)

@@ -98,6 +98,8 @@ class Member(Base):
     community_id: Mapped[int] = community_fk()
     external_id: Mapped[str] = mapped_column(String(64))
     display_name: Mapped[str] = mapped_column(String(200), default="")
+    # The platform's picture of the member (https, engine/avatars.py); None: initials.
+    avatar_url: Mapped[str | None] = mapped_column(String(500))
     is_bot: Mapped[bool] = mapped_column(Boolean, default=False)
     is_moderator: Mapped[bool] = mapped_column(Boolean, default=False)
     showcase: Mapped[dict[str, Any]] = mapped_column(default=dict)

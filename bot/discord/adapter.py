@@ -23,7 +23,7 @@ from discord import app_commands
 
 from bot.discord.dedupe import Seen
 from bot.discord.forms import form_for, read_form
-from bot.discord.identity import member_ref
+from bot.discord.identity import avatar_url, member_ref
 from bot.discord.payloads import CommandData, ComponentData
 from bot.discord.render import action_of, render
 from bot.discord.slash import bind_options, completion_source, invocation
@@ -305,7 +305,8 @@ class DiscordAdapter:
         user = event.member
         is_bot = (me is not None and event.user_id == me.id) or bool(user and user.bot)
         member = MemberRef(community, str(event.user_id),
-                           user.display_name if user is not None else None, is_bot=is_bot)
+                           user.display_name if user is not None else None, is_bot=is_bot,
+                           avatar_url=avatar_url(user))
         reaction = Reaction(member, MessageRef(str(event.channel_id), str(event.message_id)),
                             str(event.emoji), added)
         await self.reactions.handle(reaction, _ReactionAnswer(self, event))

@@ -16,7 +16,7 @@ import discord
 
 from engine.refs import CommunityRef, MemberRef
 
-__all__ = ["is_admin", "matches_setting", "member_ref"]
+__all__ = ["avatar_url", "is_admin", "matches_setting", "member_ref"]
 
 _ROLE_MENTION = re.compile(r"<@&(\d+)>")
 _USER_MENTION = re.compile(r"<@!?(\d+)>")
@@ -57,4 +57,11 @@ def member_ref(community: CommunityRef, user: discord.abc.User, *,
                                                           roles)
     return MemberRef(community, str(user.id), user.display_name, is_bot=user.bot,
                      is_admin=is_admin(permissions),
-                     roles=frozenset({str(moderator_setting)}) if matched else frozenset())
+                     roles=frozenset({str(moderator_setting)}) if matched else frozenset(),
+                     avatar_url=avatar_url(user))
+
+
+def avatar_url(user: discord.abc.User | None) -> str | None:
+    """The picture Discord shows for `user` here: a server's own avatar for its member,
+    else theirs, else Discord's default (CDN addresses)."""
+    return None if user is None else str(user.display_avatar.url)

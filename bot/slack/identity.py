@@ -42,6 +42,7 @@ class UserFacts:
     display_name: str
     is_bot: bool
     is_admin: bool
+    avatar_url: str | None = None  # the profile picture users.info gives (image_72)
 
 
 def moderator_ids(setting: str) -> tuple[frozenset[str], frozenset[str]]:
@@ -73,7 +74,7 @@ class Directory:
         facts = await self.facts(client, community.external_id, user_id, fallback_name)
         roles = await self._roles(client, community, user_id)
         return MemberRef(community, user_id, facts.display_name, is_bot=facts.is_bot,
-                         is_admin=facts.is_admin, roles=roles)
+                         is_admin=facts.is_admin, roles=roles, avatar_url=facts.avatar_url)
 
     async def facts(self, client: AsyncWebClient, team_id: str, user_id: str,
                     fallback_name: str | None = None) -> UserFacts:
@@ -130,4 +131,4 @@ def _facts_of(user: SlackUser, fallback_name: str | None) -> UserFacts:
     name = (profile.get("display_name") or profile.get("real_name") or user.get("real_name")
             or user.get("name") or fallback_name or user["id"])
     admin = bool(user.get("is_admin") or user.get("is_owner"))
-    return UserFacts(name, bool(user.get("is_bot")), admin)
+    return UserFacts(name, bool(user.get("is_bot")), admin, profile.get("image_72"))

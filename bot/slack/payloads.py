@@ -136,6 +136,7 @@ class ViewSubmissionBody(TypedDict):
 class SlackUserProfile(TypedDict):
     display_name: NotRequired[str]
     real_name: NotRequired[str]
+    image_72: NotRequired[str]  # the profile picture, 72 pixels square (https)
 
 
 class SlackUser(TypedDict):

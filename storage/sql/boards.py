@@ -17,7 +17,8 @@ __all__ = ["SMALL_GROUP", "BoardRead", "board_groups", "board_page", "board_read
 
 _POINTS = text("SELECT points FROM standings WHERE community_id = :community_id "
                "AND period = :period AND member_id = :member_id")
-_PAGE_FROM = text("SELECT s.points, m.external_id, m.display_name FROM standings s "
+_PAGE_FROM = text("SELECT s.points, m.external_id, m.display_name, m.avatar_url "
+                  "FROM standings s "
                   "JOIN members m ON m.id = s.member_id "
                   "WHERE s.community_id = :community_id AND s.period = :period "
                   "AND s.points <= :first AND s.points >= :last "
@@ -33,9 +34,9 @@ async def standing_points(session: Source, community_id: int, period: str,
 
 async def board_page(session: Source, community_id: int, period: str, first: int,
                      last: int, limit: int) -> list[tuple[Any, ...]]:
-    """(points, external id, display name) of the first `limit` members scoring from
-    `first` down to `last`, best first, ties by member id: one range of the index, the
-    members of each score in it sorted (keep ties small). The lower bound tells
+    """(points, external id, display name, avatar url) of the first `limit` members
+    scoring from `first` down to `last`, best first, ties by member id: one range of the
+    index, the members of each score in it sorted (keep ties small). The lower bound tells
     PostgreSQL's planner how small the range is (without it, it plans parallel workers)."""
     return await fetch(session, _PAGE_FROM, {"community_id": community_id,
                                              "period": period, "first": first,
@@ -111,17 +112,18 @@ def _group_page(backwards: tuple[bool, ...]) -> TextClause:
         f":community_id AND period = :period AND points = :s_{i} ORDER BY member_id"
         f"{' DESC' if back else ''} LIMIT :l_{i} OFFSET :o_{i}) AS g{i}"
         for i, back in enumerate(backwards))
-    return text(f"SELECT g.points, m.external_id, m.display_name FROM ({parts}) AS g "
+    return text("SELECT g.points, m.external_id, m.display_name, m.avatar_url "
+                f"FROM ({parts}) AS g "
                 "JOIN members m ON m.id = g.member_id ORDER BY g.points DESC, g.member_id")
 
 
 async def board_groups(session: Source, community_id: int, period: str,
                        groups: Sequence[tuple[int, int, int, int]]) -> list[tuple[Any, ...]]:
-    """(points, external id, display name) of a page given as score groups: for each
-    (points, members, skip, take), the members holding exactly that score in member id
-    order, skipping `skip` and taking `take`. Each group is an index range read, walked
-    from whichever end of the group is nearer: no sort of a group, however many members
-    share its score, and at most half of it skipped."""
+    """(points, external id, display name, avatar url) of a page given as score groups:
+    for each (points, members, skip, take), the members holding exactly that score in
+    member id order, skipping `skip` and taking `take`. Each group is an index range read,
+    walked from whichever end of the group is nearer: no sort of a group, however many
+    members share its score, and at most half of it skipped."""
     if not groups:
         return []
     if groups[0][2] == 0 and all(members <= SMALL_GROUP for _, members, _, _ in groups):

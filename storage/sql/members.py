@@ -43,14 +43,15 @@ async def member_id(session: Source, community_id: int, external_id: str) -> int
     return int(rows[0][0]) if rows else None
 
 
-# (id, external id, display name, is bot, is moderator): what most rules read of a member.
-MemberRow = tuple[int, str, str | None, bool, bool]
+# (id, external id, display name, is bot, is moderator, avatar url): what most rules read
+# of a member.
+MemberRow = tuple[int, str, str | None, bool, bool, str | None]
 
 
 @lru_cache(maxsize=16)
 def _by_external_id(n: int) -> TextClause:
-    return text("SELECT id, external_id, display_name, is_bot, is_moderator FROM members "
-                f"WHERE community_id = :c AND external_id IN ({in_list('m', n)})")
+    return text("SELECT id, external_id, display_name, is_bot, is_moderator, avatar_url "
+                f"FROM members WHERE community_id = :c AND external_id IN ({in_list('m', n)})")
 
 
 async def members_by_external_id(session: Source, community_id: int,
@@ -60,11 +61,12 @@ async def members_by_external_id(session: Source, community_id: int,
         return {}
     rows = await fetch(session, _by_external_id(bucket(len(external_ids))),
                        {"c": community_id, **in_params("m", list(external_ids))})
-    return {str(r[1]): (int(r[0]), str(r[1]), r[2], bool(r[3]), bool(r[4])) for r in rows}
+    return {str(r[1]): (int(r[0]), str(r[1]), r[2], bool(r[3]), bool(r[4]), r[5])
+            for r in rows}
 
 
-_MEMBER_COLUMNS = ("community_id", "external_id", "display_name", "is_bot", "is_moderator",
-                   "showcase", "created_at")
+_MEMBER_COLUMNS = ("community_id", "external_id", "display_name", "is_bot", "avatar_url",
+                   "is_moderator", "showcase", "created_at")
 
 
 @lru_cache(maxsize=256)
@@ -79,23 +81,24 @@ _MEMBER_TYPES = {_MEMBER_COLUMNS.index(c): Member.__table__.c[c].type
 
 
 async def insert_members(session: AsyncSession, rows: Sequence[tuple[Any, ...]]) -> None:
-    """Insert members (community, external id, display name, is bot, created at) in one
-    statement, in the order given; one that exists already is left as it is."""
+    """Insert members (community, external id, display name, is bot, avatar url, created
+    at) in one statement, in the order given; one that exists already is left as it is."""
     await fetch_rows(session, _insert_members(len(rows)),
-                     [(c, ext, name, bot, False, {}, at) for c, ext, name, bot, at in rows],
+                     [(c, ext, name, bot, avatar, False, {}, at)
+                      for c, ext, name, bot, avatar, at in rows],
                      _MEMBER_TYPES)
 
 
-_UPDATE_MEMBER = text("UPDATE members SET display_name = :name, is_bot = :bot "
-                      "WHERE id = :id AND community_id = :c")
+_UPDATE_MEMBER = text("UPDATE members SET display_name = :name, is_bot = :bot, "
+                      "avatar_url = :avatar WHERE id = :id AND community_id = :c")
 
 
 async def update_members(session: AsyncSession, community_id: int,
-                         rows: Sequence[tuple[int, str | None, bool]]) -> None:
-    """Set (id, display name, is bot) of existing members, in the order given."""
-    for member, name, bot in rows:
+                         rows: Sequence[tuple[int, str | None, bool, str | None]]) -> None:
+    """Set (id, display name, is bot, avatar url) of existing members, in the order given."""
+    for member, name, bot, avatar in rows:
         await fetch(session, _UPDATE_MEMBER, {"id": member, "name": name, "bot": bot,
-                                              "c": community_id})
+                                              "avatar": avatar, "c": community_id})
 
 
 @lru_cache(maxsize=16)

@@ -24,6 +24,12 @@ EXPECTED = {
     "tally": {"tally seconds", "tally peak memory growth"},
     "api": {f"leaderboard {page} {figure}" for page in ("first page", "deep page")
             for figure in ("server p50", "server p99", "requests/s")},
+    "pages": {f"{page} {figure}" for page in ("leaderboard first page", "leaderboard deep page",
+                                              "leaderboard this week first page", "member page")
+              for figure in ("server p50", "server p99", "requests/s")}
+    | {f"{page}, first requests of a week: {figure}"
+       for page in ("leaderboard first page", "leaderboard this week first page")
+       for figure in ("slowest server time", "server p99")},
     "loop": {f"{figure} {when}" for figure in ("loop lag p99", "loop lag max", "/leaderboard p99")
              for when in ("during a vote burst",
                           "while another process holds the write lock 2 s")},

@@ -196,3 +196,22 @@ async def test_sign_out_ends_the_session() -> None:
 
 def _ref(user: str, *, admin: bool = False) -> MemberRef:
     return MemberRef(COMMUNITY, user, user, is_admin=admin)
+
+
+async def test_members_pictures_beside_their_names_initials_otherwise() -> None:
+    async with world() as w:
+        picture = "https://cdn.discordapp.com/avatars/7/abc.png?size=1024"
+        await w.engine.award_points(_ref("mod", admin=True),
+                                    MemberRef(COMMUNITY, "bob", "bob", avatar_url=picture),
+                                    1, "a picture")
+        board = await w.client.get(f"{w.base}/")
+        bob_row = board.text.split('id="m-bob"', 1)[1].split("</tr>", 1)[0]
+        assert f'<img class="avatar" src="{picture.replace("&", "&amp;")}"' in bob_row
+        assert 'referrerpolicy="no-referrer"' in bob_row
+        alice_row = board.text.split('id="m-alice"', 1)[1].split("</tr>", 1)[0]
+        assert "<img" not in alice_row and '<span class="avatar" aria-hidden="true">A</span>' \
+            in alice_row
+        bob = await w.client.get(f"{w.base}/members/bob")
+        assert f'<img class="avatar big" src="{picture}"' in bob.text
+        alice = await w.client.get(f"{w.base}/members/alice")
+        assert '<span class="avatar big" aria-hidden="true">A</span>' in alice.text

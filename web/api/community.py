@@ -16,7 +16,9 @@ from web.api.schemas import (
     BoardStats,
     CatalogAchievement,
     Community,
+    CommunityActivity,
     CommunityStats,
+    MovementPage,
     Period,
 )
 
@@ -43,6 +45,14 @@ async def stats(api: Api) -> CommunityStats:
     return CommunityStats(boards=boards, challenges=listed.total)
 
 
+@router.get("/stats/activity", tags=["community"], summary="Community activity per day")
+async def activity(api: Api) -> CommunityActivity:
+    """What the moderators' statistics page shows: for each of the last 30 days, the
+    members active, votes cast, entries submitted and points paid; members active this
+    week; the busiest challenges."""
+    return CommunityActivity.of(await api.engine.community_stats(api.community))
+
+
 @router.get("/leaderboard", tags=["leaderboards"], summary="A page of a leaderboard")
 async def leaderboard(
     api: Api,
@@ -53,6 +63,20 @@ async def leaderboard(
 ) -> BoardOut:
     """Members by points; ties share a rank (1, 2, 2, 4). Pages past the last are 422."""
     return BoardOut.of(await api.engine.leaderboard(api.community, period, page, page_size))
+
+
+@router.get("/leaderboard/movement", tags=["leaderboards"],
+            summary="A page of 100 with each member's movement since last week")
+async def movement(
+    api: Api,
+    period: Annotated[Period, Query(description="all time, this week or this month "
+                                    "(community time)")] = "all",
+    page: Annotated[int, Query(ge=1)] = 1,
+) -> MovementPage:
+    """The dashboard's leaderboard: 100 members a page, each with the places they moved:
+    this week's board against last week's final board; all time and this month against
+    the same board as this week began. Pages past the last are 422."""
+    return MovementPage.of(await api.engine.board_page(api.community, period, page))
 
 
 @router.get("/achievements", tags=["achievements"], summary="The achievement catalog")

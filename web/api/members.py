@@ -17,8 +17,10 @@ from web.api.schemas import (
     Badge,
     HistoryPage,
     LedgerEntry,
+    MemberCalendar,
     MemberOut,
     Period,
+    PointsOverTime,
     Position,
     Rank,
     Streak,
@@ -79,3 +81,17 @@ async def position(
     rank = board.viewer
     return Position(period=period, label=board.label, on_board=rank is not None,
                     rank=Rank.of(rank) if rank else None)
+
+
+@router.get("/calendar", summary="A member's active days over the last year, and streak")
+async def calendar(api: Api, member: MemberId) -> MemberCalendar:
+    """The days of the last year (community time) on which the member voted, entered or
+    logged progress: what their dashboard page draws as a calendar."""
+    return MemberCalendar.of(await api.engine.member_page(api.community, member))
+
+
+@router.get("/points-over-time", summary="A member's points at the end of each day")
+async def points_over_time(api: Api, member: MemberId) -> PointsOverTime:
+    """The all-time points after each day they changed: what their dashboard page draws
+    as a line."""
+    return PointsOverTime.of(await api.engine.member_page(api.community, member))

@@ -3,7 +3,7 @@ values (engine/views.py and friends) field by field, never from the database."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -14,14 +14,18 @@ from engine.community_settings import MAX_AWARD
 from engine.leaderboards import Board, BoardRow, Standings, ViewerRank
 from engine.views import (
     BadgeView,
+    BoardPage,
     CatalogItem,
     ChallengeDetails,
     ChallengeView,
     CommunityView,
     LedgerLine,
+    MemberPage,
     Page,
     Profile,
+    RankedRow,
 )
+from engine.views import CommunityStats as StatsView
 
 __all__ = [
     "Achievement",
@@ -37,18 +41,25 @@ __all__ = [
     "ChallengeInfo",
     "ChallengePage",
     "Community",
+    "CommunityActivity",
     "CommunityStats",
+    "DayActivity",
     "Entry",
     "EntryPage",
     "HistoryPage",
     "LedgerEntry",
+    "MemberCalendar",
     "MemberOut",
+    "MovementPage",
+    "MovementRow",
     "Period",
+    "PointsOverTime",
     "Position",
     "Rank",
     "Row",
     "StandingsOut",
     "Streak",
+    "TopChallenge",
 ]
 
 Period = Literal["all", "week", "month"]  # engine/periods.py PERIODS
@@ -78,17 +89,22 @@ class Rank(BaseModel):
         return cls(rank=r.rank, points=r.points, members=r.members, top_percent=r.top_percent)
 
 
+AVATAR = ("the member's picture as their platform shows it (an https address); none "
+          "where the platform has not shown one: show initials")
+
+
 class Row(BaseModel):
     rank: int
     member: str | None = Field(description="the member's platform id (none for a team)")
     name: str
     points: float
     detail: str | None = None
+    avatar_url: str | None = Field(default=None, description=AVATAR)
 
     @classmethod
     def of(cls, r: BoardRow) -> Row:
         return cls(rank=r.rank, member=r.member_external_id, name=r.name, points=r.points,
-                   detail=r.detail)
+                   detail=r.detail, avatar_url=r.avatar_url)
 
 
 class BoardOut(BaseModel):
@@ -212,6 +228,7 @@ class ActiveChallenge(BaseModel):
 class MemberOut(BaseModel):
     member: str = Field(description="the platform's user id")
     name: str
+    avatar_url: str | None = Field(description=AVATAR)
     points: int = Field(description="all-time points")
     rank: Rank | None = Field(description="on the all-time board")
     streak: Streak
@@ -222,7 +239,7 @@ class MemberOut(BaseModel):
 
     @classmethod
     def of(cls, p: Profile) -> MemberOut:
-        return cls(member=p.user_id, name=p.name, points=p.points,
+        return cls(member=p.user_id, name=p.name, avatar_url=p.avatar_url, points=p.points,
                    rank=Rank.of(p.rank) if p.rank else None,
                    streak=Streak(current=p.streak, longest=p.longest_streak), badges=p.badges,
                    showcase=[Badge.of(b) for b in p.showcase],
@@ -346,6 +363,112 @@ class StandingsOut(BaseModel):
         return cls(challenge=s.challenge.slug, final=s.challenge.phase == "completed",
                    rows=[Row.of(r) for r in s.rows], page=s.page, pages=s.pages,
                    total=s.total)
+
+
+# -- the dashboard's read models: movement, a member's year, the community's days -----------
+
+class MovementRow(BaseModel):
+    rank: int
+    member: str | None = Field(description="the member's platform id")
+    name: str
+    points: float
+    avatar_url: str | None = Field(description=AVATAR)
+    moved: int | None = Field(description="places up since `compared_with` (negative: "
+                              "down); none when the member was not on that board")
+    new: bool = Field(description="not on the board compared with")
+
+    @classmethod
+    def of(cls, r: RankedRow) -> MovementRow:
+        return cls(rank=r.rank, member=r.member_external_id, name=r.name, points=r.points,
+                   avatar_url=r.avatar_url, moved=r.moved, new=r.new)
+
+
+class MovementPage(BaseModel):
+    period: str
+    label: str
+    page: int
+    pages: int
+    page_size: int
+    members: int
+    average: float
+    median: float
+    compared_with: str = Field(description="what movement is measured against, in words: "
+                               "last week's final board (this week's board), the start of "
+                               "this week (all time, this month)")
+    rows: list[MovementRow]
+
+    @classmethod
+    def of(cls, b: BoardPage) -> MovementPage:
+        return cls(period=b.period, label=b.label, page=b.page, pages=b.pages,
+                   page_size=b.page_size, members=b.members, average=b.average,
+                   median=b.median, compared_with=b.compared_with,
+                   rows=[MovementRow.of(r) for r in b.rows])
+
+
+class MemberCalendar(BaseModel):
+    member: str = Field(description="the platform's user id")
+    first_day: date = Field(description="the calendar's first day (community time)")
+    last_day: date = Field(description="today (community time)")
+    active_days: list[date] = Field(description="days with activity (a vote, an entry, "
+                                    "progress logged), oldest first")
+    streak: Streak
+
+    @classmethod
+    def of(cls, m: MemberPage) -> MemberCalendar:
+        return cls(member=m.external_id, first_day=m.first_day, last_day=m.last_day,
+                   active_days=m.active_days,
+                   streak=Streak(current=m.streak, longest=m.longest_streak))
+
+
+class DayPoints(BaseModel):
+    day: date
+    points: int = Field(description="all-time points at the end of that day")
+
+
+class PointsOverTime(BaseModel):
+    member: str = Field(description="the platform's user id")
+    days: list[DayPoints] = Field(description="each day the points changed, oldest first "
+                                  "(community time)")
+
+    @classmethod
+    def of(cls, m: MemberPage) -> PointsOverTime:
+        return cls(member=m.external_id,
+                   days=[DayPoints(day=d, points=p) for d, p in m.balance])
+
+
+class DayActivity(BaseModel):
+    day: date
+    active_members: int = Field(description="members whose points changed that day")
+    votes: int = Field(description="votes cast")
+    entries: int = Field(description="entries submitted")
+    points_given: float = Field(description="points paid (deductions not counted)")
+
+
+class TopChallenge(BaseModel):
+    challenge: str = Field(description="its slug")
+    name: str
+    entries: int
+    votes: int
+
+
+class CommunityActivity(BaseModel):
+    days: list[DayActivity] = Field(description="the last 30 days, oldest first "
+                                    "(community time)")
+    active_this_week: int = Field(description="members active in the last 7 days")
+    members: int = Field(description="members on the all-time board")
+    top_challenges: list[TopChallenge] = Field(description="the busiest, by entries and "
+                                               "votes")
+
+    @classmethod
+    def of(cls, s: StatsView) -> CommunityActivity:
+        return cls(
+            days=[DayActivity(day=d, active_members=int(a.value), votes=int(v.value),
+                              entries=int(e.value), points_given=g.value)
+                  for d, a, v, e, g in zip(s.days, s.active_members, s.votes, s.entries,
+                                           s.points_given, strict=True)],
+            active_this_week=s.active_this_week, members=s.members,
+            top_challenges=[TopChallenge(challenge=slug, name=name, entries=n, votes=v)
+                            for slug, name, n, v in s.top_challenges])
 
 
 # -- request bodies: moderators' writes -----------------------------------------------------

@@ -757,6 +757,16 @@ class FakeDiscord(LoopbackServer):
         self.guilds[guild_id].members[user_id] = m
         return m
 
+    def set_avatar(self, user_id: int, avatar: str | None, *, guild_id: int | None = None
+                   ) -> None:
+        """Give a user a picture: an avatar hash on the user object, or with `guild_id`
+        on their member object there (a server's own avatar, which Discord shows there
+        instead). Payloads sent from now on carry it (members share the user object)."""
+        if guild_id is None:
+            self.users[user_id]["avatar"] = avatar
+        else:
+            self.guilds[guild_id].members[user_id]["avatar"] = avatar
+
     def set_member_roles(self, guild_id: int, user_id: int, roles: Iterable[int]) -> None:
         self.guilds[guild_id].members[user_id]["roles"] = [str(r) for r in roles]
 

@@ -310,8 +310,10 @@ class FakeSlack(LoopbackServer):
         deleted: bool = False,
         tz: str = "UTC",
         team_id: str | None = None,
+        image_72: str | None = None,
     ) -> dict[str, Any]:
-        """Register a user for users.info, in the documented user object shape."""
+        """Register a user for users.info, in the documented user object shape (`image_72`:
+        their picture; Slack gives everyone one, a default image for those without)."""
         name = name or user_id.lower()
         real_name = real_name or name.title()
         profile: dict[str, Any] = {
@@ -319,7 +321,7 @@ class FakeSlack(LoopbackServer):
             "real_name_normalized": real_name,
             "display_name": display_name if display_name is not None else name,
             "display_name_normalized": display_name if display_name is not None else name,
-            "image_72": f"https://avatars.example/{user_id}_72.png",
+            "image_72": image_72 or f"https://avatars.example/{user_id}_72.png",
             "team": team_id or self.team_id,
         }
         if bot_id is not None:

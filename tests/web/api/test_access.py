@@ -16,7 +16,9 @@ from web.api.ratelimit import TokenBuckets
 CALLS: list[tuple[str, str, dict[str, object] | None]] = [
     ("GET", "", None),
     ("GET", "/stats", None),
+    ("GET", "/stats/activity", None),
     ("GET", "/leaderboard", None),
+    ("GET", "/leaderboard/movement", None),
     ("GET", "/achievements", None),
     ("GET", "/members/alice", None),
     ("GET", "/members/alice/history", None),
@@ -24,6 +26,8 @@ CALLS: list[tuple[str, str, dict[str, object] | None]] = [
     ("GET", "/members/alice/badges", None),
     ("GET", "/members/alice/achievements", None),
     ("GET", "/members/alice/position", None),
+    ("GET", "/members/alice/calendar", None),
+    ("GET", "/members/alice/points-over-time", None),
     ("GET", "/challenges", None),
     ("GET", "/challenges/dreamscapes", None),
     ("GET", "/challenges/dreamscapes/entries", None),

@@ -119,7 +119,8 @@ async def test_a_member_known_but_without_points_is_off_the_board(world: World) 
 
 
 async def test_unknown_members_are_404_on_every_member_endpoint(world: World) -> None:
-    for path in ("", "/history", "/streak", "/badges", "/achievements", "/position"):
+    for path in ("", "/history", "/streak", "/badges", "/achievements", "/position",
+                 "/calendar", "/points-over-time"):
         r = await world.get(f"/members/nobody{path}")
         assert r.status_code == 404, path
         assert r.json()["error"]["code"] == "not_found"
