@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
 from commands.render import board_card, challenge_list_card, profile_card
 from engine.leaderboards import Board, BoardRow, ViewerRank
 from engine.views import Page, Profile
 from engine.wording import standing_rule
+
+NOW = datetime(2026, 1, 5, 9, tzinfo=UTC)
 
 
 def _board(viewer: ViewerRank | None, members: int) -> Board:
@@ -45,10 +50,11 @@ def test_a_profile_card_words_the_rank() -> None:
 
 
 def test_an_empty_list_says_what_hides_the_rest() -> None:
-    none_at_all = challenge_list_card(Page([], 1, 1, 0), None)
+    none_at_all = challenge_list_card(Page([], 1, 1, 0), None, ZoneInfo("UTC"), NOW)
     assert none_at_all.text.startswith("No challenges here yet")
-    filtered = challenge_list_card(Page([], 1, 1, 0), "cancelled", unfiltered=1)
+    filtered = challenge_list_card(Page([], 1, 1, 0), "cancelled", ZoneInfo("UTC"), NOW,
+                                   unfiltered=1)
     assert filtered.text == ("No cancelled challenges right now; 1 other challenge in "
                              "`/challenge list`.")
-    past = challenge_list_card(Page([], 4, 2, 12), None)
+    past = challenge_list_card(Page([], 4, 2, 12), None, ZoneInfo("UTC"), NOW)
     assert past.text == "Page 4 is past the end: the list has 2 pages."

@@ -55,14 +55,14 @@ async def test_answers_are_private_with_a_share_button(seeded: Engine, line: str
 
 async def test_the_callers_own_line_is_theirs_alone(seeded: Engine) -> None:
     board = await execute_text(seeded, ALICE, "/leaderboard")
-    assert ("You", "#1 with 120 pts (top 50%)") in [(f.name, f.value) for f in board.card.fields]
+    assert ("You", "#1 of 2 with 120 pts") in [(f.name, f.value) for f in board.card.fields]
     shared = await execute_text(seeded, ALICE, share_of(board))
     fields = {f.name: f.value for f in shared.card.fields}
-    assert "You" not in fields and fields["Shared by"] == "<@alice>, #1 with 120 pts (top 50%)"
+    assert "You" not in fields and fields["Shared by"] == "<@alice>, #1 of 2 with 120 pts"
     # Someone pressing Share on another's answer shares their own: Share runs for them.
     by_bob = await execute_text(seeded, BOB, share_of(board))
     assert {f.name: f.value for f in by_bob.card.fields}["Shared by"] == (
-        "<@bob>, #2 with 80 pts (top 100%)")
+        "<@bob>, #2 of 2 with 80 pts")
 
     info = await execute_text(seeded, ALICE, "/challenge info Dune")
     assert share_of(info) == '/share /challenge info challenge:"dune"'  # the slug

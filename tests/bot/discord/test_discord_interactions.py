@@ -47,14 +47,14 @@ async def test_share_posts_a_public_version_naming_who_shared_it(world: DiscordW
     await world.engine.award_points(admin, world.ref("bob"), 80, "seed")
     said = await world.command("alice", "leaderboard")
     [private] = said.private
-    assert not said.public and "You\n#1 with 120 pts" in message_text(private)
+    assert not said.public and "You\n#1 of 2 with 120 pts" in message_text(private)
 
     shared = await world.press("alice", private, "Share")
     [public] = shared.public
     assert int(public["channel_id"]) == world.fake.seed.general_channel_id
     text = message_text(public)
     alice = world.users["alice"]
-    assert f"Shared by\n<@{alice}>, #1 with 120 pts (top 50%)" in text
+    assert f"Shared by\n<@{alice}>, #1 of 2 with 120 pts" in text
     assert "\nYou\n" not in text and "Share" not in labels(public)
     assert "posted in the channel" not in message_text(private)  # the answer stays
 

@@ -209,7 +209,7 @@ async def test_answers_are_private_and_share_posts_them_naming_who_shared(
     await world.engine.award_points(world.ref(ADMIN, admin=True), world.ref(ALICE), 120, "x")
     said = await world.command(ALICE, "/leaderboard")
     assert not said.public and said.private[0]["response_type"] == "ephemeral"
-    assert "#1 with 120 pts" in said.private_text
+    assert "#1 of 1 with 120 pts" in said.private_text
     share = buttons(said.private[0])["Share"]
     assert share["value"] == "/share /leaderboard"
 
@@ -217,7 +217,7 @@ async def test_answers_are_private_and_share_posts_them_naming_who_shared(
     [post] = shared.public
     assert post["channel"] == GENERAL and not shared.private
     text = block_text(post)
-    assert f"<@{ALICE}>, #1 with 120 pts (top 100%)" in text and "*You*" not in text
+    assert f"<@{ALICE}>, #1 of 1 with 120 pts" in text and "*You*" not in text
     assert "Share" not in buttons(post)
     # What was the sharer's own part in a challenge stays out of the shared version.
     info = await world.command(BOB, "/challenge info marathon")

@@ -65,7 +65,7 @@ def test_the_fallback_text_is_a_sentence_not_a_bare_name() -> None:
     profile = Profile("U0ALICE001", "alice", 1250, ViewerRank(3, 1250, 40), 4, 9, [], 2, [],
                       [])
     assert fallback_text(profile_card(profile)) == (
-        "alice has 1,250 points, ranked #3 of 40 (top 7.5%), a streak of 4 days (best 9) "
+        "alice has 1,250 points, ranked #3 of 40 (top 8%), a streak of 4 days (best 9) "
         "and 2 badges.")
     # A card without text or summary says its fields rather than its title alone.
     card = Card(title="Settings", fields=(Field("Time zone", "UTC"), Field("Digest", "off")))
