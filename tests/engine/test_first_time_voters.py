@@ -65,10 +65,13 @@ async def test_first_time_voters_up_to_the_close(shared_db: Database, tmp_path: 
     mod = member(GUILD, "mod", mod=True)
     now = engine.clock.now()
     c = await engine.create_challenge(mod, ChallengeDraft(
-        kind="submission", name="Crowd", submissions_close_at=now + timedelta(seconds=2),
+        kind="submission", name="Crowd", submissions_close_at=now + timedelta(minutes=1),
         voting_close_at=now + timedelta(minutes=5), max_entries=1))
     for i in range(ENTRIES):
         await engine.submit_entry(member(GUILD, f"author{i}"), c.slug, f"Entry {i}")
+    # Submissions close a moment after the entries are in, however slow the machine.
+    c = await engine.edit_challenge(mod, c.slug, submissions_close_at=engine.clock.now()
+                                    + timedelta(seconds=1))
     posted = await post_pending(engine)
     messages = ",".join(f"{m.channel_id}:{m.message_id}" for m in posted.values())
     go = tmp_path / "go"
