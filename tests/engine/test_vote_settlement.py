@@ -14,6 +14,7 @@ from engine import service
 from engine.clock import FixedClock
 from engine.refs import CommunityRef, MessageRef
 from engine.service import Engine
+from engine.vote_payments import CLAIM
 from storage.db import Database
 from storage.tables import LedgerRow, Member, Standing, Streak, UnsettledVote
 from tests.conftest import member
@@ -193,12 +194,22 @@ async def test_a_read_waits_for_settlement_only_so_long(
     """A read after a long burst answers in time with what is paid so far; the rest is
     still paid, once."""
     msgs = await _entries(engine, guild, clock, 3)
+    # Background settlement is held until after the read, however fast the machine pays.
+    gate = asyncio.Event()
+    settle = engine.settler.settle
+
+    async def held(ref: CommunityRef, limit: int = CLAIM) -> int:
+        await gate.wait()
+        return await settle(ref, limit)
+
+    monkeypatch.setattr(engine.settler, "settle", held)
     await asyncio.gather(*(engine.cast_vote(member(guild, f"v{i}"), m, "👍")
                            for i in range(30) for m in msgs))
     monkeypatch.setattr(service, "READ_WAIT", 0.0)
     monkeypatch.setattr(service, "QUIET_READ_WAIT", 0.0)
     await engine.profile(member(guild, "v0"))
     assert len(await select_all(db, UnsettledVote)) > 0  # it did not wait for them
+    gate.set()
     await engine.close()
     assert len(await select_all(db, UnsettledVote)) == 0
     assert len(await select_all(db, LedgerRow, LedgerRow.reason == "vote_received")) == 90
