@@ -64,6 +64,9 @@ class Board:
     viewer: ViewerRank | None
 
 
+READ_ATTEMPTS = 3  # reads of a page while points are being paid between them
+
+
 async def viewer_rank(tx: Tx, ranks: RankIndex, member_id: int, key: str) -> ViewerRank | None:
     """The member's rank on the board `key` (None when not on it)."""
     found = await ranks.read(tx.session, tx.community_id, key, member_id, 0, 0)
@@ -82,21 +85,27 @@ async def leaderboard(
     if not 1 <= page_size <= MAX_PAGE_SIZE:
         raise InvalidInput(f"A page holds 1 to {MAX_PAGE_SIZE} rows.")
     key = period_key(period, ctx.now, ctx.tz)
-    # The index splits the page into groups of equal scores, each with its rank and where
-    # the page starts in it; each group is then an index range of the standings (members
-    # of one score in id order), so no page sorts or skips the board above it.
-    found = await ranks.read(ctx.source, ctx.community_id, key, viewer_id,
-                             (page - 1) * page_size, page_size)
-    stats = found.stats
-    pages = max(1, math.ceil(stats.members / page_size))
-    if page > pages:
-        raise InvalidInput(f"The board has {plural(pages, 'page')}.")
-    rank_of = {g.points: g.rank for g in found.groups}
-    result = await board_groups(ctx.source, ctx.community_id, key,
-                                [(g.points, g.members, g.skip, g.take) for g in found.groups])
+    for _ in range(READ_ATTEMPTS):
+        # The index splits the page into groups of equal scores, each with its rank and
+        # where the page starts in it; each group is then an index range of the standings
+        # (members of one score in id order), so no page sorts or skips the board above it.
+        found = await ranks.read(ctx.source, ctx.community_id, key, viewer_id,
+                                 (page - 1) * page_size, page_size)
+        stats = found.stats
+        pages = max(1, math.ceil(stats.members / page_size))
+        if page > pages:
+            raise InvalidInput(f"The board has {plural(pages, 'page')}.")
+        rank_of = {g.points: g.rank for g in found.groups}
+        result = await board_groups(ctx.source, ctx.community_id, key,
+                                    [(g.points, g.members, g.skip, g.take)
+                                     for g in found.groups])
+        # Points paid between the two reads can give a row a score the index read had not
+        # seen yet: read both again (the index catches up as the payment commits).
+        if all(points in rank_of for points, *_ in result):
+            break
     rows = [BoardRow(rank_of[points], name or external_id, points, external_id,
                      avatar_url=avatar)
-            for points, external_id, name, avatar in result]
+            for points, external_id, name, avatar in result if points in rank_of]
     viewer = None if found.points is None else ViewerRank(
         found.above + 1, found.points, max(stats.members, 1))
     return Board(period, period_label(period, ctx.now, ctx.tz), rows, page, pages, stats.members,

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import event, select, update
 
 from config.catalog import load_default_achievements
+from engine import leaderboards
 from engine.achievements import Catalog
 from engine.clock import FixedClock
 from engine.errors import InvalidInput, LaurelsError
@@ -519,3 +520,48 @@ async def test_histogram_stays_exact_under_concurrent_awards(
         assert sum(n for (p, _), n in histogram.items() if p == "all") == len(
             {s.member_id for s in standings})
         clock.advance(timedelta(days=8))  # a new week: first standings again
+
+
+async def test_points_paid_between_the_index_read_and_the_rows_read_again(
+    engine: Engine, guild: CommunityRef, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page's ranks come from the rank index and its rows from the standings: points
+    paid between the two reads give a row a score the index did not have. The page is
+    read again instead of failing (a `/leaderboard` during a burst of votes did)."""
+    await setup_community(engine, guild)
+    await _award(engine, guild, {"ann": 300, "bo": 200, "cat": 100})
+    real = leaderboards.board_groups
+    reads = 0
+
+    async def paid_meanwhile(*args: object) -> list[tuple[object, ...]]:
+        nonlocal reads
+        reads += 1
+        rows = await real(*args)  # type: ignore[arg-type]
+        if reads == 1:  # cat was paid 50 points after the index was read
+            rows = [*rows[:-1], (150, *rows[-1][1:])]
+        return rows
+
+    monkeypatch.setattr(leaderboards, "board_groups", paid_meanwhile)
+    board = await engine.leaderboard(member(guild, "ann"))
+
+    assert _rows(board) == [(1, "ann", 300), (2, "bo", 200), (3, "cat", 100)]
+    assert reads == 2
+
+
+async def test_a_page_never_shows_a_rank_it_does_not_know(
+    engine: Engine, guild: CommunityRef, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Were the reads never to agree, the row the index cannot rank is left off the page
+    rather than shown with a made-up rank."""
+    await setup_community(engine, guild)
+    await _award(engine, guild, {"ann": 300, "bo": 200, "cat": 100})
+    real = leaderboards.board_groups
+
+    async def always_ahead(*args: object) -> list[tuple[object, ...]]:
+        rows = await real(*args)  # type: ignore[arg-type]
+        return [*rows[:-1], (150, *rows[-1][1:])]
+
+    monkeypatch.setattr(leaderboards, "board_groups", always_ahead)
+    board = await engine.leaderboard(member(guild, "ann"))
+
+    assert _rows(board) == [(1, "ann", 300), (2, "bo", 200)]
