@@ -12,6 +12,7 @@ from engine.context import Tx, Unlock
 from engine.errors import InvalidInput
 from engine.ledger import Posting, balance, post
 from engine.topten import announce_entries
+from storage.sql.achievement_holders import add_holder
 from storage.sql.ledger import balances_of
 from storage.sql.member_page import stat_value, top_stat_value
 from storage.sql.progress import achievements_of, streaks_of, upsert_add
@@ -265,6 +266,8 @@ async def _try_unlock(tx: Tx, member_id: int, d: AchievementDef, value: float) -
     if row is None:
         row = Achievement(community_id=tx.community_id, member_id=member_id, key=d.key, times=0)
         tx.session.add(row)
+    if have == 0:  # a new holder: rarity's count (writes of a community run one at a time)
+        await add_holder(tx.session, tx.community_id, d.key)
     for n in range(have + 1, times + 1):
         row.times = n
         row.unlocked_at = tx.now

@@ -26,6 +26,7 @@ from storage.types import Id, UTCDateTime
 
 __all__ = [
     "Achievement",
+    "AchievementHolders",
     "ApiToken",
     "Badge",
     "Base",
@@ -367,6 +368,20 @@ class Achievement(Base):
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     times: Mapped[int] = mapped_column(Integer, default=0)
     unlocked_at: Mapped[datetime | None]
+
+
+class AchievementHolders(Base):
+    """How many members hold each achievement: an aggregate of `achievements` (times > 0),
+    kept in step by the unlock that creates a holder, so rarity reads a row per
+    achievement, not one per member."""
+
+    __tablename__ = "achievement_holders"
+
+    community_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("communities.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holders: Mapped[int] = mapped_column(Integer)
 
 
 class Badge(Base):

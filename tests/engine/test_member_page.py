@@ -12,10 +12,12 @@ from engine.errors import NotFound
 from engine.refs import CommunityRef
 from engine.service import Engine
 from storage.db import Database
+from storage.tables import Achievement, AchievementHolders
 from tests.conftest import member
 from tests.engine.helpers import (
     goal_challenge,
     ledger_of,
+    select_all,
     setup_community,
     submission_challenge,
 )
@@ -93,3 +95,35 @@ async def test_a_member_without_history_and_an_unknown_one(
     assert [line.reason for line in page.recent] == ["award"]
     with pytest.raises(NotFound):
         await engine.member_page(guild, "nobody")
+
+
+async def test_rarity_follows_each_new_holder_at_once(
+    engine: Engine, db: Database, guild: CommunityRef, clock: FixedClock
+) -> None:
+    """An achievement's rarity counts its holders as they unlock it: the next page shows
+    the new share, and the aggregate equals a count of the achievements held."""
+    await setup_community(engine, guild)
+    mod = member(guild, "mod", mod=True)
+    alice, bob, carol = member(guild, "alice"), member(guild, "bob"), member(guild, "carol")
+    dreams = await submission_challenge(engine, guild, clock)
+    for who in (bob, carol):
+        await engine.award_points(mod, who, 1, "Welcome")
+    await engine.submit_entry(alice, dreams.slug, "Harbour at dawn")
+
+    async def first_light(who: str) -> float | None:
+        page = await engine.member_page(guild, who)
+        return {b.badge.name: b.earned_by for b in page.badges}["First Light"]
+
+    assert await first_light("alice") == 33.3  # 1 of 3 members on the board
+    await engine.submit_entry(bob, dreams.slug, "Lighthouse")
+    assert await first_light("alice") == await first_light("bob") == 66.7
+    # A second entry unlocks nothing new: still two holders.
+    await engine.submit_entry(bob, dreams.slug, "Lighthouse at night")
+    assert await first_light("bob") == 66.7
+    catalog = {i.key: i for i in await engine.achievement_catalog(guild)}
+    assert catalog["first_entry"].earned_by == 66.7
+
+    held = await select_all(db, Achievement, Achievement.times > 0)
+    counted = {r.key: sum(1 for a in held if a.key == r.key) for r in held}
+    stored = {h.key: h.holders for h in await select_all(db, AchievementHolders)}
+    assert stored == counted and stored["first_entry"] == 2
