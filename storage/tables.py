@@ -156,7 +156,8 @@ class Team(Base):
 
 class Participant(Base):
     __tablename__ = "participants"
-    __table_args__ = (UniqueConstraint("challenge_id", "member_id"),)
+    __table_args__ = (UniqueConstraint("challenge_id", "member_id"),
+                      Index(None, "community_id", "member_id"))  # a member's challenges
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     community_id: Mapped[int] = community_fk()
@@ -171,7 +172,8 @@ class Participant(Base):
 
 class ProgressLog(Base):
     __tablename__ = "progress_logs"
-    __table_args__ = (Index(None, "challenge_id", "member_id", "logged_at"),)
+    __table_args__ = (Index(None, "challenge_id", "member_id", "logged_at"),
+                      Index(None, "community_id", "member_id", "logged_at"))  # active days
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     community_id: Mapped[int] = community_fk()
@@ -200,6 +202,7 @@ class Entry(Base):
     __table_args__ = (
         Index(None, "community_id", "message_id"),
         Index(None, "challenge_id", "member_id"),
+        Index(None, "community_id", "member_id", "challenge_id"),  # a member's entries
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)

@@ -12,6 +12,7 @@ from engine.errors import NotFound
 from engine.refs import CommunityRef
 from engine.service import Engine
 from storage.db import Database
+from storage.sql import run as sql_run
 from storage.tables import Achievement, AchievementHolders
 from tests.conftest import member
 from tests.engine.helpers import (
@@ -127,3 +128,37 @@ async def test_rarity_follows_each_new_holder_at_once(
     counted = {r.key: sum(1 for a in held if a.key == r.key) for r in held}
     stored = {h.key: h.holders for h in await select_all(db, AchievementHolders)}
     assert stored == counted and stored["first_entry"] == 2
+
+
+async def test_the_pages_statements_read_index_ranges_of_the_member(
+    engine: Engine, db: Database, guild: CommunityRef, clock: FixedClock
+) -> None:
+    """No statement of the member page scans a table: each reads the member's own rows
+    through an index (SQLite's plans; the page must not grow with the community)."""
+    if not db.is_sqlite:
+        pytest.skip("SQLite's query plans")
+    await setup_community(engine, guild)
+    alice = member(guild, "alice")
+    run = await goal_challenge(engine, guild, clock)
+    dreams = await submission_challenge(engine, guild, clock)
+    await engine.join(alice, run.slug)
+    await engine.log_progress(alice, run.slug, 5)
+    await engine.submit_entry(alice, dreams.slug, "Harbour at dawn")
+
+    seen: list[tuple[str, list[object]]] = []
+
+    def note(sql: str, args: object) -> None:
+        seen.append((sql, list(args)))  # type: ignore[call-overload]
+
+    sql_run.statement_listeners.append(note)
+    try:
+        await engine.member_page(guild, "alice")
+    finally:
+        sql_run.statement_listeners.remove(note)
+    assert len(seen) >= 8
+    scans = []
+    async with db.engine.connect() as conn:
+        for sql, args in seen:
+            plan = (await conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, tuple(args))).all()
+            scans += [(sql, step[3]) for step in plan if str(step[3]).startswith("SCAN")]
+    assert scans == []

@@ -48,7 +48,7 @@ async def test_upgrade_from_empty_matches_models(tmp_path: Path, request) -> Non
         version = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar()
     await db.dispose()
     assert diff == []
-    assert version == "0012"
+    assert version == "0013"
     # a second upgrade is a no-op
     await upgrade_async(url)
 
