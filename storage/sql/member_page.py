@@ -16,8 +16,8 @@ from sqlalchemy import bindparam, text
 from storage.sql.run import Source, fetch, utc
 from storage.types import UTCDateTime
 
-__all__ = ["activity_times", "balances", "entries_per_challenge", "ledger_lines",
-           "participations", "stat_value", "top_stat_value"]
+__all__ = ["activity_times", "badge_rows", "balances", "entries_per_challenge",
+           "ledger_lines", "participations", "stat_value", "top_stat_value"]
 
 _STAT = text("SELECT value FROM member_stats "
              "WHERE community_id = :c AND member_id = :m AND stat = :stat")
@@ -39,6 +39,8 @@ _LINES = text(
     "l.awarded_by, l.created_at FROM ledger l LEFT JOIN members a ON a.id = l.awarded_by "
     "WHERE l.community_id = :c AND l.member_id = :m AND l.id < :before "
     "ORDER BY l.id DESC LIMIT :limit")
+_BADGES = text("SELECT id, key, name, icon, reason, awarded_at FROM badges "
+                "WHERE community_id = :c AND member_id = :m ORDER BY id")
 _ENTRIES = text("SELECT challenge_id, count(*) FROM entries "
                 "WHERE community_id = :c AND member_id = :m GROUP BY challenge_id")
 _PARTICIPANTS = text("SELECT challenge_id, progress FROM participants "
@@ -98,3 +100,11 @@ async def participations(source: Source, community_id: int, member_id: int
     """The member's progress in each challenge they joined."""
     rows = await fetch(source, _PARTICIPANTS, {"c": community_id, "m": member_id})
     return {int(c): float(p or 0) for c, p in rows}
+
+
+async def badge_rows(source: Source, community_id: int, member_id: int
+                     ) -> list[tuple[int, str, str, str, str | None, datetime]]:
+    """(id, key, name, icon, reason, awarded at) of the member's badges, oldest first."""
+    rows = await fetch(source, _BADGES, {"c": community_id, "m": member_id})
+    return [(int(i), str(k), str(n), str(icon), reason, utc(at))
+            for i, k, n, icon, reason, at in rows]
