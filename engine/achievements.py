@@ -12,9 +12,11 @@ from engine.context import Tx, Unlock
 from engine.errors import InvalidInput
 from engine.ledger import Posting, balance, post
 from engine.topten import announce_entries
+from storage.sql.achievement_holders import add_holder
 from storage.sql.ledger import balances_of
-from storage.sql.progress import achievements_of, upsert_add
-from storage.tables import Achievement, Badge, MemberStat, Streak
+from storage.sql.member_page import stat_value, top_stat_value
+from storage.sql.progress import achievements_of, streaks_of, upsert_add
+from storage.tables import Achievement, Badge
 
 __all__ = [
     "AchievementDef",
@@ -196,28 +198,12 @@ async def source_value(tx: Tx, member_id: int, source: str) -> float:
         known = tx.moves.after.get(member_id)
         return float(known if known is not None else await balance(tx, member_id))
     if source == "streak":
-        longest = await tx.session.scalar(
-            select(Streak.longest).where(
-                Streak.community_id == tx.community_id, Streak.member_id == member_id
-            )
-        )
-        return float(longest or 0)
+        streak = (await streaks_of(tx.session, tx.community_id, [member_id])).get(member_id)
+        return float(streak[1] if streak else 0)
     if source in PER_UNIT:  # the unit with the most
-        value = await tx.session.scalar(
-            select(func.max(MemberStat.value)).where(
-                MemberStat.community_id == tx.community_id,
-                MemberStat.member_id == member_id,
-                MemberStat.stat.like(f"{source}:%"),
-            )
-        )
+        value = await top_stat_value(tx.session, tx.community_id, member_id, f"{source}:")
         return float(value or 0)
-    value = await tx.session.scalar(
-        select(MemberStat.value).where(
-            MemberStat.community_id == tx.community_id,
-            MemberStat.member_id == member_id,
-            MemberStat.stat == source,
-        )
-    )
+    value = await stat_value(tx.session, tx.community_id, member_id, source)
     return float(value or 0)
 
 
@@ -280,6 +266,8 @@ async def _try_unlock(tx: Tx, member_id: int, d: AchievementDef, value: float) -
     if row is None:
         row = Achievement(community_id=tx.community_id, member_id=member_id, key=d.key, times=0)
         tx.session.add(row)
+    if have == 0:  # a new holder: rarity's count (writes of a community run one at a time)
+        await add_holder(tx.session, tx.community_id, d.key)
     for n in range(have + 1, times + 1):
         row.times = n
         row.unlocked_at = tx.now
@@ -334,21 +322,11 @@ async def _grant(tx: Tx, member_id: int, d: AchievementDef, times: int) -> None:
 
 async def progress(tx: Tx, member_id: int, *, include_secret: bool = False) -> list[Progress]:
     """Progress toward each achievement the member may see (secret ones once earned)."""
-    rows = {
-        a.key: a
-        for a in (
-            await tx.session.scalars(
-                select(Achievement).where(
-                    Achievement.community_id == tx.community_id,
-                    Achievement.member_id == member_id,
-                )
-            )
-        ).all()
-    }
+    held = await achievements_of(tx.session, tx.community_id, [member_id])
     values: dict[str, float] = {}
     result: list[Progress] = []
     for d in tx.catalog.defs.values():
-        times = rows[d.key].times if d.key in rows else 0
+        times = held.get((member_id, d.key), 0)
         if d.secret and times == 0 and not include_secret:
             continue
         if d.source not in values:

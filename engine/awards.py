@@ -20,6 +20,7 @@ from engine.refs import MemberRef
 from engine.text import clean_text
 from engine.views import BadgeView, LedgerLine
 from engine.wording import plural
+from storage.sql.member_page import badge_rows
 from storage.tables import Badge, Member
 
 __all__ = ["MAX_SHOWCASE", "award_badge", "award_points", "badges_of", "check_award",
@@ -98,10 +99,8 @@ async def award_badge(tx: Tx, actor: MemberRef, target: MemberRef, badge: str, r
 
 async def badges_of(tx: Tx, member: Member) -> list[BadgeView]:
     pinned = set(member.showcase.get("badges", []))
-    rows = (await tx.session.scalars(select(Badge).where(
-        Badge.community_id == tx.community_id, Badge.member_id == member.id)
-        .order_by(Badge.id))).all()
-    return [BadgeView.of(b, b.id in pinned) for b in rows]
+    return [BadgeView(i, key, name, icon, reason, at, i in pinned) for i, key, name, icon,
+            reason, at in await badge_rows(tx.source, tx.community_id, member.id)]
 
 
 async def showcase(tx: Tx, member: MemberRef, badge_ids: list[int]) -> list[BadgeView]:

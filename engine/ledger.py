@@ -13,6 +13,7 @@ from sqlalchemy import delete, func, insert, select
 from engine.context import RankMoved, Tx
 from engine.periods import period_keys
 from storage.sql.ledger import (
+    balances_of,
     bump_score_counts,
     existing_standings,
     insert_ledger_rows,
@@ -131,14 +132,8 @@ async def reverse_rows(tx: Tx, rows: Sequence[LedgerRow], *, reason_suffix: str,
 
 
 async def balance(tx: Tx, member_id: int) -> int:
-    points = await tx.session.scalar(
-        select(Standing.points).where(
-            Standing.community_id == tx.community_id,
-            Standing.period == "all",
-            Standing.member_id == member_id,
-        )
-    )
-    return int(points or 0)
+    found = await balances_of(tx.session, tx.community_id, "all", [member_id])
+    return found.get(member_id, 0)
 
 
 async def rebuild_standings(tx: Tx) -> int:

@@ -19,13 +19,13 @@ from engine.refs import MemberRef
 from engine.streaks import StreakState, alive
 from engine.views import BadgeRarity, BadgeView, ChallengeView, LedgerLine, MemberPage, Profile
 from engine.wording import plural
+from storage.sql import member_page as member_sql
+from storage.sql.progress import streaks_of
 from storage.tables import (
     Challenge,
     Entry,
-    LedgerRow,
     Member,
     Participant,
-    ProgressLog,
     Streak,
 )
 
@@ -46,14 +46,11 @@ def check_history(limit: int, before: int | None) -> None:
 async def history(tx: Tx, member_id: int, limit: int, before: int | None = None
                   ) -> list[LedgerLine]:
     """The member's newest ledger lines (older than the line `before`, if given)."""
-    query = select(LedgerRow).where(LedgerRow.community_id == tx.community_id,
-                                    LedgerRow.member_id == member_id)
-    if before is not None:
-        query = query.where(LedgerRow.id < before)
-    rows = (await tx.session.scalars(query.order_by(LedgerRow.id.desc()).limit(limit))).all()
-    names = {m.id: m.display_name for m in (await tx.session.scalars(select(Member).where(
-        Member.id.in_({r.awarded_by for r in rows if r.awarded_by})))).all()}
-    return [LedgerLine.of(r, names.get(r.awarded_by) if r.awarded_by else None) for r in rows]
+    return [LedgerLine(i, delta, balance_after, reason, reference, note,
+                       name if awarded_by else None, at)
+            for i, delta, balance_after, reason, reference, note, name, awarded_by, at
+            in await member_sql.ledger_lines(tx.source, tx.community_id, member_id, limit,
+                                             before)]
 
 
 async def member_history(tx: Tx, user_id: str, limit: int, before: int | None = None
@@ -134,9 +131,8 @@ async def member_page(tx: Tx, ranks: RankIndex, rarity: Rarity, user_id: str) ->
     if member is None:
         raise NotFound("That member hasn't taken part yet.")
     rank = await leaderboards.viewer_rank(tx, ranks, member.id, "all")
-    streak = await tx.session.get(Streak, (tx.community_id, member.id))
-    state = (StreakState(streak.current, streak.longest, streak.last_day) if streak
-             else StreakState())
+    streak = (await streaks_of(tx.session, tx.community_id, [member.id])).get(member.id)
+    state = StreakState(*streak) if streak else StreakState()
     today = tx.local_day()
     first = today - timedelta(days=CALENDAR_DAYS - 1)
     since = datetime.combine(first, time(), tx.tz) - timedelta(days=1)
@@ -161,40 +157,22 @@ async def member_page(tx: Tx, ranks: RankIndex, rarity: Rarity, user_id: str) ->
 
 
 async def _active_days(tx: Tx, member_id: int, since: datetime) -> set[date]:
-    found: set[date] = set()
-    for query in (
-        select(LedgerRow.period_at).where(
-            LedgerRow.community_id == tx.community_id, LedgerRow.member_id == member_id,
-            LedgerRow.reason.in_(ACTIVITY_REASONS), LedgerRow.period_at >= since),
-        select(ProgressLog.logged_at).where(
-            ProgressLog.community_id == tx.community_id, ProgressLog.member_id == member_id,
-            ProgressLog.logged_at >= since),
-    ):
-        found.update(tx.local_day(when) for when in (await tx.session.scalars(query)).all())
-    return found
+    return {tx.local_day(when) for when in await member_sql.activity_times(
+        tx.source, tx.community_id, member_id, ACTIVITY_REASONS, since)}
 
 
 async def _balance_by_day(tx: Tx, member_id: int) -> list[tuple[date, int]]:
     """The all-time balance at the end of each day it changed (ledger order)."""
-    rows = (await tx.session.execute(
-        select(LedgerRow.created_at, LedgerRow.balance_after)
-        .where(LedgerRow.community_id == tx.community_id, LedgerRow.member_id == member_id)
-        .order_by(LedgerRow.id))).all()
     by_day: dict[date, int] = {}
-    for at, balance in rows:
-        by_day[tx.local_day(at)] = int(balance)
+    for at, balance in await member_sql.balances(tx.source, tx.community_id, member_id):
+        by_day[tx.local_day(at)] = balance
     return sorted(by_day.items())
 
 
 async def _taken_part(tx: Tx, member: Member) -> list[tuple[ChallengeView, str]]:
     """Challenges the member entered or joined, newest first, with what they did there."""
-    entered = dict((await tx.session.execute(
-        select(Entry.challenge_id, func.count(Entry.id))
-        .where(Entry.community_id == tx.community_id, Entry.member_id == member.id)
-        .group_by(Entry.challenge_id))).all())
-    joined = {p.challenge_id: p for p in (await tx.session.scalars(select(Participant).where(
-        Participant.community_id == tx.community_id,
-        Participant.member_id == member.id))).all()}
+    entered = await member_sql.entries_per_challenge(tx.source, tx.community_id, member.id)
+    joined = await member_sql.participations(tx.source, tx.community_id, member.id)
     ids = sorted(set(entered) | set(joined), reverse=True)[:MAX_CHALLENGES]
     if not ids:
         return []
@@ -208,8 +186,7 @@ async def _taken_part(tx: Tx, member: Member) -> list[tuple[ChallengeView, str]]
         if cid in entered:
             status = plural(int(entered[cid]), "entry")
         else:
-            part = joined[cid]
-            status = (f"{part.progress:g}/{c.goal:g} {c.unit or ''}".strip()
+            status = (f"{joined[cid]:g}/{c.goal:g} {c.unit or ''}".strip()
                       if c.goal is not None else "joined")
         out.append((view_of(c, tx), status))
     return out

@@ -125,8 +125,20 @@ class Database:
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
         """A read session: rolled back at the end, never commits."""
-        async with self.sessions() as session:
+        if self._readers is None:
+            async with self.sessions() as session:
+                yield session
+            return
+        # A SQLite file on the inline driver: closing runs on the loop's thread without
+        # waiting, so nothing can cancel it partway, and it is closed here. SQLAlchemy's
+        # context manager closes in a task of its own (cancellation-safe for drivers that
+        # wait), which made every read yield the loop three times: with 16 readers, each
+        # read's time then included the other 15 (docs/performance.md, the member page).
+        session = self.sessions()
+        try:
             yield session
+        finally:
+            await session.close()
 
     @contextmanager
     def plain_read(self) -> Iterator[PlainReader | None]:

@@ -26,6 +26,7 @@ from storage.types import Id, UTCDateTime
 
 __all__ = [
     "Achievement",
+    "AchievementHolders",
     "ApiToken",
     "Badge",
     "Base",
@@ -155,7 +156,8 @@ class Team(Base):
 
 class Participant(Base):
     __tablename__ = "participants"
-    __table_args__ = (UniqueConstraint("challenge_id", "member_id"),)
+    __table_args__ = (UniqueConstraint("challenge_id", "member_id"),
+                      Index(None, "community_id", "member_id"))  # a member's challenges
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     community_id: Mapped[int] = community_fk()
@@ -170,7 +172,8 @@ class Participant(Base):
 
 class ProgressLog(Base):
     __tablename__ = "progress_logs"
-    __table_args__ = (Index(None, "challenge_id", "member_id", "logged_at"),)
+    __table_args__ = (Index(None, "challenge_id", "member_id", "logged_at"),
+                      Index(None, "community_id", "member_id", "logged_at"))  # active days
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     community_id: Mapped[int] = community_fk()
@@ -199,6 +202,7 @@ class Entry(Base):
     __table_args__ = (
         Index(None, "community_id", "message_id"),
         Index(None, "challenge_id", "member_id"),
+        Index(None, "community_id", "member_id", "challenge_id"),  # a member's entries
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
@@ -367,6 +371,20 @@ class Achievement(Base):
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     times: Mapped[int] = mapped_column(Integer, default=0)
     unlocked_at: Mapped[datetime | None]
+
+
+class AchievementHolders(Base):
+    """How many members hold each achievement: an aggregate of `achievements` (times > 0),
+    kept in step by the unlock that creates a holder, so rarity reads a row per
+    achievement, not one per member."""
+
+    __tablename__ = "achievement_holders"
+
+    community_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("communities.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holders: Mapped[int] = mapped_column(Integer)
 
 
 class Badge(Base):

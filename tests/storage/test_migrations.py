@@ -48,7 +48,7 @@ async def test_upgrade_from_empty_matches_models(tmp_path: Path, request) -> Non
         version = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar()
     await db.dispose()
     assert diff == []
-    assert version == "0011"
+    assert version == "0013"
     # a second upgrade is a no-op
     await upgrade_async(url)
 
@@ -196,3 +196,37 @@ async def test_existing_communities_get_distinct_public_ids(tmp_path: Path, requ
     await db.dispose()
     assert len(set(ids)) == 2
     assert all(len(i) >= 20 for i in ids)
+
+
+async def test_upgrade_counts_the_holders_of_each_achievement(tmp_path: Path, request) -> None:  # type: ignore[no-untyped-def]
+    """A database at 0011 with achievements gets one holders row per community and
+    achievement held (a row with times 0 holds nothing)."""
+    url = await _url(tmp_path, request)
+    await upgrade_async(url, "0011")
+    db = Database(url)
+    async with db.engine.begin() as conn:
+        await conn.execute(text(
+            "INSERT INTO communities (id, platform, external_id, name, timezone, point_rules, "
+            "settings, created_at, public_id) VALUES (1, 'console', 'g', 'G', 'UTC', '{}', "
+            "'{}', '2026-03-02 12:00:00', 'g-public')"))
+        await conn.execute(text(
+            "INSERT INTO members (id, community_id, external_id, display_name, is_bot, "
+            "is_moderator, showcase, created_at) VALUES (:id, 1, :ext, '', false, false, "
+            "'{}', '2026-03-02 12:00:00')"), [{"id": i, "ext": f"u{i}"} for i in range(1, 4)])
+        await conn.execute(text(
+            "INSERT INTO achievements (community_id, member_id, key, times) "
+            "VALUES (1, :member, :key, :times)"),
+            [{"member": 1, "key": "first_entry", "times": 1},
+             {"member": 2, "key": "first_entry", "times": 3},
+             {"member": 3, "key": "first_entry", "times": 0},
+             {"member": 3, "key": "points_100", "times": 1}])
+    await db.dispose()
+
+    await upgrade_async(url)
+
+    db = Database(url)
+    async with db.engine.connect() as conn:
+        rows = (await conn.execute(text(
+            "SELECT community_id, key, holders FROM achievement_holders ORDER BY key"))).all()
+    await db.dispose()
+    assert [tuple(r) for r in rows] == [(1, "first_entry", 2), (1, "points_100", 1)]
