@@ -14,7 +14,7 @@ import sys
 import time
 
 from bench.backends import Backend
-from bench.common import MOD, engine_on
+from bench.common import MOD, per_rank_index
 from bench.report import Figure
 from bench.sizes import Sizes
 from bench.timing import Run, percentile, run_concurrent
@@ -53,14 +53,8 @@ class ServerTimes:
 
 
 async def measure_api(backend: Backend, url: str, sizes: Sizes) -> list[Figure]:
-    figures: list[Figure] = []
-    # As the leaderboard benchmark: PostgreSQL with its default SQL rank index, and with
-    # the in-process one a single bot process may choose (LAURELS_RANK_INDEX=memory).
-    for index in ["memory"] if backend.is_sqlite else ["sql", "memory"]:
-        label = "" if backend.is_sqlite else f" ({index} rank index)"
-        async with engine_on(url, rank_index=index) as engine:
-            figures += await _measure(backend.kind, engine, label, sizes)
-    return figures
+    return await per_rank_index(backend, url, lambda engine, label: _measure(
+        backend.kind, engine, label, sizes))
 
 
 async def _measure(backend: str, engine: Engine, index: str, sizes: Sizes) -> list[Figure]:

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import contextlib
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
+from bench.backends import Backend
 from bench.datagen import ENTRIES_CHANNEL
+from bench.report import Figure
 from bench.sizes import NOW
 from engine.clock import FixedClock
 from engine.refs import CommunityRef, MemberRef, MessageRef
 from engine.service import Engine
 from storage.db import Database
 
-__all__ = ["COMMUNITY", "MOD", "engine_on", "member", "message", "vote_pairs"]
+__all__ = ["COMMUNITY", "MOD", "engine_on", "member", "message", "per_rank_index", "vote_pairs"]
 
 COMMUNITY = CommunityRef("console", "local", "Bench")  # the console platform's community
 MOD = MemberRef(COMMUNITY, "bench-mod", "Bench moderator", is_admin=True)
@@ -56,3 +58,17 @@ def vote_pairs(entries: int, voters: int, n: int, seed: int = 3) -> list[tuple[i
             seen.add((voter, entry))
             pairs.append((voter, entry))
     return pairs
+
+
+async def per_rank_index(backend: Backend, url: str,
+                         measure: Callable[[Engine, str], Awaitable[list[Figure]]]
+                         ) -> list[Figure]:
+    """`measure(engine, label)` on SQLite's in-process rank index, and on PostgreSQL with
+    its default SQL rank index and with the in-process one a single bot process may
+    choose (LAURELS_RANK_INDEX=memory)."""
+    figures: list[Figure] = []
+    for index in ["memory"] if backend.is_sqlite else ["sql", "memory"]:
+        label = "" if backend.is_sqlite else f" ({index} rank index)"
+        async with engine_on(url, rank_index=index) as engine:
+            figures += await measure(engine, label)
+    return figures

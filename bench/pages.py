@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable
 
 from bench.api import CLIENTS, WARM_UP, ServerTimes, load
 from bench.backends import Backend
-from bench.common import MOD, engine_on
+from bench.common import MOD, per_rank_index
 from bench.report import Figure
 from bench.sizes import Sizes
 from bench.timing import Run, percentile, run_concurrent
@@ -39,14 +39,8 @@ TARGET_MS = 25.0
 
 
 async def measure_pages(backend: Backend, url: str, sizes: Sizes) -> list[Figure]:
-    figures: list[Figure] = []
-    # As the API benchmark: PostgreSQL with its default SQL rank index, and with the
-    # in-process one a single bot process may choose.
-    for index in ["memory"] if backend.is_sqlite else ["sql", "memory"]:
-        label = "" if backend.is_sqlite else f" ({index} rank index)"
-        async with engine_on(url, rank_index=index) as engine:
-            figures += await _measure(backend.kind, engine, label, sizes)
-    return figures
+    return await per_rank_index(backend, url, lambda engine, label: _measure(
+        backend.kind, engine, label, sizes))
 
 
 async def _measure(backend: str, engine: Engine, index: str, sizes: Sizes) -> list[Figure]:
