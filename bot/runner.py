@@ -20,6 +20,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from bot.delivery import DeliveryWorker
+from bot.heap import set_aside, started_objects_set_aside
 from bot.looplag import LoopLag
 from bot.platform import Platform, RunningPlatform
 from bot.scheduler import Scheduler
@@ -94,9 +95,10 @@ async def run(settings: Settings, options: RunOptions | None = None, *,
         lag = LoopLag()  # warns when anything blocks the event loop
         lag.start()
         try:
-            if isinstance(clock, OffsetClock):
-                return await _console(engine, clock, settings, options)
-            return await _platforms(engine, settings, options, stop)
+            with started_objects_set_aside():  # short garbage-collector passes
+                if isinstance(clock, OffsetClock):
+                    return await _console(engine, clock, settings, options)
+                return await _platforms(engine, settings, options, stop)
         finally:
             await lag.stop()
             await engine.close()
@@ -198,6 +200,7 @@ async def _platforms(engine: Engine, settings: Settings, options: RunOptions,
         running.append(platform)
         platforms[platform.platform.name] = platform.platform
         worker.wake()
+        set_aside()  # the platform's modules and caches live as long as the run
         how = (" (HTTP)" if options.slack_http else " (Socket Mode)") if name == "Slack" else ""
         log.info("%s platform started%s", name, how)
 
@@ -218,6 +221,7 @@ async def _platforms(engine: Engine, settings: Settings, options: RunOptions,
             server = await _listen(engine, settings, options, port, slack)
             if server is None:
                 return EXIT_REFUSED
+            set_aside()  # the web layer's modules and templates, loaded just now
         if options.web_only:
             await _until(stop)
             return 0

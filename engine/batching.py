@@ -26,19 +26,15 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from engine.context import Tx
 from engine.refs import CommunityRef
 from engine.unit import UnitOfWork
-from storage.sql.run import fetch
 
 __all__ = ["GroupCommit", "RunBatch"]
 
 log = logging.getLogger(__name__)
-
-_BEGIN_IMMEDIATE = text("BEGIN IMMEDIATE")
 
 MAX_BATCH = 256
 PG_IN_FLIGHT = 4
@@ -155,10 +151,6 @@ class GroupCommit:
             by_community.setdefault(job.community, []).append(job)
 
         async def unit(session: AsyncSession) -> None:
-            if self._uow.db.is_sqlite:
-                # Python's sqlite3 opens a transaction only before the first write; the
-                # batch holds the in-process write lock already: take SQLite's too.
-                await fetch(session, _BEGIN_IMMEDIATE)
             for ref, jobs in by_community.items():
                 tx = await self._uow.plain_tx(session, ref)
                 outcomes = await self._record(tx, [job.item for job in jobs])

@@ -44,6 +44,7 @@ class VotesCounted:
 
     community: CommunityRef
     voters: frozenset[str]  # their voters' platform ids
+    votes: int  # how many
 
 
 # -- in-transaction state -----------------------------------------------------------------

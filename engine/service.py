@@ -156,12 +156,13 @@ class Engine:
     async def _before_read(self, viewer: MemberRef | CommunityRef) -> CommunityRef:
         """Reads see counted votes paid where that is quick: a member who just voted
         waits for their votes (at most `READ_WAIT`); anyone else waits only while no
-        burst of votes is under way (at most `QUIET_READ_WAIT`), so that a burst never
-        holds up the reads of members who are not in it."""
+        burst of votes is under way and few votes wait (at most `QUIET_READ_WAIT`), so
+        that neither a burst nor the backlog it leaves holds up the reads of members who
+        are not in it."""
         ref = viewer.community if isinstance(viewer, MemberRef) else viewer
         if isinstance(viewer, MemberRef) and self.settler.waiting(ref, viewer.user_id):
             await self.settler.flush(ref, READ_WAIT)
-        elif not self.vote_batches.busy:
+        elif not self.vote_batches.busy and self.settler.few_waiting(ref):
             await self.settler.flush(ref, QUIET_READ_WAIT)
         return ref
 

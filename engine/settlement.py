@@ -4,7 +4,9 @@ A counted vote commits first and is paid for by settlement (engine/vote_payments
 a burst of votes, settlement waits for a pause so that voters' commits are not queued
 behind it (SQLite has one writer); while votes keep arriving, a small chunk is still paid
 every `MAX_WAIT` seconds. A member who just voted and asks for something sees their vote
-paid (the read waits at most `READ_WAIT`); anyone else's read waits only between bursts.
+paid (the read waits at most `READ_WAIT`); anyone else's read waits only between bursts,
+and only while few votes wait (`FEW`): the backlog a burst leaves takes seconds to pay,
+and a chat command must not wait on it.
 Settlement that a crash cut short, or votes left by another process, are paid by the
 next write of the community (`settle_in`, run before every write) or `settle_all`.
 """
@@ -22,8 +24,9 @@ from engine.refs import CommunityRef
 from engine.unit import UnitOfWork
 from engine.vote_payments import CLAIM, claim, days, pay
 from storage.sql.queues import communities_unsettled, has_unsettled
+from storage.sql.run import off_loop
 
-__all__ = ["QUIET_READ_WAIT", "READ_WAIT", "Settler"]
+__all__ = ["FEW", "QUIET_READ_WAIT", "READ_WAIT", "Settler"]
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +35,10 @@ QUIET = 0.025  # seconds without votes that make a pause
 # Seconds a read waits for its member's votes to be paid: a chat command must answer
 # within seconds (Discord wants a reply or a deferral within 3).
 READ_WAIT = 2.0
-# Seconds anyone else's read waits, between bursts of votes: settlement is quick then.
+# Seconds anyone else's read waits, between bursts of votes and with `FEW` votes waiting
+# at most: settlement is quick then.
 QUIET_READ_WAIT = 0.25
+FEW = 64  # votes paid in a few milliseconds
 POLL = 0.002
 FIRST_CHUNK = 32  # votes paid while votes keep arriving; doubled each time it is quiet
 LAST_CHUNK = 1024
@@ -53,6 +58,7 @@ class Settler:
         self._hurry: set[CommunityRef] = set()
         self._dirty: set[CommunityRef] = set()  # counted since the last claim
         self._voters: dict[CommunityRef, set[str]] = {}  # whose votes are waiting
+        self._waiting: dict[CommunityRef, int] = {}  # how many (counted here, not paid)
 
     # -- paying -------------------------------------------------------------------------
 
@@ -64,13 +70,17 @@ class Settler:
         if limit is None and not await has_unsettled(session, base.community_id):
             return 0
         count = 0
-        while True:
-            claimed = await claim(base, limit or CLAIM)
-            count += len(claimed)
-            for day in days(base, claimed):
-                await pay(base, day)
-            if limit is not None or len(claimed) < CLAIM:
-                return count
+        # Paying is background work, and its statements (upserts into tables of a
+        # million rows) take milliseconds each: on a SQLite file they run on a worker
+        # thread, so a chunk of payments never holds the event loop.
+        async with off_loop(session):
+            while True:
+                claimed = await claim(base, limit or CLAIM)
+                count += len(claimed)
+                for day in days(base, claimed):
+                    await pay(base, day)
+                if limit is not None or len(claimed) < CLAIM:
+                    return count
 
     async def settle(self, ref: CommunityRef, limit: int = CLAIM) -> int:
         """Pay for up to `limit` of the community's counted votes, oldest first, in one
@@ -84,7 +94,10 @@ class Settler:
             await self._uow.finish(await self._uow.tx(session, ref))
             return paid
 
-        return await self._uow.run(unit)
+        paid = await self._uow.run(unit)
+        if ref in self._waiting:  # votes another process counted may be among them
+            self._waiting[ref] = max(0, self._waiting[ref] - paid)
+        return paid
 
     async def settle_all(self) -> int:
         """Pay for every counted vote still waiting, in every community (at start-up:
@@ -104,6 +117,7 @@ class Settler:
         """Votes were counted in a community: make sure they get paid."""
         ref = event.community
         self._voters.setdefault(ref, set()).update(event.voters)
+        self._waiting[ref] = self._waiting.get(ref, 0) + event.votes
         self._dirty.add(ref)
         if not self._background:
             return
@@ -114,6 +128,10 @@ class Settler:
     def waiting(self, ref: CommunityRef, user_id: str) -> bool:
         """Whether this member has votes counted in this process and not yet paid."""
         return user_id in self._voters.get(ref, ())
+
+    def few_waiting(self, ref: CommunityRef) -> bool:
+        """Whether the votes counted in this process and not yet paid are `FEW` at most."""
+        return self._waiting.get(ref, 0) <= FEW
 
     async def flush(self, ref: CommunityRef, at_most: float | None = None) -> None:
         """Return once the votes counted here so far in `ref` are paid, or after
@@ -140,6 +158,7 @@ class Settler:
                 self._dirty.discard(ref)
                 if await self.settle(ref, chunk) < chunk and ref not in self._dirty:
                     self._voters.pop(ref, None)
+                    self._waiting.pop(ref, None)  # none left, whoever paid them
                     return
                 await asyncio.sleep(0)  # let others use the loop between chunks
         except Exception:  # the next write or `settle_all` pays them

@@ -7,6 +7,7 @@ reaches it through `announce_entries`, called before its commit.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -45,26 +46,32 @@ def entered(before: Mapping[int, int | None], after: Mapping[int, int],
         return []
     # The members the change did not move keep their points; at most len(after) of the
     # rows in `top` are movers, so it holds every unmoved member that can count here.
-    unmoved = [p for m, p in top if m not in after]
+    # Scores sorted once and counted by bisection: settlement moves a few thousand
+    # members in one transaction, and counting pairwise grew with their square, on the
+    # event loop (2.5 million comparisons in one run of the votes benchmark).
+    unmoved = sorted(p for m, p in top if m not in after)
+    olds = sorted(old for old in before.values() if old is not None)
+    now = sorted(p for _, p in top)
 
-    def above_before(member: int, points: int) -> int:
-        others = sum(1 for p in unmoved if p > points)
-        others += sum(1 for m, old in before.items()
-                      if m != member and old is not None and old > points)
-        return others
+    def more_than(scores: list[int], points: int) -> int:
+        return len(scores) - bisect_right(scores, points)
 
-    def above_now(member: int, points: int) -> int:
-        return sum(1 for m, p in top if m != member and p > points)
+    # A member's own score is never above itself, so it needs no leaving out.
+    def above_before(points: int) -> int:
+        return more_than(unmoved, points) + more_than(olds, points)
+
+    def above_now(points: int) -> int:
+        return more_than(now, points)
 
     found = []
     for member_id in sorted(after):
         old, new = before.get(member_id), after[member_id]
         if old is not None and new <= old:
             continue  # did not rise
-        now_above = above_now(member_id, new)
+        now_above = above_now(new)
         if now_above >= limit:
             continue
-        if old is not None and above_before(member_id, old) < limit:
+        if old is not None and above_before(old) < limit:
             continue  # on the first page already
         found.append(Entered(member_id, now_above + 1, new))
     return found

@@ -145,7 +145,7 @@ async def record(tx: Tx, items: Sequence[VoteItem]) -> list[tuple[bool, Any]]:
     await insert_unsettled(tx.session, tx.community_id, sorted(ids.values()))
     if ids:
         tx.emit(VotesCounted(tx.ref, frozenset(
-            item.voter.user_id for item, e, v in to_count if (e.id, v) in ids)))
+            item.voter.user_id for item, e, v in to_count if (e.id, v) in ids), len(ids)))
     return _results(verdicts, ids, added, counts)
 
 

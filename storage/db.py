@@ -37,6 +37,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import StaticPool
 
 from storage.plain_reads import PlainReader, ReaderPool
+from storage.sql.run import fetch, off_loop
 
 __all__ = ["RACE_PATIENCE", "SQLITE_BUSY_MS", "Database", "is_fault", "is_race",
            "make_engine"]
@@ -101,6 +102,35 @@ def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         cur.close()
 
     return engine
+
+
+_BEGIN_IMMEDIATE = text("BEGIN IMMEDIATE")
+_NO_WAITING = text("PRAGMA busy_timeout = 0")
+_WAITING = text(f"PRAGMA busy_timeout = {SQLITE_BUSY_MS}")
+
+
+async def _take_sqlite_write_lock(session: AsyncSession) -> None:
+    """Start the transaction holding SQLite's write lock.
+
+    Python's sqlite3 would begin only before the first write, and a transaction that read
+    first could then fail to upgrade its lock; taken at the start, the lock is the only
+    thing a write waits for. It is tried at once on the loop, without waiting (a free
+    lock is the rule: this process's writers queue for `Database.write_lock` first);
+    held by another process, it is waited for on a worker thread, where waiting costs
+    the loop nothing, then `Database.run` backs off asynchronously. (Always taking it on
+    a worker thread cost a fifth of the votes/s: the batch holds the in-process lock
+    while the loop gets round to resuming it.)"""
+    await fetch(session, _NO_WAITING)
+    try:
+        await fetch(session, _BEGIN_IMMEDIATE)
+        return
+    except DBAPIError as exc:
+        if not is_race(exc):
+            raise
+    finally:
+        await fetch(session, _WAITING)
+    async with off_loop(session):
+        await fetch(session, _BEGIN_IMMEDIATE)
 
 
 class Database:
@@ -185,6 +215,8 @@ class Database:
             try:
                 async with self.write_lock():
                     async with self.sessions() as session, session.begin():
+                        if self.is_sqlite:
+                            await _take_sqlite_write_lock(session)
                         result = await work(session)
                     if after_commit is not None:
                         after_commit(result)
@@ -230,7 +262,7 @@ class Database:
             return self._found_read_only()
         # A write that is never committed: fails on a read-only connection.
         async with self.write_lock(), self.sessions() as session:
-            await session.execute(text("BEGIN IMMEDIATE"))
+            await _take_sqlite_write_lock(session)
             try:
                 await session.execute(text("CREATE TABLE laurels_probe (x)"))
             finally:

@@ -21,9 +21,28 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
-__all__ = ["InlineConnection", "connect"]
+__all__ = ["InlineConnection", "connect", "on_worker_thread"]
+
+T = TypeVar("T")
+
+
+async def on_worker_thread(function: Callable[..., T], *args: Any) -> T:
+    """`function(*args)` on a worker thread, waited for to the end even when the caller
+    is cancelled (a platform stopping, a timeout): the call is running on the connection,
+    which must not be rolled back, reused or closed under it. The cancellation is raised
+    once the call has returned."""
+    future = asyncio.get_running_loop().run_in_executor(None, function, *args)
+    cancelled = False
+    while not future.done():
+        try:
+            await asyncio.wait([future])  # unlike awaiting it, never cancels the call
+        except asyncio.CancelledError:
+            cancelled = True
+    if cancelled:
+        raise asyncio.CancelledError
+    return future.result()
 
 
 class _Cursor:
@@ -47,14 +66,14 @@ class _Cursor:
 
     async def execute(self, sql: str, parameters: Any = ()) -> _Cursor:
         if self._owner.threaded:
-            await asyncio.to_thread(self._cursor.execute, sql, parameters)
+            await on_worker_thread(self._cursor.execute, sql, parameters)
         else:
             self._cursor.execute(sql, parameters)
         return self
 
     async def executemany(self, sql: str, parameters: Iterable[Any]) -> _Cursor:
         if self._owner.threaded:
-            await asyncio.to_thread(self._cursor.executemany, sql, parameters)
+            await on_worker_thread(self._cursor.executemany, sql, parameters)
         else:
             self._cursor.executemany(sql, parameters)
         return self
@@ -67,7 +86,7 @@ class _Cursor:
 
     async def fetchall(self) -> list[Any]:
         if self._owner.threaded:
-            return await asyncio.to_thread(self._cursor.fetchall)
+            return await on_worker_thread(self._cursor.fetchall)
         return self._cursor.fetchall()
 
     async def close(self) -> None:
@@ -115,7 +134,7 @@ class InlineConnection:
 
     async def commit(self) -> None:
         if self._commit_off_loop and self._conn.in_transaction:
-            await asyncio.to_thread(self._conn.commit)
+            await on_worker_thread(self._conn.commit)
         else:
             self._conn.commit()
 

@@ -11,7 +11,6 @@ Everything here is plumbing: no rule of Laurels lives in `storage/`.
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -27,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.types import TypeEngine
 
 from storage.plain_reads import PlainReader
-from storage.sqlite_inline import InlineConnection
+from storage.sqlite_inline import InlineConnection, on_worker_thread
 from storage.types import ensure_utc
 
 __all__ = [
@@ -179,7 +178,7 @@ async def _run_sql(conn: AsyncConnection, sql: str, args: list[Any]) -> list[tup
     raw = conn.sync_connection.connection.driver_connection  # type: ignore[union-attr]
     if isinstance(raw, InlineConnection):
         if raw.threaded:
-            return await asyncio.to_thread(_run_now, raw.run, sql, args)
+            return await on_worker_thread(_run_now, raw.run, sql, args)
         return _run_now(raw.run, sql, args)
     for listener in statement_listeners:
         listener(sql, args)

@@ -120,3 +120,81 @@ async def test_a_large_board_loads_off_the_loop(file_db: Database, tmp_path: Pat
     assert board.members == n and board.rows[0].points == 4999
     # The scores were read and sorted on worker threads, not on the loop's.
     assert len(loaded_on) == 2 and loop_thread not in loaded_on
+
+
+async def test_settlement_pays_on_a_worker_thread(file_db: Database) -> None:
+    """Paying for votes is background work whose statements take milliseconds each
+    (upserts into tables of a million rows): they must not run on the loop's thread."""
+    clock = FixedClock(START)
+    engine = Engine(file_db, clock, settle_in_background=False)
+    guild = CommunityRef("console", "g", "G")
+    await setup_community(engine, guild)
+    c = await submission_challenge(engine, guild, clock)
+    _, msg = await submit_and_post(engine, member(guild, "alice"), c.slug, "Dune")
+    await open_voting(engine, clock)
+    for i in range(40):
+        await engine.cast_vote(member(guild, f"v{i}"), msg, "👍")
+    loop_thread = threading.get_ident()
+    paid_on: list[int] = []
+
+    def note(statement: str, _: object) -> None:
+        if statement.startswith("INSERT INTO ledger"):
+            paid_on.append(threading.get_ident())
+
+    statement_listeners.append(note)
+    try:
+        assert await engine.settle_all() == 40
+    finally:
+        statement_listeners.remove(note)
+
+    assert paid_on and loop_thread not in paid_on
+    assert (await engine.profile(member(guild, "v3"))).points > 0
+    await engine.close()
+
+
+async def test_a_write_waits_for_another_process_s_lock_on_a_worker_thread(
+    file_db: Database, tmp_path: Path
+) -> None:
+    """Every write starts by taking SQLite's write lock: on the loop without waiting when
+    it is free, and, held by another process, waited for on a worker thread, so no
+    statement on the loop waits for another process."""
+    clock = FixedClock(START)
+    engine = Engine(file_db, clock)
+    guild = CommunityRef("console", "g", "G")
+    await setup_community(engine, guild)
+    c = await submission_challenge(engine, guild, clock)
+    _, msg = await submit_and_post(engine, member(guild, "alice"), c.slug, "Dune")
+    await open_voting(engine, clock)
+    loop_thread = threading.get_ident()
+    statements: list[tuple[str, bool]] = []
+
+    def note(statement: str, _: object) -> None:
+        if "BEGIN" in statement or "busy_timeout" in statement:
+            statements.append((statement, threading.get_ident() == loop_thread))
+
+    statement_listeners.append(note)
+    try:
+        await engine.set_point_rule(member(guild, "mod", mod=True), "vote_cast", 2)
+        free = list(statements)
+        statements.clear()
+        held = threading.Event()
+        holder = threading.Thread(target=_hold_write_lock,
+                                  args=(tmp_path / "bot.db", 0.3, held))
+        holder.start()
+        await asyncio.to_thread(held.wait)
+        result = await engine.cast_vote(member(guild, "bob"), msg, "👍")
+        holder.join()
+    finally:
+        statement_listeners.remove(note)
+
+    on_loop = [("PRAGMA busy_timeout = 0", True), ("BEGIN IMMEDIATE", True),
+               ("PRAGMA busy_timeout = 20", True)]
+    assert free[:3] == on_loop  # a free lock: taken at once, on the loop
+    assert result.status == "counted"
+    # Held: tried once on the loop without waiting, then waited for off it.
+    assert statements[:3] == on_loop
+    assert ("BEGIN IMMEDIATE", False) in statements[3:]
+    # Every try on the loop (one per retry) runs with no busy timeout.
+    assert all(statements[i - 1] == ("PRAGMA busy_timeout = 0", True)
+               for i, row in enumerate(statements) if row == ("BEGIN IMMEDIATE", True))
+    await engine.close()

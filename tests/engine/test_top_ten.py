@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from engine.clock import FixedClock
 from engine.refs import CommunityRef
 from engine.service import Engine
@@ -133,3 +136,40 @@ def test_entered_judges_the_page_as_it_was_before_the_change() -> None:
     assert entered({99: None}, {99: 71}, [*sorted([*after.items(), *others],
                                                   key=lambda r: -r[1]), (99, 71)]
                    ) == [Entered(99, 6, 71)]
+
+
+def _entered_pairwise(before: dict[int, int | None], after: dict[int, int],
+                      top: list[tuple[int, int]], limit: int = 10) -> list[Entered]:
+    """The rule as its docstring states it, member by member: what `entered` counts."""
+    if len(top) <= limit:
+        return []
+    found = []
+    for member_id in sorted(after):
+        old, new = before.get(member_id), after[member_id]
+        if old is not None and new <= old:
+            continue
+        now_above = sum(1 for m, p in top if m != member_id and p > new)
+        if now_above >= limit:
+            continue
+        if old is not None:
+            was_above = sum(1 for m, p in top if m not in after and p > old)
+            was_above += sum(1 for m, o in before.items()
+                             if m != member_id and o is not None and o > old)
+            if was_above < limit:
+                continue
+        found.append(Entered(member_id, now_above + 1, new))
+    return found
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_entered_counts_as_the_rule_reads(data: st.DataObject) -> None:
+    """`entered` counts by bisection (settlement moves thousands of members at once);
+    it must agree with counting member by member on any board and any change."""
+    board = data.draw(st.dictionaries(st.integers(1, 60), st.integers(0, 40), min_size=1,
+                                      max_size=60))
+    movers = data.draw(st.lists(st.sampled_from(sorted(board)), unique=True, max_size=25))
+    after = {m: board[m] for m in movers}
+    before = {m: data.draw(st.one_of(st.none(), st.integers(0, 40))) for m in movers}
+    top = sorted(board.items(), key=lambda row: (-row[1], row[0]))[:10 + len(after)]
+    assert entered(before, after, top) == _entered_pairwise(before, after, top)

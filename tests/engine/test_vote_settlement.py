@@ -14,6 +14,7 @@ from engine import service
 from engine.clock import FixedClock
 from engine.refs import CommunityRef, MessageRef
 from engine.service import Engine
+from engine.settlement import FEW
 from engine.vote_payments import CLAIM
 from storage.db import Database
 from storage.tables import LedgerRow, Member, Standing, Streak, UnsettledVote
@@ -213,3 +214,48 @@ async def test_a_read_waits_for_settlement_only_so_long(
     await engine.close()
     assert len(await select_all(db, UnsettledVote)) == 0
     assert len(await select_all(db, LedgerRow, LedgerRow.reason == "vote_received")) == 90
+
+
+async def test_only_voters_wait_for_a_backlog_of_votes(
+    engine: Engine, db: Database, guild: CommunityRef, clock: FixedClock, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """A burst leaves more votes waiting than settlement pays in a few milliseconds: a
+    member who did not vote gets what is paid so far at once (a chat command must not
+    wait seconds on a backlog), a voter still waits for their own votes, and once few
+    votes wait, everyone's read sees them paid."""
+    msgs = await _entries(engine, guild, clock, 3)
+    gate = asyncio.Event()  # background settlement is held until the reads are done
+    settle = engine.settler.settle
+
+    async def held(ref: CommunityRef, limit: int = CLAIM) -> int:
+        await gate.wait()
+        return await settle(ref, limit)
+
+    waits: list[float | None] = []
+    flush = engine.settler.flush
+
+    async def noted(ref: CommunityRef, at_most: float | None = None) -> None:
+        waits.append(at_most)
+        await flush(ref, at_most)
+
+    monkeypatch.setattr(engine.settler, "settle", held)
+    monkeypatch.setattr(engine.settler, "flush", noted)
+    monkeypatch.setattr(service, "READ_WAIT", 0.0)  # the voter's wait ends at once
+    voters = range(FEW // len(msgs) + 1)
+    await asyncio.gather(*(engine.cast_vote(member(guild, f"v{i}"), m, "👍")
+                           for i in voters for m in msgs))
+    author = member(guild, "a0")
+    before = (await engine.profile(author)).points
+    assert waits == []  # the author did not wait
+    await engine.profile(member(guild, "v0"))
+    assert waits == [0.0]  # the voter did, for their own votes
+
+    gate.set()
+    await engine.settler.flush(guild)
+    paid = (await engine.profile(author)).points
+    assert paid == before + len(voters) * 2  # 2 points a vote received
+    # A few votes: settled by the time the author asks, who waits for them.
+    for i in range(3):
+        await engine.cast_vote(member(guild, f"w{i}"), msgs[0], "👍")
+    assert (await engine.profile(author)).points == paid + 3 * 2
+    await engine.close()

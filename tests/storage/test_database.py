@@ -73,11 +73,12 @@ async def test_times_come_back_as_aware_utc(db: Database, given: datetime) -> No
     assert stored is not None and stored.utcoffset() == timedelta(0)
 
 
-async def test_a_unit_of_work_losing_a_key_race_runs_again(shared_db: Database) -> None:
+async def test_a_unit_of_work_losing_a_key_race_runs_again(pg_db: Database) -> None:
     """The first attempt collides with a row another writer just committed; the retry
-    sees it and the after-commit hook runs once, with the retry's result. (On a SQLite
-    file or PostgreSQL: in-memory SQLite shares one connection, so has no other writer.)"""
-    db = shared_db
+    sees it and the after-commit hook runs once, with the retry's result. (PostgreSQL:
+    a SQLite write holds the write lock from its start, so no other writer commits inside
+    it, as the next test shows.)"""
+    db = pg_db
     cid = await _community(db)
     attempts: list[int] = []
     committed: list[str] = []
@@ -98,6 +99,40 @@ async def test_a_unit_of_work_losing_a_key_race_runs_again(shared_db: Database) 
     result = await db.run(work, after_commit=committed.append)
 
     assert (len(attempts), result, committed) == (2, "found", ["found"])
+
+
+async def test_no_other_writer_commits_inside_a_sqlite_write(tmp_path: Path) -> None:
+    """A write on a SQLite file takes the write lock as it starts (`BEGIN IMMEDIATE`):
+    another writer is kept out until it ends, so a write never finds what it read
+    outdated when it comes to write, and it commits on its first attempt."""
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'w.db'}")
+    await db.create_all()
+    cid = await _community(db)
+    attempts: list[int] = []
+    refused: list[str] = []
+
+    async def work(session) -> str:  # type: ignore[no-untyped-def]
+        attempts.append(1)
+        existing = await session.scalar(select(Member.id).where(Member.external_id == "x"))
+        other = sqlite3.connect(tmp_path / "w.db", timeout=0.05)  # another process
+        try:
+            other.execute("INSERT INTO members (community_id, external_id, display_name, "
+                          "is_bot, is_moderator, showcase, created_at) "
+                          "VALUES (?, 'x', '', 0, 0, '{}', '2026-03-02 12:00:00')", (cid,))
+        except sqlite3.OperationalError as exc:
+            refused.append(str(exc))
+        finally:
+            other.close()
+        session.add(Member(community_id=cid, external_id="x", display_name="",
+                           showcase={}, created_at=START))
+        await session.flush()
+        return "found" if existing is not None else "created"
+
+    try:
+        assert await db.run(work) == "created"
+    finally:
+        await db.dispose()
+    assert (len(attempts), refused) == (1, ["database is locked"])
 
 
 @pytest.fixture
