@@ -118,8 +118,8 @@ async def _take_sqlite_write_lock(session: AsyncSession) -> None:
     lock is the rule: this process's writers queue for `Database.write_lock` first);
     held by another process, it is waited for on a worker thread, where waiting costs
     the loop nothing, then `Database.run` backs off asynchronously. (Always taking it on
-    a worker thread cost a fifth of the votes/s: the batch holds the in-process lock
-    while the loop gets round to resuming it.)"""
+    a worker thread cost votes/s: the batch holds the in-process lock while the loop
+    gets round to resuming it.)"""
     await fetch(session, _NO_WAITING)
     try:
         await fetch(session, _BEGIN_IMMEDIATE)
