@@ -14,7 +14,7 @@ import pytest
 from bot.looplag import LoopLag
 from engine import ranking
 from engine.clock import FixedClock
-from engine.refs import CommunityRef
+from engine.refs import CommunityRef, MessageRef
 from engine.service import Engine
 from storage.db import Database
 from storage.sql.run import statement_listeners
@@ -49,16 +49,22 @@ def _hold_write_lock(path: Path, seconds: float, held: threading.Event) -> None:
         conn.close()
 
 
-async def test_votes_wait_for_another_writer_without_blocking_the_loop(
-    file_db: Database, tmp_path: Path
-) -> None:
-    clock = FixedClock(START)
-    engine = Engine(file_db, clock)
+async def _voting(engine: Engine, clock: FixedClock) -> tuple[CommunityRef, MessageRef]:
+    """A community with one entry open for votes: the community and the entry's post."""
     guild = CommunityRef("console", "g", "G")
     await setup_community(engine, guild)
     c = await submission_challenge(engine, guild, clock)
     _, msg = await submit_and_post(engine, member(guild, "alice"), c.slug, "Dune")
     await open_voting(engine, clock)
+    return guild, msg
+
+
+async def test_votes_wait_for_another_writer_without_blocking_the_loop(
+    file_db: Database, tmp_path: Path
+) -> None:
+    clock = FixedClock(START)
+    engine = Engine(file_db, clock)
+    guild, msg = await _voting(engine, clock)
     lag = LoopLag(interval=0.005)
     lag.start()
     held = threading.Event()
@@ -127,11 +133,7 @@ async def test_settlement_pays_on_a_worker_thread(file_db: Database) -> None:
     (upserts into tables of a million rows): they must not run on the loop's thread."""
     clock = FixedClock(START)
     engine = Engine(file_db, clock, settle_in_background=False)
-    guild = CommunityRef("console", "g", "G")
-    await setup_community(engine, guild)
-    c = await submission_challenge(engine, guild, clock)
-    _, msg = await submit_and_post(engine, member(guild, "alice"), c.slug, "Dune")
-    await open_voting(engine, clock)
+    guild, msg = await _voting(engine, clock)
     for i in range(40):
         await engine.cast_vote(member(guild, f"v{i}"), msg, "👍")
     loop_thread = threading.get_ident()
@@ -160,11 +162,7 @@ async def test_a_write_waits_for_another_process_s_lock_on_a_worker_thread(
     statement on the loop waits for another process."""
     clock = FixedClock(START)
     engine = Engine(file_db, clock)
-    guild = CommunityRef("console", "g", "G")
-    await setup_community(engine, guild)
-    c = await submission_challenge(engine, guild, clock)
-    _, msg = await submit_and_post(engine, member(guild, "alice"), c.slug, "Dune")
-    await open_voting(engine, clock)
+    guild, msg = await _voting(engine, clock)
     loop_thread = threading.get_ident()
     statements: list[tuple[str, bool]] = []
 
