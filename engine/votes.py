@@ -124,10 +124,17 @@ async def record(tx: Tx, items: Sequence[VoteItem]) -> list[tuple[bool, Any]]:
     # Members first, then what the votes rely on: the lock order of every vote path.
     voters.update(await ensure_rows(tx, counting))
     if await dialect_of(tx.session) != "sqlite":
-        # Lock the challenges (share) and entries (key share) and read them again under
-        # the locks. (SQLite has one writer: the first read holds until the commit.)
+        # Lock the challenges (share) and entries (key share), read them again under the
+        # locks and judge again.
         entries = await _entries(tx, wanted, lock=True)
-    verdicts = await _judge_all(tx, items, entries, voters)
+        verdicts = await _judge_all(tx, items, entries, voters)
+    else:
+        # SQLite has one writer: what was read holds until the commit. Only the members
+        # recorded just now have their ids; they own no entry and cast no vote yet, so
+        # their verdicts stand.
+        verdicts = [(verdict, error, e, v or voters[item.voter.user_id][0])
+                    if verdict is Verdict.COUNT else (verdict, error, e, v)
+                    for item, (verdict, error, e, v) in zip(items, verdicts, strict=True)]
 
     to_count = [(item, e, v) for item, (verdict, _, e, v) in zip(items, verdicts, strict=True)
                 if verdict is Verdict.COUNT and e is not None]
