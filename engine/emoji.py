@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import emoji as emoji_lib
 
@@ -15,6 +16,9 @@ _SLACK_TONE = re.compile(r"::skin-tone-([2-6])$")
 _TONES = re.compile("[\U0001f3fb-\U0001f3ff]")
 
 
+# Both are pure, every vote asks, and a community reacts with a few dozen spellings:
+# remembered, a vote skips the emoji library's tables (a twentieth of a vote batch).
+@lru_cache(maxsize=4096)
 def canonical_emoji(raw: str) -> str:
     """A unicode emoji without skin tone or variation selector, or a custom emoji's name.
 
@@ -39,6 +43,7 @@ def canonical_emoji(raw: str) -> str:
     return name
 
 
+@lru_cache(maxsize=4096)
 def variant_emoji(raw: str) -> str:
     """The emoji with its skin tone: 👍 and 👍🏽 are two reactions a member can both hold,
     while 👍, :+1: and thumbsup are one spelled three ways. Slack's "+1::skin-tone-4" is
