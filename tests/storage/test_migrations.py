@@ -37,6 +37,14 @@ async def _community(conn: AsyncConnection) -> None:
         "'2026-03-02 12:00:00')"))
 
 
+async def _members(conn: AsyncConnection, n: int) -> None:
+    """Members 1 to `n` of community 1 (external ids u1, u2, ...), in plain SQL."""
+    await conn.execute(text(
+        "INSERT INTO members (id, community_id, external_id, display_name, is_bot, "
+        "is_moderator, showcase, created_at) VALUES (:id, 1, :ext, '', false, false, "
+        "'{}', '2026-03-02 12:00:00')"), [{"id": i, "ext": f"u{i}"} for i in range(1, n + 1)])
+
+
 async def test_upgrade_from_empty_matches_models(tmp_path: Path, request) -> None:  # type: ignore[no-untyped-def]
     url = await _url(tmp_path, request)
     await upgrade_async(url)
@@ -60,10 +68,7 @@ async def test_upgrade_backfills_the_standings_histogram(tmp_path: Path, request
     db = Database(url)
     async with db.engine.begin() as conn:
         await _community(conn)
-        await conn.execute(text(
-            "INSERT INTO members (id, community_id, external_id, display_name, is_bot, "
-            "is_moderator, showcase, created_at) VALUES (:id, 1, :ext, '', false, false, "
-            "'{}', '2026-03-02 12:00:00')"), [{"id": i, "ext": f"u{i}"} for i in range(1, 6)])
+        await _members(conn, 5)
         await conn.execute(text(
             "INSERT INTO standings (community_id, period, member_id, points) "
             "VALUES (1, :period, :member, :points)"),
@@ -209,10 +214,7 @@ async def test_upgrade_counts_the_holders_of_each_achievement(tmp_path: Path, re
             "INSERT INTO communities (id, platform, external_id, name, timezone, point_rules, "
             "settings, created_at, public_id) VALUES (1, 'console', 'g', 'G', 'UTC', '{}', "
             "'{}', '2026-03-02 12:00:00', 'g-public')"))
-        await conn.execute(text(
-            "INSERT INTO members (id, community_id, external_id, display_name, is_bot, "
-            "is_moderator, showcase, created_at) VALUES (:id, 1, :ext, '', false, false, "
-            "'{}', '2026-03-02 12:00:00')"), [{"id": i, "ext": f"u{i}"} for i in range(1, 4)])
+        await _members(conn, 3)
         await conn.execute(text(
             "INSERT INTO achievements (community_id, member_id, key, times) "
             "VALUES (1, :member, :key, :times)"),
