@@ -45,6 +45,20 @@ async def _posted(engine: Engine, guild: CommunityRef, clock: FixedClock, n: int
     return posted
 
 
+def _hold_settlement(engine: Engine, monkeypatch) -> asyncio.Event:  # type: ignore[no-untyped-def]
+    """Background settlement waits until the returned event is set, however fast the
+    machine pays."""
+    gate = asyncio.Event()
+    settle = engine.settler.settle
+
+    async def held(ref: CommunityRef, limit: int = CLAIM) -> int:
+        await gate.wait()
+        return await settle(ref, limit)
+
+    monkeypatch.setattr(engine.settler, "settle", held)
+    return gate
+
+
 async def _entries(engine: Engine, guild: CommunityRef, clock: FixedClock, n: int,
                    tz: str = "UTC") -> list[MessageRef]:
     return [msg for _, msg in await _posted(engine, guild, clock, n, tz)]
@@ -195,15 +209,8 @@ async def test_a_read_waits_for_settlement_only_so_long(
     """A read after a long burst answers in time with what is paid so far; the rest is
     still paid, once."""
     msgs = await _entries(engine, guild, clock, 3)
-    # Background settlement is held until after the read, however fast the machine pays.
-    gate = asyncio.Event()
-    settle = engine.settler.settle
-
-    async def held(ref: CommunityRef, limit: int = CLAIM) -> int:
-        await gate.wait()
-        return await settle(ref, limit)
-
-    monkeypatch.setattr(engine.settler, "settle", held)
+    # Background settlement is held until after the read.
+    gate = _hold_settlement(engine, monkeypatch)
     await asyncio.gather(*(engine.cast_vote(member(guild, f"v{i}"), m, "👍")
                            for i in range(30) for m in msgs))
     monkeypatch.setattr(service, "READ_WAIT", 0.0)
@@ -224,13 +231,7 @@ async def test_only_voters_wait_for_a_backlog_of_votes(
     wait seconds on a backlog), a voter still waits for their own votes, and once few
     votes wait, everyone's read sees them paid."""
     msgs = await _entries(engine, guild, clock, 3)
-    gate = asyncio.Event()  # background settlement is held until the reads are done
-    settle = engine.settler.settle
-
-    async def held(ref: CommunityRef, limit: int = CLAIM) -> int:
-        await gate.wait()
-        return await settle(ref, limit)
-
+    gate = _hold_settlement(engine, monkeypatch)  # until the reads are done
     waits: list[float | None] = []
     flush = engine.settler.flush
 
@@ -238,7 +239,6 @@ async def test_only_voters_wait_for_a_backlog_of_votes(
         waits.append(at_most)
         await flush(ref, at_most)
 
-    monkeypatch.setattr(engine.settler, "settle", held)
     monkeypatch.setattr(engine.settler, "flush", noted)
     monkeypatch.setattr(service, "READ_WAIT", 0.0)  # the voter's wait ends at once
     voters = range(FEW // len(msgs) + 1)
