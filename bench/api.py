@@ -61,7 +61,7 @@ async def _measure(backend: str, engine: Engine, index: str, sizes: Sizes) -> li
     figures: list[Figure] = []
     board = await engine.leaderboard(MOD.community, "all")  # loads the board, as a bot has
     deep = max(1, board.pages // 2)
-    made = await engine.create_api_token(MOD, f"bench-{time.time_ns()}")
+    made = await engine.dashboard.create_api_token(MOD, f"bench-{time.time_ns()}")
     timer = ServerTimes(build_app([api_mount(engine, rate=1e9, burst=10**9)]))
     server = await serve(timer, HttpOptions(port=0, max_connections=64))  # type: ignore[arg-type]
     try:
@@ -75,7 +75,7 @@ async def _measure(backend: str, engine: Engine, index: str, sizes: Sizes) -> li
             figures += _figures(backend, label + index, page, served, answers, alone, sizes)
     finally:
         await server.stop()
-        await engine.revoke_api_token(MOD, made.view.prefix)
+        await engine.dashboard.revoke_api_token(MOD, made.view.prefix)
     return figures
 
 

@@ -7,8 +7,8 @@ here (`/settings web public on`), so the clients need no session.
 
 Server time is measured inside the server, from the request reaching the application to
 the last byte of its answer; requests/s is what the clients got. Baseline: the engine
-calls the page makes (`Engine.web_community`, then `Engine.board_page` or
-`Engine.member_page`), from 16 concurrent callers in the process.
+calls the page makes (`engine.dashboard`: `web_community`, then `board_page` or
+`member_page`), from 16 concurrent callers in the process.
 
 Movement on the all-time and monthly boards compares with the board as this week began,
 which the engine builds once per week and board: the first requests of a week are
@@ -45,10 +45,10 @@ async def measure_pages(backend: Backend, url: str, sizes: Sizes) -> list[Figure
 
 async def _measure(backend: str, engine: Engine, index: str, sizes: Sizes) -> list[Figure]:
     figures: list[Figure] = []
-    await engine.set_web_setting(MOD, "public", True)
+    await engine.dashboard.set_web_setting(MOD, "public", True)
     for period in ("all", "month", "week"):  # the boards a running bot has loaded
         await engine.leaderboard(MOD.community, period)
-    place = await engine.web_address(MOD.community)
+    place = await engine.dashboard.web_address(MOD.community)
     # Not `board_page`: it would build the board as this week began before the first
     # requests of the week are measured.
     first = await engine.leaderboard(MOD.community, "all", 1, 100)
@@ -98,10 +98,10 @@ async def _measure(backend: str, engine: Engine, index: str, sizes: Sizes) -> li
 def _board_call(engine: Engine, public_id: str, period: str, page: int
                 ) -> Callable[[], Awaitable[object]]:
     async def call() -> None:
-        place = await engine.web_community(public_id)
+        place = await engine.dashboard.web_community(public_id)
         assert place is not None
         ref = CommunityRef(place.platform, place.external_id, place.name)
-        board = await engine.board_page(ref, period, page)
+        board = await engine.dashboard.board_page(ref, period, page)
         assert board.rows
 
     return call
@@ -110,10 +110,10 @@ def _board_call(engine: Engine, public_id: str, period: str, page: int
 def _member_call(engine: Engine, public_id: str, user_id: str
                  ) -> Callable[[], Awaitable[object]]:
     async def call() -> None:
-        place = await engine.web_community(public_id)
+        place = await engine.dashboard.web_community(public_id)
         assert place is not None
         ref = CommunityRef(place.platform, place.external_id, place.name)
-        await engine.member_page(ref, user_id)
+        await engine.dashboard.member_page(ref, user_id)
 
     return call
 

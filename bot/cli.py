@@ -162,7 +162,7 @@ async def _outbox(url: str, args: argparse.Namespace) -> int:
         engine = Engine(db)
         if args.outbox_command == "retry":
             try:
-                info = await engine.retry_delivery(args.id)
+                info = await engine.deliveries.retry(args.id)
             except LaurelsError as exc:
                 print(exc.message, file=sys.stderr)
                 return 1
@@ -170,7 +170,7 @@ async def _outbox(url: str, args: argparse.Namespace) -> int:
                   "a running bot posts it within seconds.")
             return 0
         statuses = args.statuses or ("parked",)
-        rows = await engine.outbox_rows(statuses, limit=max(1, args.limit))
+        rows = await engine.deliveries.rows(statuses, limit=max(1, args.limit))
         if not rows:
             print(f"No {' or '.join(statuses)} messages.")
             return 0

@@ -86,7 +86,7 @@ class DeliveryWorker:
         if not self.platforms:  # none started yet: nothing here can be posted
             return 0
         # Only rows this process can post: another process may serve other platforms.
-        batch = await self.engine.claim_deliveries(limit=limit, platforms=list(self.platforms))
+        batch = await self.engine.deliveries.claim(limit=limit, platforms=list(self.platforms))
         if not batch:
             return 0
         async with Heartbeat(self.engine.db, OutboxRow, self.engine.clock) as beat:
@@ -126,8 +126,8 @@ class DeliveryWorker:
         if platform is None:
             # Another process may serve that platform; leave it for the lease to expire.
             await beat.release(d.id)
-            await self.engine.delivery_failed(d.id, f"no {community.platform} adapter here",
-                                              retry_after=30)
+            await self.engine.deliveries.failed(d.id, f"no {community.platform} adapter here",
+                                                retry_after=30)
             return
         try:
             ref = await self._find_or_post(platform, community, d, beat)
@@ -137,16 +137,16 @@ class DeliveryWorker:
             return
         except DeliveryError as exc:
             await beat.release(d.id)
-            outcome = await self.engine.delivery_failed(
+            outcome = await self.engine.deliveries.failed(
                 d.id, str(exc), retry_after=exc.retry_after, permanent=exc.permanent)
             log.warning("delivery %s failed (%s): %s", d.id, outcome, exc)
             return
         except Exception as exc:
             await beat.release(d.id)
-            outcome = await self.engine.delivery_failed(d.id, f"{type(exc).__name__}: {exc}")
+            outcome = await self.engine.deliveries.failed(d.id, f"{type(exc).__name__}: {exc}")
             log.warning("delivery %s failed (%s): %s", d.id, outcome, exc)
             return
-        await self.engine.delivered(d.id, ref)
+        await self.engine.deliveries.sent(d.id, ref)
 
     async def _find_or_post(self, platform: Platform, community: CommunityRef, d: Delivery,
                             beat: Heartbeat) -> MessageRef | None:
@@ -161,7 +161,7 @@ class DeliveryWorker:
                 log.info("delivery %s: found the message of an earlier attempt", d.id)
                 return found
         leased_at = asyncio.get_running_loop().time()  # recording renews the lease
-        if not await self.engine.delivery_started(d.id, d.attempts, self.wall_clock()):
+        if not await self.engine.deliveries.started(d.id, d.attempts, self.wall_clock()):
             raise LeaseLost(f"the claim on row {d.id} was taken over before posting")
         async with beat.guard(d.id, leased_at), \
                 asyncio.timeout(POST_TIMEOUT.total_seconds()):

@@ -157,8 +157,8 @@ async def _serve_http(engine: Engine, settings: Settings, options: RunOptions, p
     db = engine.db
     routes = [*health_routes(Readiness(db.probe)), *(slack.routes() if slack else []),
               *_web_routes(engine, settings)]
-    if engine.web is not None:
-        routes += web_routes(engine, WebOptions(engine.web.base_url))
+    if engine.dashboard.web is not None:
+        routes += web_routes(engine, WebOptions(engine.dashboard.web.base_url))
     app = build_app(routes, max_body=settings.http_max_body,
                     body_timeout=settings.http_body_timeout)
     return await serve(app, HttpOptions(
@@ -262,8 +262,8 @@ async def _listen(engine: Engine, settings: Settings, options: RunOptions, port:
                   "LAURELS_WEB_PORT, --host, --port, --web-port)",
                   options.host or settings.http_host, port, exc.strerror or exc)
         return None
-    if engine.web is not None:
-        print(f"Dashboard: {engine.web.base_url.rstrip('/')}/ (type /dashboard for your "
+    if engine.dashboard.web is not None:
+        print(f"Dashboard: {engine.dashboard.web.base_url.rstrip('/')}/ (type /dashboard for your "
               "sign-in link)", flush=True)
     return server
 

@@ -10,7 +10,7 @@ __all__ = ["COMMANDS"]
 
 
 async def dashboard(ctx: Context) -> Reply:
-    link = await ctx.engine.dashboard_link(ctx.member)
+    link = await ctx.engine.dashboard.dashboard_link(ctx.member)
     if link is None:
         return Reply.text("The web dashboard isn't served here: whoever runs Laurels starts "
                           "it with `laurels run --web-port PORT` (or LAURELS_WEB_PORT).",

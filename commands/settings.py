@@ -129,7 +129,7 @@ async def recurring(ctx: Context) -> Reply:
 
 async def web(ctx: Context) -> Reply:
     on = ctx.args["state"] == "on"
-    await ctx.engine.set_web_setting(ctx.member, "public", on)
+    await ctx.engine.dashboard.set_web_setting(ctx.member, "public", on)
     if on:
         return Reply.text("The leaderboard, challenge, member and achievement pages of the "
                           "web dashboard are public now: anyone with their address can read "
@@ -141,7 +141,7 @@ async def web(ctx: Context) -> Reply:
 async def api_token(ctx: Context) -> Reply:
     action, name = str(ctx.args["action"]), ctx.str_arg("name")
     if action == "create":
-        made = await ctx.engine.create_api_token(ctx.member, name)
+        made = await ctx.engine.dashboard.create_api_token(ctx.member, name)
         base = f"/api/v1/communities/{made.community}"
         return Reply.text(
             f"API token **{made.view.name}** created. Copy it now: it is shown only this "
@@ -150,10 +150,10 @@ async def api_token(ctx: Context) -> Reply:
             f"writes as you. Revoke it with `/settings api-token revoke {made.view.name}`.",
             title="New API token", ephemeral=True)
     if action == "revoke":
-        gone = await ctx.engine.revoke_api_token(ctx.member, name or "")
+        gone = await ctx.engine.dashboard.revoke_api_token(ctx.member, name or "")
         return Reply.text(f"API token **{gone.name}** ({gone.prefix}…) is revoked: requests "
                           "with it are refused from now on.", ephemeral=True)
-    tokens = await ctx.engine.api_tokens(ctx.member)
+    tokens = await ctx.engine.dashboard.api_tokens(ctx.member)
     if not tokens:
         return Reply.text("No API tokens. Create one with `/settings api-token create "
                           "[name]`.", ephemeral=True)

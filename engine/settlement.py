@@ -20,7 +20,7 @@ from collections.abc import Callable
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from engine.context import VotesCounted
-from engine.refs import CommunityRef
+from engine.refs import CommunityRef, MemberRef
 from engine.unit import UnitOfWork
 from engine.vote_payments import CLAIM, claim, days, pay
 from storage.sql.queues import communities_unsettled, has_unsettled
@@ -48,11 +48,13 @@ class Settler:
     """Pays for counted votes: in the transaction of any write (`settle_in`), and in the
     background, one task per community with votes waiting."""
 
-    def __init__(self, uow: UnitOfWork, votes_idle_for: Callable[[], float], *,
-                 background: bool = True) -> None:
+    def __init__(self, uow: UnitOfWork, votes_idle_for: Callable[[], float],
+                 votes_busy: Callable[[], bool], *, background: bool = True) -> None:
         self._uow = uow
-        # Seconds since votes were last queued or committed (0 while some are).
+        # Seconds since votes were last queued or committed (0 while some are), and
+        # whether some are.
         self._idle_for = votes_idle_for
+        self._busy = votes_busy
         self._background = background
         self._tasks: dict[CommunityRef, asyncio.Task[None]] = {}
         self._hurry: set[CommunityRef] = set()
@@ -132,6 +134,23 @@ class Settler:
     def few_waiting(self, ref: CommunityRef) -> bool:
         """Whether the votes counted in this process and not yet paid are `FEW` at most."""
         return self._waiting.get(ref, 0) <= FEW
+
+    async def before_read(self, viewer: MemberRef | CommunityRef) -> CommunityRef:
+        """Wait, before a read, for the votes it should see paid; the community read.
+
+        A member who just voted waits for their votes (at most `READ_WAIT`); anyone else
+        waits only while no burst of votes is under way and few votes wait (at most
+        `QUIET_READ_WAIT`), so that neither a burst nor the backlog it leaves holds up
+        the reads of members who are not in it."""
+        ref = viewer.community if isinstance(viewer, MemberRef) else viewer
+        task = self._tasks.get(ref)
+        if task is None or task.done():  # the usual case, checked before anything else
+            return ref
+        if isinstance(viewer, MemberRef) and self.waiting(ref, viewer.user_id):
+            await self.flush(ref, READ_WAIT)
+        elif not self._busy() and self.few_waiting(ref):
+            await self.flush(ref, QUIET_READ_WAIT)
+        return ref
 
     async def flush(self, ref: CommunityRef, at_most: float | None = None) -> None:
         """Return once the votes counted here so far in `ref` are paid, or after

@@ -92,7 +92,8 @@ class Dashboard:
 
     async def sessions(self) -> Sessions:
         if self._sessions is None:
-            self._sessions = Sessions(await self.engine.web_key(), secure=self.options.secure)
+            self._sessions = Sessions(await self.engine.dashboard.web_key(),
+                                      secure=self.options.secure)
         return self._sessions
 
     # -- plumbing ----------------------------------------------------------------------
@@ -129,7 +130,7 @@ class Dashboard:
                     moderators: bool = False
                     ) -> tuple[WebCommunity, CommunityRef, Session | None]:
         """The community of the address and the visitor's session, if they may look."""
-        community = await self.engine.web_community(request.path_params["cid"])
+        community = await self.engine.dashboard.web_community(request.path_params["cid"])
         if community is None:
             raise Page(*NOT_FOUND)
         session = (await self.sessions()).read(request, community.public_id)
@@ -179,7 +180,7 @@ class Dashboard:
                                                  else "")
             matches = []
             if wanted:
-                matches = await self.engine.find_on_board(ref, period, wanted)
+                matches = await self.engine.dashboard.find_on_board(ref, period, wanted)
                 placed = [m for m in matches if m.page is not None]
                 if len(placed) == 1 or (placed and placed[0].external_id == wanted):
                     m = placed[0]
@@ -187,8 +188,8 @@ class Dashboard:
                                        "highlight": m.external_id})
                     return RedirectResponse(f"{base}?{where}#m-{m.external_id}",
                                             status_code=303)
-            board = await self.engine.board_page(ref, period, page,
-                                                 session.user_id if session else None)
+            board = await self.engine.dashboard.board_page(ref, period, page,
+                                                           session.user_id if session else None)
             return self.render("leaderboard.html", **self._page_values(
                 community, session, board=board, period=period, highlight=highlight,
                 query=q.get("q", ""), matches=matches, searched=bool(wanted)))
@@ -213,7 +214,7 @@ class Dashboard:
     async def challenge(self, request: Request) -> Response:
         async def handle() -> Response:
             community, ref, session = await self._open(request)
-            page = await self.engine.challenge_page(ref, request.path_params["slug"])
+            page = await self.engine.dashboard.challenge_page(ref, request.path_params["slug"])
             if page.challenge.phase in ("draft", "cancelled") and not (
                     session and session.moderator):
                 raise Page(*NOT_FOUND)
@@ -232,8 +233,8 @@ class Dashboard:
     async def achievements(self, request: Request) -> Response:
         async def handle() -> Response:
             community, ref, session = await self._open(request)
-            items = await self.engine.achievement_catalog(ref, session.user_id if session
-                                                          else None)
+            items = await self.engine.dashboard.achievement_catalog(
+                ref, session.user_id if session else None)
             return self.render("achievements.html", **self._page_values(
                 community, session, items=items))
 
@@ -242,7 +243,7 @@ class Dashboard:
     async def member(self, request: Request) -> Response:
         async def handle() -> Response:
             community, ref, session = await self._open(request)
-            m = await self.engine.member_page(ref, request.path_params["user"])
+            m = await self.engine.dashboard.member_page(ref, request.path_params["user"])
             calendar = charts.calendar(set(m.active_days), m.first_day, m.last_day,
                                        f"Active days of {m.name} over the last year: "
                                        f"{plural(len(m.active_days), 'day')}")
@@ -259,11 +260,11 @@ class Dashboard:
         """GET shows who the link signs in (link previews fetch it: nothing is spent);
         the button POSTs, which spends the link and starts the session."""
         async def handle() -> Response:
-            community = await self.engine.web_community(request.path_params["cid"])
+            community = await self.engine.dashboard.web_community(request.path_params["cid"])
             if community is None:
                 raise Page(*NOT_FOUND)
             request.state.community = community
-            links = await self.engine.sign_in_links()
+            links = await self.engine.dashboard.sign_in_links()
             try:
                 claims = links.read(request.path_params["token"], community.public_id)
             except LinkRefused as exc:
@@ -274,7 +275,7 @@ class Dashboard:
             if not origin_ok(request):
                 raise Page(403, "Form refused", "This form was not sent from this site.")
             ref = CommunityRef(community.platform, community.external_id, community.name)
-            if not await self.engine.spend_link(ref, claims.nonce, claims.expires_at):
+            if not await self.engine.dashboard.spend_link(ref, claims.nonce, claims.expires_at):
                 raise Page(403, "Sign-in link refused", "This sign-in link was used already. "
                            "Type /dashboard for a new one.")
             target = f"/c/{community.public_id}/" + ("mod/" if claims.moderator else
@@ -301,14 +302,14 @@ class Dashboard:
     # -- moderators ------------------------------------------------------------------------
 
     def _actor(self, ref: CommunityRef, session: Session) -> MemberRef:
-        # The link was a moderator's when the platform said so (engine.dashboard_link);
+        # The link was a moderator's when the platform said so (engine.dashboard.dashboard_link);
         # the engine checks moderator rights again on every change.
         return MemberRef(ref, session.user_id, session.name, is_admin=session.moderator)
 
     async def mod_stats(self, request: Request) -> Response:
         async def handle() -> Response:
             community, ref, session = await self._open(request, moderators=True)
-            stats = await self.engine.community_stats(ref)
+            stats = await self.engine.dashboard.community_stats(ref)
 
             def bars(series: list[Any], what: str) -> Markup:
                 return charts.bar_chart([(f"{d.day:%b %d}", d.value) for d in series],
@@ -327,7 +328,7 @@ class Dashboard:
             if request.method == "POST":
                 form = await self._form(request, session)
                 name = form.get("setting", "")
-                community = await self.engine.set_web_setting(
+                community = await self.engine.dashboard.set_web_setting(
                     self._actor(ref, session), name, form.get("value") == "on")
                 notice = "Saved."
             view = await self.engine.community(ref)
@@ -340,7 +341,7 @@ class Dashboard:
     async def mod_announcements(self, request: Request) -> Response:
         async def handle() -> Response:
             community, ref, session = await self._open(request, moderators=True)
-            parked = await self.engine.parked_posts(ref)
+            parked = await self.engine.dashboard.parked_posts(ref)
             return self.render("mod_announcements.html", **self._page_values(
                 community, session, parked=parked, notice=request.query_params.get("done")))
 
@@ -351,8 +352,8 @@ class Dashboard:
             community, ref, session = await self._open(request, moderators=True)
             assert session is not None
             await self._form(request, session)
-            post = await self.engine.retry_parked(self._actor(ref, session),
-                                                  request.path_params["outbox_id"])
+            post = await self.engine.dashboard.retry_parked(self._actor(ref, session),
+                                                            request.path_params["outbox_id"])
             return RedirectResponse(f"/c/{community.public_id}/mod/announcements?"
                                     f"{urlencode({'done': post.id})}", status_code=303)
 
@@ -361,7 +362,7 @@ class Dashboard:
     async def mod_audit(self, request: Request) -> Response:
         async def handle() -> Response:
             community, ref, session = await self._open(request, moderators=True)
-            changes = await self.engine.manual_changes(ref)
+            changes = await self.engine.dashboard.manual_changes(ref)
             return self.render("mod_audit.html", **self._page_values(
                 community, session, changes=changes))
 
@@ -390,7 +391,7 @@ class Dashboard:
                               f"{plural(amount, 'point')}. New balance: {line.balance_after}.")
                 except LaurelsError as exc:
                     error = exc.message
-            m = await self.engine.member_page(ref, user)
+            m = await self.engine.dashboard.member_page(ref, user)
             lines = await self.engine.points_history(actor, user, limit=50)
             return self.render("mod_member.html", status=400 if error else 200,
                                **self._page_values(community, session, m=m, lines=lines,

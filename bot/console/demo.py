@@ -60,8 +60,8 @@ async def run_web_demo(settings: Settings, *, now: datetime | None = None,
         clock.set(end)
         await engine.due.run_until(clock, end, after_each=platform.deliver)
         moderator = MemberRef(COMMUNITY, "mod", "mod", is_admin=True)
-        place = await engine.set_web_setting(moderator, "public", True)
-        link = await engine.dashboard_link(moderator)
+        place = await engine.dashboard.set_web_setting(moderator, "public", True)
+        link = await engine.dashboard.dashboard_link(moderator)
     finally:
         await engine.close()
         await db.dispose()

@@ -22,9 +22,9 @@ async def test_create_shows_the_token_once_privately_and_it_works(engine: Engine
     assert reply.ephemeral
     token = re.search(r"`(lrl_[\w-]{43})`", reply.card.text)
     assert token is not None, reply.card.text
-    public_id = (await engine.web_address(GUILD)).public_id
+    public_id = (await engine.dashboard.web_address(GUILD)).public_id
     assert f"/api/v1/communities/{public_id}/" in reply.card.text
-    assert (await engine.api_access(token.group(1))).name == "stats"
+    assert (await engine.dashboard.api_access(token.group(1))).name == "stats"
     listing = await execute_text(engine, MOD, "/settings api-token list")
     assert "stats" in listing.card.text and token.group(1) not in listing.card.text
     assert token.group(1)[:12] in listing.card.text and "last used" in listing.card.text
@@ -32,14 +32,14 @@ async def test_create_shows_the_token_once_privately_and_it_works(engine: Engine
 
 async def test_revoke_by_name_then_the_token_is_refused(engine: Engine) -> None:
     await engine.ensure_community(GUILD)
-    made = await engine.create_api_token(MOD, "bot")
+    made = await engine.dashboard.create_api_token(MOD, "bot")
 
     reply = await execute(engine, TREE["settings api-token"], MOD,
                           {"action": "revoke", "name": "bot"})
 
     assert reply.ephemeral and "revoked" in reply.card.text
     try:
-        await engine.api_access(made.token)
+        await engine.dashboard.api_access(made.token)
     except InvalidToken:
         pass
     else:
@@ -50,7 +50,7 @@ async def test_revoke_by_name_then_the_token_is_refused(engine: Engine) -> None:
 
 async def test_members_cannot_and_revoke_needs_a_name(engine: Engine) -> None:
     await engine.ensure_community(GUILD)
-    made = await engine.create_api_token(MOD, "bot")
+    made = await engine.dashboard.create_api_token(MOD, "bot")
 
     for line in ("/settings api-token create mine", "/settings api-token list",
                  "/settings api-token revoke bot"):
@@ -58,4 +58,4 @@ async def test_members_cannot_and_revoke_needs_a_name(engine: Engine) -> None:
         assert reply.card.text.startswith("⚠️ Only moderators"), line
     nameless = await execute_text(engine, MOD, "/settings api-token revoke")
     assert nameless.card.text.startswith("⚠️") and "Name the token" in nameless.card.text
-    assert (await engine.api_access(made.token)).name == "bot"
+    assert (await engine.dashboard.api_access(made.token)).name == "bot"

@@ -36,9 +36,9 @@ async def submission_challenge(
 async def post_pending(engine: Engine) -> dict[int, MessageRef]:
     """Deliver every pending outbox row as the console would; returns entry id -> message."""
     posted: dict[int, MessageRef] = {}
-    for n, d in enumerate(await engine.claim_deliveries(limit=500), start=1000):
+    for n, d in enumerate(await engine.deliveries.claim(limit=500), start=1000):
         ref = MessageRef(d.channel_id or "dm", f"m{d.id}")
-        await engine.delivered(d.id, ref)
+        await engine.deliveries.sent(d.id, ref)
         if d.kind == "entry":
             entry_id = int(d.dedupe_key.split(":")[1])
             posted[entry_id] = ref

@@ -50,14 +50,14 @@ async def test_known_members_only_and_per_community(engine: Engine) -> None:
     await engine.award_points(member(OTHER, "mod", mod=True), member(OTHER, "zoe"), 1, "x")
 
     with pytest.raises(NotFound):
-        await engine.require_member(G, "zoe")
-    await engine.require_member(OTHER, "zoe")
+        await engine.dashboard.require_member(G, "zoe")
+    await engine.dashboard.require_member(OTHER, "zoe")
 
 
 async def test_the_catalog_hides_what_secret_achievements_are(engine: Engine) -> None:
     await setup_community(engine, G)
 
-    shown = await engine.achievement_catalog(G)
+    shown = await engine.dashboard.achievement_catalog(G)
 
     assert {d.key for d in shown if d.name is not None} == {
         k for k, d in engine.catalog.defs.items() if not d.secret}
@@ -71,13 +71,13 @@ async def test_a_challenges_entries_in_submission_order_with_authors(
     for name in ("alice", "bob", "carol"):
         await engine.submit_entry(member(G, name), "dreamscapes", f"{name}'s")
 
-    page = await engine.challenge_entries(G, "dreamscapes", page=2, page_size=2)
+    page = await engine.dashboard.challenge_entries(G, "dreamscapes", page=2, page_size=2)
 
     assert (page.page, page.pages, page.total) == (2, 2, 3)
     assert [(e.author_id, e.author_name, e.entry.title) for e in page.items] == [
         ("carol", "Carol", "carol's")]
     for page_no, size in ((0, 10), (1, 0), (1, 101)):
         with pytest.raises(InvalidInput):
-            await engine.challenge_entries(G, "dreamscapes", page_no, size)
+            await engine.dashboard.challenge_entries(G, "dreamscapes", page_no, size)
     with pytest.raises(NotFound):
-        await engine.challenge_entries(OTHER, "dreamscapes")
+        await engine.dashboard.challenge_entries(OTHER, "dreamscapes")

@@ -61,14 +61,14 @@ async def test_the_picture_is_recorded_kept_and_replaced(engine: Engine, db: Dat
     newer = PICTURE.replace("a1b2c3", "d4e5f6")
     await engine.award_points(mod, MemberRef(guild, "alice", "Alicia", avatar_url=newer), 1,
                               "a new look")
-    page = await engine.member_page(guild, "alice")
+    page = await engine.dashboard.member_page(guild, "alice")
     assert (page.name, page.avatar_url) == ("Alicia", newer)
 
     board = await engine.leaderboard(guild)
     assert [(r.member_external_id, r.avatar_url) for r in board.rows] == [
         ("alice", newer), ("bob", None)]
-    web = await engine.board_page(guild)
+    web = await engine.dashboard.board_page(guild)
     assert [(r.member_external_id, r.avatar_url) for r in web.rows] == [
         ("alice", newer), ("bob", None)]
     assert (await engine.profile(mod, "alice")).avatar_url == newer
-    assert (await engine.member_page(guild, "bob")).avatar_url is None
+    assert (await engine.dashboard.member_page(guild, "bob")).avatar_url is None

@@ -38,19 +38,19 @@ async def test_all_time_and_this_month_move_against_the_start_of_the_week(
     expected = [(1, "d", 55, 3, False), (2, "a", 50, -1, False), (3, "b", 41, -1, False),
                 (4, "c", 40, -2, False), (5, "e", 20, None, True)]
     for period in ("all", "month"):
-        page = await engine.board_page(guild, period)
+        page = await engine.dashboard.board_page(guild, period)
         assert page.compared_with == "the start of this week"
         assert _moves(page) == expected, period
     # Points this week move ranks now, not the board as the week began.
     await engine.award_points(member(guild, "mod", mod=True), member(guild, "c"), 100, "late")
-    again = await engine.board_page(guild, "all")
+    again = await engine.dashboard.board_page(guild, "all")
     assert _moves(again)[:2] == [(1, "c", 140, 1, False), (2, "d", 55, 2, False)]
 
 
 async def test_this_week_moves_against_last_weeks_final_board(
         engine: Engine, clock: FixedClock, guild: CommunityRef) -> None:
     await _two_weeks(engine, clock, guild)
-    page = await engine.board_page(guild, "week")
+    page = await engine.dashboard.board_page(guild, "week")
     assert page.compared_with == "last week's final board"
     # Last week: a 50, b 40, c 40, d 10: d was 4th, b 2nd (tied with c); e had nothing.
     assert _moves(page) == [(1, "d", 45, 3, False), (2, "e", 20, None, True),
@@ -62,10 +62,10 @@ async def test_a_month_that_began_this_week_has_nothing_to_move_on(
     await _two_weeks(engine, clock, guild)
     clock.advance(timedelta(days=23))  # Wednesday 1 April: its week began on 30 March
     await engine.award_points(member(guild, "mod", mod=True), member(guild, "a"), 5, "april")
-    page = await engine.board_page(guild, "month")
+    page = await engine.dashboard.board_page(guild, "month")
     assert page.compared_with == "the start of this month"
     assert _moves(page) == [(1, "a", 5, None, True)]
     # All time still moves: against the board as this week began (d 55, a 50, b 41...);
     # a now shares the first place (listed first: the older member).
-    assert _moves(await engine.board_page(guild, "all"))[:3] == [
+    assert _moves(await engine.dashboard.board_page(guild, "all"))[:3] == [
         (1, "a", 55, 1, False), (1, "d", 55, 0, False), (3, "b", 41, 0, False)]

@@ -20,7 +20,7 @@ from tests.engine.helpers import setup_community, submission_challenge
 
 
 async def _claim_one(engine: Engine) -> tuple[int, int]:
-    (d,) = await engine.claim_deliveries()
+    (d,) = await engine.deliveries.claim()
     return d.id, d.attempts
 
 
@@ -50,11 +50,11 @@ async def test_a_held_claim_outlives_its_lease_and_a_dropped_one_is_taken_over(
             async with asyncio.timeout(5):
                 while beat.renewals == renewals:  # noqa: ASYNC110 (a counter, not an event)
                     await asyncio.sleep(0.01)
-            assert await engine.claim_deliveries() == []
+            assert await engine.deliveries.claim() == []
         assert await _lease(db, row_id) == clock.now() + leases.LEASE
         await beat.release(row_id)
     clock.advance(leases.LEASE)  # its holder is gone: the lease runs out
-    (again,) = await engine.claim_deliveries()
+    (again,) = await engine.deliveries.claim()
     assert (again.id, again.attempts) == (row_id, attempts + 1)
 
 
@@ -64,7 +64,7 @@ async def test_a_claim_taken_over_is_never_renewed_by_its_old_holder(
     await submission_challenge(engine, guild, clock)
     row_id, attempts = await _claim_one(engine)
     clock.advance(leases.LEASE + timedelta(seconds=1))  # the old holder stalled
-    (taken,) = await engine.claim_deliveries()
+    (taken,) = await engine.deliveries.claim()
     new_lease = await _lease(db, row_id)
 
     clock.advance(timedelta(seconds=3))
@@ -85,7 +85,7 @@ async def test_finished_and_backed_off_rows_are_left_alone(
     beat = Heartbeat(db, OutboxRow, clock)
     beat.hold(row_id, attempts)
     await beat.release(row_id)
-    await engine.delivery_failed(row_id, "503", retry_after=600)
+    await engine.deliveries.failed(row_id, "503", retry_after=600)
     backoff = await _lease(db, row_id)
     assert await beat.renew_now() == set()  # released: the backoff is kept
     beat.hold(row_id, attempts)

@@ -48,7 +48,7 @@ async def test_the_member_page_shows_what_the_member_did(
     await engine.log_progress(alice, run.slug, 15)
     day3 = clock.now().date()
 
-    page = await engine.member_page(guild, "alice")
+    page = await engine.dashboard.member_page(guild, "alice")
     rows = await ledger_of(db, "alice")
     assert (page.external_id, page.name) == ("alice", "Alice")
     assert page.points == rows[-1].balance_after > 0
@@ -91,11 +91,11 @@ async def test_a_member_without_history_and_an_unknown_one(
     await setup_community(engine, guild)
     await engine.award_points(member(guild, "mod", mod=True), member(guild, "bob"), 1,
                               "Hello")
-    page = await engine.member_page(guild, "bob")
+    page = await engine.dashboard.member_page(guild, "bob")
     assert page.active_days == [] and page.challenges == [] and page.badges == []
     assert [line.reason for line in page.recent] == ["award"]
     with pytest.raises(NotFound):
-        await engine.member_page(guild, "nobody")
+        await engine.dashboard.member_page(guild, "nobody")
 
 
 async def test_rarity_follows_each_new_holder_at_once(
@@ -112,7 +112,7 @@ async def test_rarity_follows_each_new_holder_at_once(
     await engine.submit_entry(alice, dreams.slug, "Harbour at dawn")
 
     async def first_light(who: str) -> float | None:
-        page = await engine.member_page(guild, who)
+        page = await engine.dashboard.member_page(guild, who)
         return {b.badge.name: b.earned_by for b in page.badges}["First Light"]
 
     assert await first_light("alice") == 33.3  # 1 of 3 members on the board
@@ -121,7 +121,7 @@ async def test_rarity_follows_each_new_holder_at_once(
     # A second entry unlocks nothing new: still two holders.
     await engine.submit_entry(bob, dreams.slug, "Lighthouse at night")
     assert await first_light("bob") == 66.7
-    catalog = {i.key: i for i in await engine.achievement_catalog(guild)}
+    catalog = {i.key: i for i in await engine.dashboard.achievement_catalog(guild)}
     assert catalog["first_entry"].earned_by == 66.7
 
     held = await select_all(db, Achievement, Achievement.times > 0)
@@ -153,7 +153,7 @@ async def test_the_pages_statements_read_index_ranges_of_the_member(
 
     sql_run.statement_listeners.append(note)
     try:
-        await engine.member_page(guild, "alice")
+        await engine.dashboard.member_page(guild, "alice")
     finally:
         sql_run.statement_listeners.remove(note)
     assert len(seen) >= 8

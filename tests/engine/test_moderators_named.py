@@ -41,7 +41,7 @@ async def test_a_refusal_names_the_moderators(engine: Engine) -> None:
 
     await engine.set_moderator_role(member(guild, "owner", mod=True), "Stewards")
     for attempt in (engine.award_points(bob, bob, 10, "me!"), engine.require_moderator(bob),
-                    engine.api_tokens(bob)):
+                    engine.dashboard.api_tokens(bob)):
         with pytest.raises(Forbidden) as refused:
             await attempt
         assert refused.value.message == ("Only moderators can do that: here, server managers "

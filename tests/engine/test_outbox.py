@@ -20,13 +20,13 @@ async def test_a_claimed_row_is_leased_and_not_handed_out_twice(
     await setup_community(engine, guild)
     await submission_challenge(engine, guild, clock)
 
-    (first,) = await engine.claim_deliveries()
+    (first,) = await engine.deliveries.claim()
     assert (first.kind, first.channel_id, first.attempts) == ("phase_open", "announcements", 1)
     assert first.card.title == "🎨 New challenge: Dreamscapes"
-    assert await engine.claim_deliveries() == []  # leased to the first worker
+    assert await engine.deliveries.claim() == []  # leased to the first worker
 
     clock.advance(LEASE + timedelta(seconds=1))  # that worker died mid-post
-    (again,) = await engine.claim_deliveries()
+    (again,) = await engine.deliveries.claim()
     assert (again.id, again.attempts) == (first.id, 2)
 
 
@@ -38,7 +38,7 @@ async def test_simultaneous_workers_share_the_rows_without_overlap(
         await engine.award_badge(member(guild, "mod", mod=True), member(guild, f"m{i}"),
                                  f"Badge {i}", "for testing")
 
-    batches = await asyncio.gather(*(engine.claim_deliveries(limit=4) for _ in range(4)))
+    batches = await asyncio.gather(*(engine.deliveries.claim(limit=4) for _ in range(4)))
 
     ids = [d.id for batch in batches for d in batch]
     assert len(ids) == len(set(ids)) == 12
@@ -49,20 +49,20 @@ async def test_failures_back_off_then_park(
 ) -> None:
     await setup_community(engine, guild)
     await submission_challenge(engine, guild, clock)
-    (d,) = await engine.claim_deliveries()
+    (d,) = await engine.deliveries.claim()
 
-    assert await engine.delivery_failed(d.id, "503 from the platform") == "retry"
-    assert await engine.claim_deliveries() == []  # backing off: 2 seconds after attempt 1
+    assert await engine.deliveries.failed(d.id, "503 from the platform") == "retry"
+    assert await engine.deliveries.claim() == []  # backing off: 2 seconds after attempt 1
     clock.advance(timedelta(seconds=2))
-    (d,) = await engine.claim_deliveries()
-    assert await engine.delivery_failed(d.id, "rate limited", retry_after=30) == "retry"
+    (d,) = await engine.deliveries.claim()
+    assert await engine.deliveries.failed(d.id, "rate limited", retry_after=30) == "retry"
     clock.advance(timedelta(seconds=29))
-    assert await engine.claim_deliveries() == []
+    assert await engine.deliveries.claim() == []
     clock.advance(timedelta(seconds=1))
-    (d,) = await engine.claim_deliveries()
-    assert await engine.delivery_failed(d.id, "Missing Access", permanent=True) == "parked"
+    (d,) = await engine.deliveries.claim()
+    assert await engine.deliveries.failed(d.id, "Missing Access", permanent=True) == "parked"
     clock.advance(timedelta(days=1))
-    assert await engine.claim_deliveries() == []
+    assert await engine.deliveries.claim() == []
     (row,) = await outbox_rows(db)
     assert (row.status, row.last_error, row.attempts) == ("parked", "Missing Access", 3)
 
@@ -74,11 +74,11 @@ async def test_a_row_that_keeps_failing_is_parked_after_the_last_attempt(
     await submission_challenge(engine, guild, clock)
     outcomes = []
     for _ in range(MAX_ATTEMPTS):
-        (d,) = await engine.claim_deliveries()
-        outcomes.append(await engine.delivery_failed(d.id, "timeout"))
+        (d,) = await engine.deliveries.claim()
+        outcomes.append(await engine.deliveries.failed(d.id, "timeout"))
         clock.advance(timedelta(hours=1))
     assert outcomes == ["retry"] * (MAX_ATTEMPTS - 1) + ["parked"]
-    assert await engine.claim_deliveries() == []
+    assert await engine.deliveries.claim() == []
 
 
 async def test_delivering_an_entry_makes_its_message_votable(
@@ -91,11 +91,11 @@ async def test_delivering_an_entry_makes_its_message_votable(
     msg = MessageRef("entries", "1234")
     assert (await engine.cast_vote(bob, msg, "👍")).status == "ignored"  # not posted yet
 
-    deliveries = {d.kind: d for d in await engine.claim_deliveries()}
+    deliveries = {d.kind: d for d in await engine.deliveries.claim()}
     post = deliveries["entry"]
     assert (post.channel_id, post.card.react_with) == ("entries", "👍")
-    await engine.delivered(post.id, msg)
-    await engine.delivered(post.id, MessageRef("entries", "9999"))  # a repeat changes nothing
+    await engine.deliveries.sent(post.id, msg)
+    await engine.deliveries.sent(post.id, MessageRef("entries", "9999"))  # a repeat changes nothing
 
     assert (await engine.entry(guild, entry.id)).message_id == "1234"
     assert (await engine.cast_vote(bob, msg, "👍")).status == "counted"
@@ -108,22 +108,22 @@ async def test_a_post_attempt_is_recorded_only_while_its_claim_holds(
 ) -> None:
     await setup_community(engine, guild)
     await submission_challenge(engine, guild, clock)
-    (d,) = await engine.claim_deliveries()
+    (d,) = await engine.deliveries.claim()
     assert d.post_started_at is None
     # Wall-clock time (the platforms'), which need not be the engine's clock.
     started = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
     clock.advance(timedelta(seconds=10))
-    assert await engine.delivery_started(d.id, d.attempts, started)
+    assert await engine.deliveries.started(d.id, d.attempts, started)
     (row,) = await outbox_rows(db)
     assert row.post_started_at == started
     assert row.lease_until == clock.now() + LEASE  # a full lease for the post itself
 
     clock.advance(LEASE + timedelta(seconds=1))  # the worker stalled: its claim lapsed
-    assert not await engine.delivery_started(d.id, d.attempts, started + timedelta(hours=1))
-    (again,) = await engine.claim_deliveries()  # another worker sees the earlier attempt
+    assert not await engine.deliveries.started(d.id, d.attempts, started + timedelta(hours=1))
+    (again,) = await engine.deliveries.claim()  # another worker sees the earlier attempt
     assert (again.id, again.post_started_at) == (d.id, started)
-    assert not await engine.delivery_started(d.id, d.attempts, started)  # the old claim
+    assert not await engine.deliveries.started(d.id, d.attempts, started)  # the old claim
     later = started + timedelta(minutes=30)
-    assert await engine.delivery_started(again.id, again.attempts, later)
+    assert await engine.deliveries.started(again.id, again.attempts, later)
     (row,) = await outbox_rows(db)
     assert row.post_started_at == later

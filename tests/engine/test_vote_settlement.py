@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from engine import service
+from engine import settlement
 from engine.clock import FixedClock
 from engine.refs import CommunityRef, MessageRef
 from engine.service import Engine
@@ -213,8 +213,8 @@ async def test_a_read_waits_for_settlement_only_so_long(
     gate = _hold_settlement(engine, monkeypatch)
     await asyncio.gather(*(engine.cast_vote(member(guild, f"v{i}"), m, "👍")
                            for i in range(30) for m in msgs))
-    monkeypatch.setattr(service, "READ_WAIT", 0.0)
-    monkeypatch.setattr(service, "QUIET_READ_WAIT", 0.0)
+    monkeypatch.setattr(settlement, "READ_WAIT", 0.0)
+    monkeypatch.setattr(settlement, "QUIET_READ_WAIT", 0.0)
     await engine.profile(member(guild, "v0"))
     assert len(await select_all(db, UnsettledVote)) > 0  # it did not wait for them
     gate.set()
@@ -240,7 +240,7 @@ async def test_only_voters_wait_for_a_backlog_of_votes(
         await flush(ref, at_most)
 
     monkeypatch.setattr(engine.settler, "flush", noted)
-    monkeypatch.setattr(service, "READ_WAIT", 0.0)  # the voter's wait ends at once
+    monkeypatch.setattr(settlement, "READ_WAIT", 0.0)  # the voter's wait ends at once
     voters = range(FEW // len(msgs) + 1)
     await asyncio.gather(*(engine.cast_vote(member(guild, f"v{i}"), m, "👍")
                            for i in voters for m in msgs))

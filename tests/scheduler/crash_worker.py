@@ -203,7 +203,7 @@ class FaultyPlatform:
 
 def _with_fault_points(engine: Engine, faults: Faults) -> None:
     """Fault points around the worker's two writes: the intent and the record."""
-    started, delivered = engine.delivery_started, engine.delivered
+    started, delivered = engine.deliveries.started, engine.deliveries.sent
 
     async def delivery_started(outbox_id: int, attempts: int, started_at: datetime) -> bool:
         ok = await started(outbox_id, attempts, started_at)
@@ -215,8 +215,8 @@ def _with_fault_points(engine: Engine, faults: Faults) -> None:
         await delivered(outbox_id, message)
         faults.point("recorded")
 
-    engine.delivery_started = delivery_started  # type: ignore[method-assign]
-    engine.delivered = record  # type: ignore[method-assign]
+    engine.deliveries.started = delivery_started  # type: ignore[method-assign]
+    engine.deliveries.sent = record  # type: ignore[method-assign]
 
 
 async def _slack(api_url: str, token: str, faults: Faults) -> Platform:

@@ -149,7 +149,7 @@ async def test_a_worker_that_lost_its_claim_does_not_post_or_write_an_outcome(
 
     async def stalled_lookup(*args: object, **kwargs: object) -> None:
         clock.advance(LEASE + timedelta(seconds=1))  # this worker stalls past its lease
-        taken.extend(await engine.claim_deliveries())  # and another one takes the row
+        taken.extend(await engine.deliveries.claim())  # and another one takes the row
         return None
 
     platform.find_posted = stalled_lookup  # type: ignore[method-assign]
@@ -206,15 +206,15 @@ async def test_a_permanent_error_parks_at_once_and_retry_requeues(
     [row] = await _rows(db)
     assert (row.status, row.last_error) == ("parked", "Unknown Channel")
 
-    info = await engine.retry_delivery(row.id)  # the channel was fixed
+    info = await engine.deliveries.retry(row.id)  # the channel was fixed
     assert (info.status, info.attempts) == ("pending", 0)
     platform.fail = None
     await deliver_all(engine, platform)
     assert platform.titles() == ["🎨 New challenge: Dreamscapes"]
     with pytest.raises(Conflict):
-        await engine.retry_delivery(row.id)
+        await engine.deliveries.retry(row.id)
     with pytest.raises(NotFound):
-        await engine.retry_delivery(row.id + 100)
+        await engine.deliveries.retry(row.id + 100)
 
 
 async def test_a_worker_only_claims_rows_of_platforms_it_serves(
@@ -239,8 +239,8 @@ def test_outbox_cli_lists_parked_messages_and_retries_one(
         await setup_community(engine, guild)
         await engine.award_badge(member(guild, "mod", mod=True), member(guild, "bob"), "Helper",
                                  "Answered questions")
-        [d] = await engine.claim_deliveries()
-        await engine.delivery_failed(d.id, "Missing Permissions", permanent=True)
+        [d] = await engine.deliveries.claim()
+        await engine.deliveries.failed(d.id, "Missing Permissions", permanent=True)
         await db.dispose()
         return d.id
 

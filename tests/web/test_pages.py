@@ -53,7 +53,7 @@ async def test_votes_stay_hidden_while_voting_runs() -> None:
         page = await w.client.get(f"{w.base}/challenges/later")
         assert "Hidden one" in page.text and "Votes are shown once voting is over" in page.text
         assert "0 votes" not in page.text
-        await w.engine.set_web_setting(mod, "live_counts", True)
+        await w.engine.dashboard.set_web_setting(mod, "live_counts", True)
         live = await w.client.get(f"{w.base}/challenges/later")
         assert "0 votes" in live.text
 
@@ -177,7 +177,7 @@ async def test_moderator_settings_and_announcements() -> None:
         turned = await w.client.post(f"{w.base}/mod/settings", data={
             "csrf": csrf_of(page.text), "setting": "public", "value": "on"})
         assert turned.status_code == 200 and "Saved." in turned.text
-        assert (await w.engine.web_address(_ref("mod").community)).public
+        assert (await w.engine.dashboard.web_address(_ref("mod").community)).public
         parked = await w.client.get(f"{w.base}/mod/announcements")
         assert parked.status_code == 200 and "No parked announcements" in parked.text
         retry = await w.client.post(f"{w.base}/mod/announcements/999/retry", data={

@@ -65,7 +65,7 @@ class World:
 
     async def link(self, user: str, *, moderator: bool = False,
                    community: CommunityRef = COMMUNITY) -> str:
-        link = await self.engine.dashboard_link(
+        link = await self.engine.dashboard.dashboard_link(
             MemberRef(community, user, user, is_admin=moderator))
         assert link is not None
         return link
@@ -90,10 +90,10 @@ async def world(*, public: bool = True) -> AsyncIterator[World]:
     await engine.settle_all()
     mod = MemberRef(COMMUNITY, "mod", "mod", is_admin=True)
     if public:
-        await engine.set_web_setting(mod, "public", True)
-    place = await engine.web_address(COMMUNITY)
+        await engine.dashboard.set_web_setting(mod, "public", True)
+    place = await engine.dashboard.web_address(COMMUNITY)
     await engine.ensure_community(OTHER)
-    other = await engine.web_address(OTHER)
+    other = await engine.dashboard.web_address(OTHER)
     app = build_app(web_routes(engine, WebOptions(BASE_URL)))
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:

@@ -61,7 +61,7 @@ async def caller(
         raise ApiError(401, "missing_token", "Send an API token: `Authorization: Bearer "
                        "lrl_...` (a moderator creates one with /settings api-token create).",
                        BEARER)
-    found = await state.engine.api_access(credentials.credentials)
+    found = await state.engine.dashboard.api_access(credentials.credentials)
     # 403 whether or not the other community exists: the URL's id is compared with the
     # token's, never looked up, so the answer tells nothing about other communities.
     if not opens(found, community):

@@ -46,8 +46,8 @@ async def entries(
     page: Annotated[int, Query(ge=1)] = 1,
     page_size: Annotated[int, Query(ge=1, le=MAX_ENTRIES_PAGE)] = 25,
 ) -> EntryPage:
-    return EntryPage.of(await api.engine.challenge_entries(api.community, challenge, page,
-                                                       page_size))
+    return EntryPage.of(await api.engine.dashboard.challenge_entries(
+        api.community, challenge, page, page_size))
 
 
 @router.get("/{challenge}/standings", summary="A challenge's standings or results")

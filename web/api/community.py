@@ -50,7 +50,7 @@ async def activity(api: Api) -> CommunityActivity:
     """What the moderators' statistics page shows: for each of the last 30 days, the
     members active, votes cast, entries submitted and points paid; members active this
     week; the busiest challenges."""
-    return CommunityActivity.of(await api.engine.community_stats(api.community))
+    return CommunityActivity.of(await api.engine.dashboard.community_stats(api.community))
 
 
 @router.get("/leaderboard", tags=["leaderboards"], summary="A page of a leaderboard")
@@ -76,12 +76,12 @@ async def movement(
     """The dashboard's leaderboard: 100 members a page, each with the places they moved:
     this week's board against last week's final board; all time and this month against
     the same board as this week began. Pages past the last are 422."""
-    return MovementPage.of(await api.engine.board_page(api.community, period, page))
+    return MovementPage.of(await api.engine.dashboard.board_page(api.community, period, page))
 
 
 @router.get("/achievements", tags=["achievements"], summary="The achievement catalog")
 async def achievements(api: Api) -> list[CatalogAchievement]:
     """Every achievement members can see; secret ones appear in a member's progress once
     earned."""
-    items = await api.engine.achievement_catalog(api.community)
+    items = await api.engine.dashboard.achievement_catalog(api.community)
     return [CatalogAchievement.of(i) for i in items if i.name is not None]  # no secrets

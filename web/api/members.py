@@ -45,7 +45,7 @@ async def history(
     before: Annotated[int | None, Query(ge=1, description="a line's id: the lines older "
                                         "than it (the next page)")] = None,
 ) -> HistoryPage:
-    await api.engine.require_member(api.community, member)
+    await api.engine.dashboard.require_member(api.community, member)
     lines = await api.engine.points_history(api.actor, member, limit, before=before)
     return HistoryPage(lines=[LedgerEntry.of(line) for line in lines],
                        next_before=lines[-1].id if len(lines) == limit else None)
@@ -59,14 +59,14 @@ async def streak(api: Api, member: MemberId) -> Streak:
 
 @router.get("/badges", summary="A member's badges")
 async def badges(api: Api, member: MemberId) -> list[Badge]:
-    await api.engine.require_member(api.community, member)
+    await api.engine.dashboard.require_member(api.community, member)
     return [Badge.of(b) for b in await api.engine.badges(api.actor, member)]
 
 
 @router.get("/achievements", summary="A member's progress toward each achievement")
 async def achievements(api: Api, member: MemberId
                        ) -> list[AchievementProgress]:
-    await api.engine.require_member(api.community, member)
+    await api.engine.dashboard.require_member(api.community, member)
     progress = await api.engine.achievements(MemberRef(api.community, member))
     return [AchievementProgress.of(p) for p in progress]
 
@@ -76,7 +76,7 @@ async def position(
     api: Api, member: MemberId,
     period: Annotated[Period, Query()] = "all",
 ) -> Position:
-    await api.engine.require_member(api.community, member)
+    await api.engine.dashboard.require_member(api.community, member)
     board = await api.engine.leaderboard(MemberRef(api.community, member), period, 1, 1)
     rank = board.viewer
     return Position(period=period, label=board.label, on_board=rank is not None,
@@ -87,11 +87,11 @@ async def position(
 async def calendar(api: Api, member: MemberId) -> MemberCalendar:
     """The days of the last year (community time) on which the member voted, entered or
     logged progress: what their dashboard page draws as a calendar."""
-    return MemberCalendar.of(await api.engine.member_page(api.community, member))
+    return MemberCalendar.of(await api.engine.dashboard.member_page(api.community, member))
 
 
 @router.get("/points-over-time", summary="A member's points at the end of each day")
 async def points_over_time(api: Api, member: MemberId) -> PointsOverTime:
     """The all-time points after each day they changed: what their dashboard page draws
     as a line."""
-    return PointsOverTime.of(await api.engine.member_page(api.community, member))
+    return PointsOverTime.of(await api.engine.dashboard.member_page(api.community, member))

@@ -30,7 +30,7 @@ router = APIRouter(prefix="/v1/communities/{community}", tags=["moderation"],
              summary="Award (or, negative, deduct) points")
 async def award_points(api: Api, member: MemberId,
                        body: AwardPoints) -> LedgerEntry:
-    await api.engine.require_member(api.community, member)
+    await api.engine.dashboard.require_member(api.community, member)
     line = await api.engine.award_points(api.actor, MemberRef(api.community, member),
                                      body.amount, body.reason, key=body.key)
     return LedgerEntry.of(line)
@@ -39,7 +39,7 @@ async def award_points(api: Api, member: MemberId,
 @router.post("/members/{member}/badges", status_code=201, summary="Award a badge")
 async def award_badge(api: Api, member: MemberId,
                       body: AwardBadge) -> Badge:
-    await api.engine.require_member(api.community, member)
+    await api.engine.dashboard.require_member(api.community, member)
     badge = await api.engine.award_badge(api.actor, MemberRef(api.community, member),
                                      body.badge, body.reason)
     return Badge.of(badge)

@@ -40,7 +40,7 @@ async def test_a_command_and_a_vote_bring_the_members_pictures(world: DiscordWor
     fake.set_avatar(alice, "a11cenew")
     await world.command("alice", "challenge submit",
                         {"challenge": "dreamscapes", "title": "Day garden"})
-    page = await world.engine.member_page(world.community, str(alice))
+    page = await world.engine.dashboard.member_page(world.community, str(alice))
     assert page.avatar_url == f"{CDN}/avatars/{alice}/a11cenew.png?size=1024"
     profile = await world.engine.profile(MemberRef(world.community, str(bob)))
     assert profile.avatar_url == pictures[str(bob)]

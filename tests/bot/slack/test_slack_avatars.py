@@ -56,7 +56,7 @@ async def test_a_command_and_a_vote_bring_the_members_pictures(world: SlackWorld
     assert pictures == {ALICE: ALICE_PICTURE,
                         BOB: f"https://avatars.example/{BOB}_72.png",  # from the vote
                         CAROL: None}
-    page = await world.engine.member_page(world.community, ALICE)
+    page = await world.engine.dashboard.member_page(world.community, ALICE)
     assert page.avatar_url == ALICE_PICTURE
     assert (await world.engine.profile(MemberRef(world.community, BOB))).avatar_url \
         == pictures[BOB]

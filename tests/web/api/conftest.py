@@ -54,14 +54,15 @@ async def seed(engine: Engine, clock: FixedClock) -> tuple[str, str]:
     await engine.award_points(ADMIN, ALICE, 30, "Helped a newcomer")
     await engine.award_points(ADMIN, BOB, 10, "Tidied the wiki")
     await engine.award_points(B_ADMIN, MemberRef(B, "alice", "Alice"), 99, "In B")
-    return (await engine.web_address(A)).public_id, (await engine.web_address(B)).public_id
+    web = engine.dashboard
+    return (await web.web_address(A)).public_id, (await web.web_address(B)).public_id
 
 
 @pytest.fixture
 async def world(engine: Engine, clock: FixedClock) -> AsyncIterator[World]:
     a, b = await seed(engine, clock)
-    token = (await engine.create_api_token(ADMIN, "tests")).token
-    b_token = (await engine.create_api_token(B_ADMIN, "b")).token
+    token = (await engine.dashboard.create_api_token(ADMIN, "tests")).token
+    b_token = (await engine.dashboard.create_api_token(B_ADMIN, "b")).token
     app = build_app([api_mount(engine, rate=1000, burst=1000)])
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
                                  base_url="http://laurels.test") as client:

@@ -79,7 +79,7 @@ async def test_unknown_and_revoked_tokens_are_401(world: World, method: str, pat
     forged = world.token[:-2] + ("AA" if not world.token.endswith("AA") else "BB")
     for token in ("lrl_nope", forged):
         _error(await _call(world, method, path, body, world.auth(token)), 401, "invalid_token")
-    await world.engine.revoke_api_token(ADMIN, "tests")
+    await world.engine.dashboard.revoke_api_token(ADMIN, "tests")
     r = await _call(world, method, path, body, world.auth())
     _error(r, 401, "invalid_token")
     assert "revoked" in r.json()["error"]["message"]

@@ -21,7 +21,7 @@ async def test_the_board_with_movement_since_last_week(world: World) -> None:
     await world.engine.award_points(ADMIN, BOB, 500, "A week later")
 
     board = (await world.get("/leaderboard/movement", params={"period": "all"})).json()
-    page = await world.engine.board_page(ADMIN.community, "all", 1)
+    page = await world.engine.dashboard.board_page(ADMIN.community, "all", 1)
     assert [(r["rank"], r["member"], r["moved"], r["new"]) for r in board["rows"]] == [
         (1, "bob", 1, False), (2, "alice", -1, False)]
     assert [(r["rank"], r["member"], r["moved"], r["new"]) for r in board["rows"]] == [
@@ -39,7 +39,7 @@ async def test_a_members_calendar_and_points_over_time(world: World) -> None:
     first_day = world.clock.now().date()
     world.clock.advance(timedelta(days=1))
     await world.engine.submit_entry(BOB, "dreamscapes", "Another harbour")
-    page = await world.engine.member_page(ADMIN.community, "bob")
+    page = await world.engine.dashboard.member_page(ADMIN.community, "bob")
 
     calendar = (await world.get("/members/bob/calendar")).json()
     assert calendar["member"] == "bob"
@@ -60,7 +60,7 @@ async def test_a_members_calendar_and_points_over_time(world: World) -> None:
 
 
 async def test_the_communitys_activity_per_day(world: World) -> None:
-    stats = await world.engine.community_stats(ADMIN.community)
+    stats = await world.engine.dashboard.community_stats(ADMIN.community)
     r = await world.get("/stats/activity")
     assert r.status_code == 200
     activity = r.json()

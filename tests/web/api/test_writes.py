@@ -139,7 +139,7 @@ async def test_writes_need_the_creator_to_still_moderate(world: World) -> None:
     reads. Nothing is written by the refused calls."""
     await world.engine.set_moderator_role(ADMIN, "Mods")
     by_role = MemberRef(ADMIN.community, "carol", "Carol", roles=frozenset({"Mods"}))
-    token = (await world.engine.create_api_token(by_role, "carols")).token
+    token = (await world.engine.dashboard.create_api_token(by_role, "carols")).token
     ok = await world.post("/members/bob/points", token,
                           json={"amount": 1, "reason": "thanks"})
     assert ok.status_code == 201 and ok.json()["awarded_by"] == "Carol"

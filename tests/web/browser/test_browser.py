@@ -79,8 +79,9 @@ async def _moderator_link(settings: Settings, base: str) -> tuple[str, str]:
     db = Database(settings.database_url)
     try:
         engine = Engine(db, web=WebLinks(base, "browser-test-secret"))
-        place = await engine.web_address(COMMUNITY)
-        link = await engine.dashboard_link(MemberRef(COMMUNITY, "mod", "mod", is_admin=True))
+        place = await engine.dashboard.web_address(COMMUNITY)
+        link = await engine.dashboard.dashboard_link(
+            MemberRef(COMMUNITY, "mod", "mod", is_admin=True))
         assert link is not None
         return place.public_id, link
     finally:
