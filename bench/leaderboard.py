@@ -31,7 +31,7 @@ async def measure_leaderboard(backend: Backend, url: str, sizes: Sizes, report: 
                               ) -> list[Figure]:
     n = sizes.board_members
     rng = random.Random(5)
-    viewers = [rng.randint(1, n) for _ in range(sizes.board_reads)]
+    viewers = [rng.randint(1, n) for _ in range(sizes.top_reads)]
     figures: list[Figure] = []
     indexes = ["memory"] if backend.is_sqlite else ["sql", "memory"]
     redis = _redis(n, viewers, sizes, report, backend.kind)

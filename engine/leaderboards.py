@@ -101,7 +101,7 @@ async def leaderboard(
                                      for g in found.groups])
         # Points paid between the two reads can give a row a score the index read had not
         # seen yet: read both again (the index catches up as the payment commits).
-        if all(points in rank_of for points, *_ in result):
+        if rank_of.keys() >= {row[0] for row in result}:
             break
     rows = [BoardRow(rank_of[points], name or external_id, points, external_id,
                      avatar_url=avatar)
