@@ -18,7 +18,7 @@ from bench.datagen import open_writer, vote_dataset
 from bench.report import Figure
 from bench.sizes import Sizes
 from bench.timing import Run, percentile, run_concurrent
-from bot.heap import started_objects_set_aside
+from bot.heap import set_aside
 from bot.looplag import LoopLag
 from commands.tree import execute_text
 from engine.service import Engine
@@ -64,11 +64,11 @@ async def measure_loop(backend: Backend, sizes: Sizes) -> list[Figure]:
     half = len(pairs) // 2
     async with engine_on(url) as engine:
         await engine.leaderboard(member(1), "all")  # a running bot has its board loaded
-        with started_objects_set_aside():  # as `laurels run` does once started
-            idle = await _window(engine, viewers, [], 2.0, sizes.concurrency)
-            burst = await _window(engine, viewers, pairs[:half], seconds, sizes.concurrency)
-            locked = await _window(engine, viewers, pairs[half:], seconds, sizes.concurrency,
-                                   lock=backend.sqlite_path("loop"))
+        set_aside()  # as `laurels run` does once its platforms have started
+        idle = await _window(engine, viewers, [], 2.0, sizes.concurrency)
+        burst = await _window(engine, viewers, pairs[:half], seconds, sizes.concurrency)
+        locked = await _window(engine, viewers, pairs[half:], seconds, sizes.concurrency,
+                               lock=backend.sqlite_path("loop"))
     return [*_figures("during a vote burst", burst, idle),
             *_figures(f"while another process holds the write lock {LOCK_SECONDS:g} s",
                       locked, idle)]
