@@ -106,8 +106,7 @@ class Engine:
         # Concurrent votes share one durable commit (engine/batching.py).
         self.vote_batches = GroupCommit(self.uow, votes.record, patience=vote_patience)
         # Counted votes are paid for after their commit (engine/settlement.py).
-        self.settler = Settler(self.uow, self.vote_batches.idle_for,
-                               lambda: self.vote_batches.busy,
+        self.settler = Settler(self.uow, self.vote_batches,
                                background=settle_in_background)
         # A reaction's add and remove apply in arrival order (engine/ordering.py).
         self.reaction_order = KeyedLocks()

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -44,17 +44,27 @@ FIRST_CHUNK = 32  # votes paid while votes keep arriving; doubled each time it i
 LAST_CHUNK = 1024
 
 
+class VoteActivity(Protocol):
+    """How busy the votes are (`GroupCommit`, engine/batching.py)."""
+
+    @property
+    def busy(self) -> bool:
+        """Whether votes are queued or being committed."""
+        ...
+
+    def idle_for(self) -> float:
+        """Seconds since votes were last queued or committed (0 while busy)."""
+        ...
+
+
 class Settler:
     """Pays for counted votes: in the transaction of any write (`settle_in`), and in the
     background, one task per community with votes waiting."""
 
-    def __init__(self, uow: UnitOfWork, votes_idle_for: Callable[[], float],
-                 votes_busy: Callable[[], bool], *, background: bool = True) -> None:
+    def __init__(self, uow: UnitOfWork, votes: VoteActivity, *,
+                 background: bool = True) -> None:
         self._uow = uow
-        # Seconds since votes were last queued or committed (0 while some are), and
-        # whether some are.
-        self._idle_for = votes_idle_for
-        self._busy = votes_busy
+        self._votes = votes  # settlement keeps out of a burst's way
         self._background = background
         self._tasks: dict[CommunityRef, asyncio.Task[None]] = {}
         self._hurry: set[CommunityRef] = set()
@@ -123,8 +133,7 @@ class Settler:
         self._dirty.add(ref)
         if not self._background:
             return
-        task = self._tasks.get(ref)
-        if task is None or task.done():
+        if self._paying(ref) is None:
             self._tasks[ref] = asyncio.get_running_loop().create_task(self._run(ref))
 
     def waiting(self, ref: CommunityRef, user_id: str) -> bool:
@@ -143,26 +152,30 @@ class Settler:
         `QUIET_READ_WAIT`), so that neither a burst nor the backlog it leaves holds up
         the reads of members who are not in it."""
         ref = viewer.community if isinstance(viewer, MemberRef) else viewer
-        task = self._tasks.get(ref)
-        if task is None or task.done():  # the usual case, checked before anything else
+        if self._paying(ref) is None:  # the usual case, checked before anything else
             return ref
         if isinstance(viewer, MemberRef) and self.waiting(ref, viewer.user_id):
             await self.flush(ref, READ_WAIT)
-        elif not self._busy() and self.few_waiting(ref):
+        elif not self._votes.busy and self.few_waiting(ref):
             await self.flush(ref, QUIET_READ_WAIT)
         return ref
 
     async def flush(self, ref: CommunityRef, at_most: float | None = None) -> None:
         """Return once the votes counted here so far in `ref` are paid, or after
         `at_most` seconds; settlement keeps paying without pause either way."""
-        task = self._tasks.get(ref)
-        if task is None or task.done():
+        task = self._paying(ref)
+        if task is None:
             return
         self._hurry.add(ref)
         try:
             await asyncio.wait_for(asyncio.shield(task), at_most)
         except TimeoutError:
             log.debug("a read stopped waiting for settlement in %s", ref)
+
+    def _paying(self, ref: CommunityRef) -> asyncio.Task[None] | None:
+        """The community's settlement task while it runs."""
+        task = self._tasks.get(ref)
+        return None if task is None or task.done() else task
 
     async def close(self) -> None:
         """Pay for everything counted so far, then stop."""
@@ -190,7 +203,7 @@ class Settler:
         `MAX_WAIT`, unless a read hurries it); whether it is quiet."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + MAX_WAIT
-        while self._idle_for() < QUIET and ref not in self._hurry:
+        while self._votes.idle_for() < QUIET and ref not in self._hurry:
             if loop.time() >= deadline:
                 return False
             await asyncio.sleep(POLL)
